@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package pvebridge needs to build, test, benchmark and fuzz.
+# Idempotent: does nothing when all are present. Needs root (CI runs as root).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchains and build
+  build-essential g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config clang-format
+  # libraries
+  libuv1-dev libwslay-dev libmbedtls-dev libssl-dev libsimdjson-dev libglib2.0-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # independent peers for interop tests
+  curl python3 python3-websockets vncsnapshot
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

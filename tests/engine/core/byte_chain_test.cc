@@ -1,0 +1,175 @@
+#include "engine/core/byte_chain.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+namespace pvb {
+namespace {
+
+std::string pattern(size_t n, unsigned seed = 1) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7) & 0xff);
+  return s;
+}
+
+TEST(ByteChain, AppendAndReadBackAcrossBlocks) {
+  ByteChain c;
+  std::string data = pattern(3 * Block::kDefaultCapacity + 17);
+  c.append(data);
+  EXPECT_EQ(c.size(), data.size());
+  EXPECT_GE(c.slice_count(), 4u);
+  EXPECT_EQ(c.to_string(), data);
+}
+
+TEST(ByteChain, ReserveCommitFillsTailInPlace) {
+  ByteChain c;
+  auto room = c.reserve(10);
+  ASSERT_GE(room.size(), 10u);
+  std::memcpy(room.data(), "hello", 5);
+  c.commit(5);
+  auto room2 = c.reserve(1);
+  // The same block continues: no new slice for the second read.
+  EXPECT_EQ(room2.data(), room.data() + 5);
+  std::memcpy(room2.data(), " world", 6);
+  c.commit(6);
+  EXPECT_EQ(c.slice_count(), 1u);
+  EXPECT_EQ(c.to_string(), "hello world");
+}
+
+TEST(ByteChain, CommitZeroKeepsChainUnchanged) {
+  ByteChain c;
+  c.reserve(100);
+  c.commit(0);
+  EXPECT_TRUE(c.empty());
+  EXPECT_EQ(c.slice_count(), 0u);
+}
+
+TEST(ByteChain, MoveAllTransfersSlicesWithoutCopy) {
+  ByteChain a, b;
+  a.append(pattern(40000));
+  uint64_t copied_before = copy_stats().bytes;
+  b.move_from(a);
+  EXPECT_EQ(copy_stats().bytes, copied_before);
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b.to_string(), pattern(40000));
+}
+
+TEST(ByteChain, PartialMoveSplitsSliceSharingBlock) {
+  ByteChain a, b;
+  a.append("0123456789");
+  uint64_t copied_before = copy_stats().bytes;
+  EXPECT_EQ(b.move_from(a, 4), 4u);
+  EXPECT_EQ(copy_stats().bytes, copied_before);
+  EXPECT_EQ(b.front().block.get(), a.front().block.get());
+  EXPECT_EQ(b.to_string(), "0123");
+  EXPECT_EQ(a.to_string(), "456789");
+}
+
+TEST(ByteChain, AppendAfterPartialMoveDoesNotClobberSharedBlock) {
+  ByteChain a, b;
+  a.append("abcdef");
+  b.move_from(a, 3);  // b: "abc" shares the block with a: "def"
+  // b's tail is not the block's end (a's slice follows), so b must take a fresh block.
+  b.append("XYZ");
+  EXPECT_EQ(a.to_string(), "def");
+  EXPECT_EQ(b.to_string(), "abcXYZ");
+  // a's tail is the block's used end, so appending continues in place safely.
+  a.append("gh");
+  EXPECT_EQ(a.to_string(), "defgh");
+  EXPECT_EQ(b.to_string(), "abcXYZ");
+}
+
+TEST(ByteChain, DrainAcrossSlices) {
+  ByteChain c;
+  std::string data = pattern(50000);
+  c.append(data);
+  c.drain(20000);
+  EXPECT_EQ(c.size(), 30000u);
+  EXPECT_EQ(c.to_string(), data.substr(20000));
+  c.drain(30000);
+  EXPECT_TRUE(c.empty());
+  EXPECT_EQ(c.slice_count(), 0u);
+}
+
+TEST(ByteChain, CopyOutWithOffset) {
+  ByteChain c;
+  std::string data = pattern(40000);
+  c.append(data);
+  std::string out(100, '\0');
+  EXPECT_EQ(c.copy_out(out.data(), 100, 16380), 100u);
+  EXPECT_EQ(out, data.substr(16380, 100));
+  EXPECT_EQ(c.copy_out(out.data(), 100, 39950), 50u);
+}
+
+TEST(ByteChain, LinearizeJoinsOnlyWhenNeeded) {
+  ByteChain a, c;
+  a.append("abc");
+  c.move_from(a);
+  a.append("defgh");
+  c.move_from(a);
+  ASSERT_EQ(c.slice_count(), 2u);
+  const uint8_t* p = c.linearize(2);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p), 2), "ab");
+  EXPECT_EQ(c.slice_count(), 2u);  // no join needed
+  p = c.linearize(5);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(p), 5), "abcde");
+  EXPECT_EQ(c.to_string(), "abcdefgh");
+}
+
+TEST(ByteChain, FindAcrossSliceBoundaries) {
+  ByteChain a, c;
+  a.append("HTTP/1.1 200 OK\r");
+  c.move_from(a);
+  a.append("\nX: y\r\n\r");
+  c.move_from(a);
+  a.append("\nbody");
+  c.move_from(a);
+  EXPECT_EQ(c.find("\r\n"), 15u);
+  EXPECT_EQ(c.find("\r\n\r\n"), 21u);
+  EXPECT_EQ(c.find("\r\n", 16), 21u);
+  EXPECT_FALSE(c.find("\r\n\r\n", 0, 20).has_value());
+  EXPECT_FALSE(c.find("zzz").has_value());
+  EXPECT_EQ(c.find("aab").has_value(), false);
+  ByteChain d("aaab");
+  EXPECT_EQ(d.find("aab"), 1u);
+}
+
+TEST(ByteChain, AtReadsAnyOffset) {
+  ByteChain c;
+  std::string data = pattern(20000);
+  c.append(data);
+  for (size_t i : {0u, 1u, 16383u, 16384u, 19999u}) EXPECT_EQ(c.at(i), static_cast<uint8_t>(data[i]));
+}
+
+TEST(ByteChain, AppendCountsCopiesHeadersDoNot) {
+  ByteChain c;
+  uint64_t before = copy_stats().bytes;
+  c.append_header("GET / HTTP/1.1\r\n", 16);
+  EXPECT_EQ(copy_stats().bytes, before);
+  c.append("payload");
+  EXPECT_EQ(copy_stats().bytes, before + 7);
+}
+
+TEST(ByteChain, BlocksReturnToPool) {
+  size_t live_before = block_pool_stats().live_blocks;
+  {
+    ByteChain c;
+    c.append(pattern(5 * Block::kDefaultCapacity));
+    EXPECT_GE(block_pool_stats().live_blocks, live_before + 5);
+  }
+  EXPECT_EQ(block_pool_stats().live_blocks, live_before);
+}
+
+TEST(ByteChain, LargeReserveGetsBigBlock) {
+  ByteChain c;
+  auto room = c.reserve(100000);
+  EXPECT_GE(room.size(), 100000u);
+  c.commit(100000);
+  EXPECT_EQ(c.size(), 100000u);
+  EXPECT_EQ(c.slice_count(), 1u);
+}
+
+}  // namespace
+}  // namespace pvb
