@@ -70,9 +70,13 @@ static BlockPool& pool() {
   return p;
 }
 
-BlockPoolStats block_pool_stats() { return pool().stats(); }
+BlockPoolStats block_pool_stats() {
+  return pool().stats();
+}
 
-BlockRef BlockRef::allocate(size_t min_capacity) { return BlockRef(pool().take(min_capacity)); }
+BlockRef BlockRef::allocate(size_t min_capacity) {
+  return BlockRef(pool().take(min_capacity));
+}
 
 void BlockRef::release() {
   if (b_ && --b_->refs_ == 0) pool().give(b_);

@@ -84,8 +84,8 @@ struct Slice {
 
 // Pool statistics, for tests and the memory benchmarks.
 struct BlockPoolStats {
-  size_t live_blocks = 0;    // blocks referenced by some slice or reservation
-  size_t free_blocks = 0;    // blocks kept for reuse
+  size_t live_blocks = 0;      // blocks referenced by some slice or reservation
+  size_t free_blocks = 0;      // blocks kept for reuse
   size_t bytes_allocated = 0;  // capacity of live + free blocks
 };
 BlockPoolStats block_pool_stats();
@@ -146,7 +146,7 @@ class ByteChain {
  private:
   std::deque<Slice> slices_;
   size_t size_ = 0;
-  BlockRef reserved_;          // a fresh block handed out by reserve() and not yet committed
+  BlockRef reserved_;                // a fresh block handed out by reserve() and not yet committed
   uint8_t* reserved_ptr_ = nullptr;  // where the latest reservation starts
 };
 

@@ -65,7 +65,7 @@ class Error {
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}               // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) { assert(std::get<1>(v_).failed()); }  // NOLINT
 
   bool ok() const { return v_.index() == 0; }

@@ -29,7 +29,9 @@ Loop::~Loop() {
   uv_loop_close(&loop_);
 }
 
-void Loop::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void Loop::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
 bool Loop::run_until(const std::function<bool()>& pred) {
   while (!pred()) {
@@ -46,7 +48,9 @@ void Loop::post(std::function<void()> fn) {
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(idle_))) uv_idle_start(idle_, &Loop::on_idle);
 }
 
-void Loop::on_idle(uv_idle_t* h) { static_cast<Loop*>(h->data)->drain_posted(); }
+void Loop::on_idle(uv_idle_t* h) {
+  static_cast<Loop*>(h->data)->drain_posted();
+}
 
 void Loop::drain_posted() {
   // Callbacks posted while running go to the next iteration.
@@ -85,17 +89,22 @@ void Timer::start_repeat(uint64_t timeout_ms, uint64_t repeat_ms, std::function<
       timeout_ms, repeat_ms);
 }
 
-void Timer::stop() { uv_timer_stop(&h_->timer); }
-bool Timer::active() const { return uv_is_active(reinterpret_cast<const uv_handle_t*>(&h_->timer)); }
-void Timer::unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&h_->timer)); }
+void Timer::stop() {
+  uv_timer_stop(&h_->timer);
+}
+bool Timer::active() const {
+  return uv_is_active(reinterpret_cast<const uv_handle_t*>(&h_->timer));
+}
+void Timer::unref() {
+  uv_unref(reinterpret_cast<uv_handle_t*>(&h_->timer));
+}
 
 struct SignalWatcher::Handle {
   uv_signal_t sig;
   std::function<void(int)> cb;
 };
 
-SignalWatcher::SignalWatcher(Loop& loop, int signum, std::function<void(int)> cb)
-    : h_(new Handle) {
+SignalWatcher::SignalWatcher(Loop& loop, int signum, std::function<void(int)> cb) : h_(new Handle) {
   h_->cb = std::move(cb);
   uv_signal_init(loop.raw(), &h_->sig);
   h_->sig.data = h_;
@@ -115,6 +124,8 @@ SignalWatcher::~SignalWatcher() {
            [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
 }
 
-void SignalWatcher::unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&h_->sig)); }
+void SignalWatcher::unref() {
+  uv_unref(reinterpret_cast<uv_handle_t*>(&h_->sig));
+}
 
 }  // namespace pvb

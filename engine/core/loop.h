@@ -65,7 +65,9 @@ class Timer {
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
-  void start(uint64_t timeout_ms, std::function<void()> cb) { start_repeat(timeout_ms, 0, std::move(cb)); }
+  void start(uint64_t timeout_ms, std::function<void()> cb) {
+    start_repeat(timeout_ms, 0, std::move(cb));
+  }
   void start_repeat(uint64_t timeout_ms, uint64_t repeat_ms, std::function<void()> cb);
   void stop();
   bool active() const;

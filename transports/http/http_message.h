@@ -15,7 +15,7 @@
 namespace pvb {
 
 struct HttpLimits {
-  size_t max_head_bytes = 16 * 1024;        // request/status line + headers + blank line
+  size_t max_head_bytes = 16 * 1024;  // request/status line + headers + blank line
   size_t max_header_lines = 100;
   size_t max_body_bytes = 32 * 1024 * 1024;  // 10,000 guests of cluster/resources fit easily
 };
@@ -53,7 +53,8 @@ struct HttpRequestHead {
 // Parse a complete head from the front of `in`. On success the head's bytes (through the blank
 // line) are drained from `in` and the head returned; nullopt means "need more bytes" (nothing is
 // drained); an Error (Errc::protocol or Errc::too_large) means the input can never be valid.
-Result<std::optional<HttpResponseHead>> parse_response_head(ByteChain& in, const HttpLimits& limits);
+Result<std::optional<HttpResponseHead>> parse_response_head(ByteChain& in,
+                                                            const HttpLimits& limits);
 Result<std::optional<HttpRequestHead>> parse_request_head(ByteChain& in, const HttpLimits& limits);
 
 // Serialize a head (status line / request line, headers, blank line) onto out.

@@ -89,7 +89,11 @@ void MemPipeEnd::schedule_delivery() {
 }
 
 void MemPipeEnd::deliver() {
-  if (!peer_) return;
+  if (!peer_) {
+    // The peer is gone: nothing more can be delivered; a flushed close is complete.
+    if (closing_ && !closed()) finish(Error());
+    return;
+  }
   MemPipeEnd* p = peer_;
   if (!p->reading_enabled() || !p->started_) return;  // resumed by the peer's read_disable(false)
   size_t n = std::min(out_.size(), options_.max_delivery);

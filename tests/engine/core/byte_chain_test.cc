@@ -140,7 +140,8 @@ TEST(ByteChain, AtReadsAnyOffset) {
   ByteChain c;
   std::string data = pattern(20000);
   c.append(data);
-  for (size_t i : {0u, 1u, 16383u, 16384u, 19999u}) EXPECT_EQ(c.at(i), static_cast<uint8_t>(data[i]));
+  for (size_t i : {0u, 1u, 16383u, 16384u, 19999u})
+    EXPECT_EQ(c.at(i), static_cast<uint8_t>(data[i]));
 }
 
 TEST(ByteChain, AppendCountsCopiesHeadersDoNot) {

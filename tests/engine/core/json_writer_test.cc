@@ -11,9 +11,8 @@ TEST(JsonWriter, NestedContainers) {
   w.key("guest").begin_object().key("vmid").value(100).key("name").null().end_object();
   w.key("list").begin_array().value(true).value(false).value(uint64_t{7}).end_array();
   w.end_object();
-  EXPECT_EQ(w.str(),
-            R"({"event":"listening","port":5901,"guest":{"vmid":100,"name":null},)"
-            R"("list":[true,false,7]})");
+  EXPECT_EQ(w.str(), R"({"event":"listening","port":5901,"guest":{"vmid":100,"name":null},)"
+                     R"("list":[true,false,7]})");
 }
 
 TEST(JsonWriter, EscapesControlAndQuotes) {
@@ -24,8 +23,18 @@ TEST(JsonWriter, EscapesControlAndQuotes) {
 
 TEST(JsonWriter, KeepsValidUtf8ReplacesInvalid) {
   JsonWriter w;
-  w.begin_array().value("\xC3\xBC" "ber").value("\xFF" "x").value("\xED\xA0\x80").end_array();
-  EXPECT_EQ(w.str(), "[\"\xC3\xBC" "ber\",\"\xEF\xBF\xBDx\",\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]");
+  w.begin_array()
+      .value(
+          "\xC3\xBC"
+          "ber")
+      .value(
+          "\xFF"
+          "x")
+      .value("\xED\xA0\x80")
+      .end_array();
+  EXPECT_EQ(w.str(),
+            "[\"\xC3\xBC"
+            "ber\",\"\xEF\xBF\xBDx\",\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]");
 }
 
 }  // namespace

@@ -74,7 +74,10 @@ TEST(Loop, RunUntilStopsWhenPredicateHolds) {
 TEST(Loop, SignalWatcherSeesRaisedSignal) {
   Loop loop;
   int got = 0;
-  SignalWatcher w(loop, SIGUSR1, [&](int s) { got = s; loop.stop(); });
+  SignalWatcher w(loop, SIGUSR1, [&](int s) {
+    got = s;
+    loop.stop();
+  });
   loop.post([] { raise(SIGUSR1); });
   loop.run();
   EXPECT_EQ(got, SIGUSR1);
