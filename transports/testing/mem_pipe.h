@@ -47,12 +47,12 @@ class MemPipeEnd : public Transport {
 
   MemPipeOptions options_;
   MemPipeEnd* peer_ = nullptr;
-  ByteChain out_;          // written, not yet delivered to the peer
-  ByteChain rx_;           // delivered from the peer, not yet consumed by our sink
+  ByteChain out_;  // written, not yet delivered to the peer
+  ByteChain rx_;   // delivered from the peer, not yet consumed by our sink
   bool started_ = false;
-  bool out_end_ = false;   // write side ended (end_stream or Flush close) once out_ drains
+  bool out_end_ = false;  // write side ended (end_stream or Flush close) once out_ drains
   bool out_end_sent_ = false;
-  bool rx_end_ = false;    // the peer's end_stream has arrived
+  bool rx_end_ = false;  // the peer's end_stream has arrived
   bool rx_end_told_ = false;
   bool delivery_scheduled_ = false;
   bool closing_ = false;
