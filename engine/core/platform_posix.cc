@@ -1,0 +1,213 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/core/platform.h"
+
+extern char** environ;
+
+namespace pvb {
+
+static std::string errno_text(int e) {
+  return std::strerror(e);
+}
+
+Result<PrivateDir> PrivateDir::create(std::string_view prefix) {
+  std::string base;
+  for (const char* var : {"XDG_RUNTIME_DIR", "TMPDIR"}) {
+    const char* v = std::getenv(var);
+    if (v && *v && access(v, W_OK | X_OK) == 0) {
+      base = v;
+      break;
+    }
+  }
+  if (base.empty()) base = "/tmp";
+  std::string templ = base + "/" + std::string(prefix) + "-XXXXXX";
+  // mkdtemp creates the directory 0700 with an unpredictable name, atomically.
+  if (mkdtemp(templ.data()) == nullptr) {
+    int e = errno;
+    return Error(Errc::io, "cannot create a private directory in " + base + ": " + errno_text(e),
+                 e);
+  }
+  return PrivateDir(templ);
+}
+
+PrivateDir& PrivateDir::operator=(PrivateDir&& o) noexcept {
+  if (this != &o) {
+    remove();
+    path_ = std::move(o.path_);
+    o.path_.clear();
+  }
+  return *this;
+}
+
+PrivateDir::~PrivateDir() {
+  remove();
+}
+
+void PrivateDir::remove() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+  path_.clear();
+}
+
+Error write_new_private_file(const std::string& path, std::string_view content) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    int e = errno;
+    if (e == EEXIST) return Error(Errc::usage, "refusing to overwrite existing file " + path, e);
+    return Error(Errc::io, "cannot create " + path + ": " + errno_text(e), e);
+  }
+  // The umask may only remove bits; make sure it is exactly 0600 anyway.
+  fchmod(fd, 0600);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(path.c_str());
+      return Error(Errc::io, "cannot write " + path + ": " + errno_text(e), e);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(path.c_str());
+    return Error(Errc::io, "cannot write " + path + ": " + errno_text(e), e);
+  }
+  return Error();
+}
+
+void remove_file(const std::string& path) {
+  if (!path.empty()) unlink(path.c_str());
+}
+
+int file_mode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return -1;
+  return static_cast<int>(st.st_mode & 07777);
+}
+
+Result<std::string> read_secret_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    return Error(Errc::usage, "cannot read password file " + path + ": " + errno_text(e), e);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Error(Errc::usage, "password file " + path + " is not a regular file");
+  }
+  if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+    close(fd);
+    return Error(Errc::usage,
+                 "password file " + path + " is accessible by other users; run: chmod 600 " + path);
+  }
+  std::string out;
+  char buf[4096];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > 64 * 1024) {
+      close(fd);
+      wipe(out);
+      return Error(Errc::usage, "password file " + path + " is too large");
+    }
+  }
+  std::memset(buf, 0, sizeof buf);
+  close(fd);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  if (!out.empty() && out.back() == '\r') out.pop_back();
+  return out;
+}
+
+bool stdin_is_terminal() {
+  return isatty(STDIN_FILENO) == 1;
+}
+bool stderr_is_terminal() {
+  return isatty(STDERR_FILENO) == 1;
+}
+
+Result<std::string> prompt_secret(std::string_view prompt) {
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return Error(Errc::usage, "no terminal to prompt for a secret on");
+  struct termios old_t;
+  bool have_termios = tcgetattr(fd, &old_t) == 0;
+  if (have_termios) {
+    struct termios t = old_t;
+    t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    t.c_lflag |= ECHONL;
+    tcsetattr(fd, TCSAFLUSH, &t);
+  }
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string line;
+  char c;
+  while (true) {
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line.push_back(c);
+    if (line.size() > 4096) break;
+  }
+  if (have_termios) tcsetattr(fd, TCSAFLUSH, &old_t);
+  close(fd);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::vector<std::string> filtered_environment(const std::vector<std::string>& drop_prefixes,
+                                              const std::vector<std::string>& drop_names) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    std::string_view name = kv.substr(0, kv.find('='));
+    bool drop = false;
+    for (const auto& p : drop_prefixes) drop |= name.substr(0, p.size()) == p;
+    for (const auto& n : drop_names) drop |= name == n;
+    if (!drop) out.emplace_back(kv);
+  }
+  return out;
+}
+
+std::string find_executable(std::string_view name) {
+  if (name.empty()) return {};
+  if (name.find('/') != std::string_view::npos) {
+    std::string p(name);
+    return access(p.c_str(), X_OK) == 0 ? p : std::string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    auto colon = dirs.find(':');
+    std::string_view dir = dirs.substr(0, colon);
+    std::string candidate = std::string(dir.empty() ? "." : dir) + "/" + std::string(name);
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return {};
+}
+
+void wipe(std::string& s) {
+  volatile char* p = s.data();
+  for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
+  s.clear();
+}
+
+}  // namespace pvb

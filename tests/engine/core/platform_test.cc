@@ -1,0 +1,78 @@
+#include "engine/core/platform.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace pvb {
+namespace {
+
+TEST(PrivateDir, IsPrivateAndRemoved) {
+  std::string path;
+  {
+    auto d = PrivateDir::create("pvb-test");
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    path = d->path();
+    EXPECT_EQ(file_mode(path), 0700);
+    ASSERT_TRUE(write_new_private_file(path + "/f", "x").ok());
+  }
+  EXPECT_EQ(file_mode(path), -1);
+}
+
+TEST(PrivateFile, CreatedNew0600AndNeverOverwritten) {
+  auto d = PrivateDir::create("pvb-test");
+  ASSERT_TRUE(d.ok());
+  std::string f = d->path() + "/console.vv";
+  ASSERT_TRUE(write_new_private_file(f, "secret").ok());
+  EXPECT_EQ(file_mode(f), 0600);
+  Error again = write_new_private_file(f, "other");
+  EXPECT_EQ(again.code(), Errc::usage);
+  EXPECT_NE(again.detail().find("refusing to overwrite"), std::string::npos);
+  std::ifstream in(f);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "secret");
+  remove_file(f);
+  EXPECT_EQ(file_mode(f), -1);
+}
+
+TEST(SecretFile, RefusesFilesOthersCanRead) {
+  auto d = PrivateDir::create("pvb-test");
+  ASSERT_TRUE(d.ok());
+  std::string f = d->path() + "/pw";
+  ASSERT_TRUE(write_new_private_file(f, "hunter2\n").ok());
+  auto ok = read_secret_file(f);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, "hunter2");
+  chmod(f.c_str(), 0644);
+  auto bad = read_secret_file(f);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().detail().find("chmod 600"), std::string::npos);
+  EXPECT_EQ(bad.error().detail().find("hunter2"), std::string::npos);
+}
+
+TEST(Environment, DropsSecretsKeepsTheRest) {
+  setenv("PVE_PASSWORD", "s3cret", 1);
+  setenv("PVE_HOST", "pve1", 1);
+  setenv("MY_TOKEN_FILE", "x", 1);
+  setenv("PVB_TEST_KEEP", "kept", 1);
+  auto env = filtered_environment({"PVE_"}, {"MY_TOKEN_FILE"});
+  bool kept = false;
+  for (const auto& kv : env) {
+    EXPECT_NE(kv.rfind("PVE_", 0), 0u) << kv;
+    EXPECT_NE(kv.rfind("MY_TOKEN_FILE=", 0), 0u) << kv;
+    kept |= kv == "PVB_TEST_KEEP=kept";
+  }
+  EXPECT_TRUE(kept);
+}
+
+TEST(FindExecutable, SearchesPath) {
+  EXPECT_EQ(find_executable("sh").empty(), false);
+  EXPECT_EQ(find_executable("definitely-not-a-program-pvb"), "");
+  EXPECT_EQ(find_executable("/bin/sh"), "/bin/sh");
+}
+
+}  // namespace
+}  // namespace pvb
