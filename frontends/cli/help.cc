@@ -1,0 +1,84 @@
+#include "frontends/cli/options.h"
+
+namespace pvb {
+
+static const char* kOverview =
+    R"(pvebridge - open the console of a Proxmox VE guest through the API port
+
+Usage:
+  pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
+  pvebridge list [options]               list the guests this user can see
+  pvebridge help [connect|list]          show help
+  pvebridge --version
+
+Connection and authentication (every command):
+  --host HOST[:PORT]      Proxmox node(s); repeat or comma-separate to fail over (env PVE_HOST;
+                          default port 8006; IPv6 as [::1]:8006)
+  --user USER[@REALM]     ticket login (env PVE_USER; realm defaults to @pam); the password comes
+                          from PVE_PASSWORD, --password-file FILE, or a prompt on the terminal
+  --password-file FILE    read the password from FILE (must not be readable by others)
+  --otp CODE              two-factor TOTP code (env PVE_OTP; prompted on a terminal if needed)
+  --api-token USER@REALM!TOKENID=SECRET
+                          API token instead of a user (env PVE_API_TOKEN)
+  --fingerprint SHA256    trust a server certificate by its SHA-256 fingerprint (AA:BB:... or hex;
+                          repeatable: any one matching is enough; env PVE_FINGERPRINT, comma list)
+  --ca-file FILE          trust certificates signed by this CA (env PVE_CA_FILE), e.g. the
+                          cluster's /etc/pve/pve-root-ca.pem
+  --insecure              do not verify the server certificate (warns; for tests only)
+  --timeout SECONDS       limit for each network step: connect, TLS handshake, each request
+                          (default 15)
+  --json                  machine-readable output: one JSON object per line on stdout
+  --verbose, -v           log protocol steps on stderr (secrets are never logged)
+
+Exit codes:
+  0 success                2 usage or configuration     3 authentication (incl. two-factor)
+  4 TLS verification       5 guest not found, ambiguous, or a template
+  6 guest not running or failed to start                7 network (DNS, connect, timeout, lost)
+  8 console refused by the server                        9 viewer failed or missing
+  10 no local client in time                             130/143 interrupted (SIGINT/SIGTERM)
+)";
+
+static const char* kConnect = R"(pvebridge connect GUEST... [options]
+
+Opens the VNC console of each GUEST (vmid "100", name "web01", or "pve1/100") through the
+Proxmox API port: a one-shot VNC ticket from vncproxy, a WebSocket to pveproxy, a listener on
+127.0.0.1 for the viewer, and remote-viewer started on a private .vv file.
+
+Options (plus the connection options of 'pvebridge --help'):
+  --start                 start a stopped guest (resume a paused one) and wait until it runs
+  --listen HOST:PORT      local listener, loopback only (default 127.0.0.1:0 = random port;
+                          [::1]:0 for IPv6)
+  --keepalive SECONDS     WebSocket ping interval, 0 = off (default 30); a missing pong ends
+                          the session
+  --viewer PROGRAM        viewer to start (default remote-viewer, from the virt-viewer package)
+  --viewer-arg ARG        extra argument for the viewer, repeatable (e.g. --viewer-arg --kiosk)
+  --fullscreen            ask the viewer for full screen
+  --kiosk                 remote-viewer kiosk mode (--kiosk --kiosk-quit on-disconnect)
+  --title TEXT            window title (default: guest name and id)
+  --vv-file PATH          write the .vv file here (created new, mode 0600, removed at the end)
+  --vv-stdin              hand the .vv to the viewer on standard input: nothing touches the disk
+  --no-viewer             start no viewer: report the .vv path and port (see --json), serve one
+                          client, end when it disconnects (exit 10 if none arrives in 30 s)
+
+The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if the server side
+ends first, the viewer is closed after 2 seconds.
+
+--json events (one object per line, each with "event" and "session"):
+  listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
+  viewer_exited {code}, closed {reason, bytes_to_guest, bytes_from_guest}, error {code, message}
+)";
+
+static const char* kList = R"(pvebridge list [options]
+
+Lists the guests the user may see: node, vmid, type, name, status, tags.
+  --json                  print one JSON array instead of a table
+(plus the connection options of 'pvebridge --help')
+)";
+
+std::string help_text(const std::string& topic) {
+  if (topic == "connect") return kConnect;
+  if (topic == "list") return kList;
+  return kOverview;
+}
+
+}  // namespace pvb

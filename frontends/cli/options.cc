@@ -1,0 +1,343 @@
+#include "frontends/cli/options.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <string_view>
+
+#include "engine/proxmox/credentials.h"
+
+namespace pvb {
+
+std::string ApiHostPort::authority() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+static Error usage(std::string msg) {
+  return Error(Errc::usage, std::move(msg));
+}
+
+static std::optional<uint64_t> parse_uint(std::string_view s, uint64_t max) {
+  uint64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v > max) return std::nullopt;
+  return v;
+}
+
+// Splits "host", "host:port", "[v6]", "[v6]:port", or a bare IPv6 literal.
+static Error split_host_port(std::string_view item, std::string& host, uint16_t& port,
+                             uint16_t default_port, std::string_view what) {
+  port = default_port;
+  if (item.empty()) return usage(std::string(what) + ": empty host");
+  if (item.front() == '[') {
+    auto close = item.find(']');
+    if (close == std::string_view::npos)
+      return usage(std::string(what) + ": missing ']' in '" + std::string(item) + "'");
+    host = std::string(item.substr(1, close - 1));
+    std::string_view rest = item.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':')
+        return usage(std::string(what) + ": junk after ']' in '" + std::string(item) + "'");
+      auto p = parse_uint(rest.substr(1), 65535);
+      if (!p) return usage(std::string(what) + ": invalid port in '" + std::string(item) + "'");
+      port = static_cast<uint16_t>(*p);
+    }
+    in6_addr a6;
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+      return usage(std::string(what) + ": '" + host + "' is not an IPv6 address");
+    }
+    return Error();
+  }
+  auto first = item.find(':');
+  if (first != std::string_view::npos && item.find(':', first + 1) != std::string_view::npos) {
+    // Several colons and no brackets: a bare IPv6 literal, default port.
+    host = std::string(item);
+    in6_addr a6;
+    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+      return usage(std::string(what) + ": '" + host +
+                   "' is not a valid address (IPv6 with a port needs brackets: [::1]:8006)");
+    }
+    return Error();
+  }
+  host = std::string(item.substr(0, first));
+  if (first != std::string_view::npos) {
+    auto p = parse_uint(item.substr(first + 1), 65535);
+    if (!p || (*p == 0 && default_port != 0)) {
+      return usage(std::string(what) + ": invalid port in '" + std::string(item) + "'");
+    }
+    port = static_cast<uint16_t>(*p);
+  }
+  if (host.empty()) return usage(std::string(what) + ": empty host in '" + std::string(item) + "'");
+  for (unsigned char c : host) {
+    if (c <= 0x20 || c == 0x7f || c == '/' || c == '@' || c == '?' || c == '#') {
+      return usage(std::string(what) + ": invalid host name '" + host + "'");
+    }
+  }
+  return Error();
+}
+
+Result<std::vector<ApiHostPort>> parse_host_list(std::string_view text) {
+  std::vector<ApiHostPort> out;
+  while (true) {
+    auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) {
+      ApiHostPort hp;
+      Error e = split_host_port(item, hp.host, hp.port, 8006, "--host");
+      if (e.failed()) return e;
+      out.push_back(std::move(hp));
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  if (out.empty()) return usage("--host: no host given");
+  return out;
+}
+
+static bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr a4;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6;
+  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
+}
+
+Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
+  Error e = split_host_port(text, host, port, 0, "--listen");
+  if (e.failed()) return e;
+  if (host == "localhost") host = "127.0.0.1";
+  if (!is_loopback(host)) {
+    return usage("--listen: '" + host +
+                 "' is not a loopback address; the console listener binds 127.0.0.1 or [::1] only");
+  }
+  return Error();
+}
+
+namespace {
+
+struct Parser {
+  const std::vector<std::string>& args;
+  size_t i = 0;
+  CliOptions o;
+
+  // Matches "--name VALUE" or "--name=VALUE"; returns the value or sets err.
+  bool take_value(std::string_view arg, std::string_view name, std::string& value, Error& err) {
+    if (arg == name) {
+      if (i + 1 >= args.size()) {
+        err = usage(std::string(name) + " needs a value");
+        return true;
+      }
+      value = args[++i];
+      return true;
+    }
+    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
+      value = std::string(arg.substr(name.size() + 1));
+      return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env) {
+  Parser p{args, 0, {}};
+  CliOptions& o = p.o;
+  std::optional<std::string> host_text, user_text, token_text, otp_text;
+  bool positional_only = false;
+
+  for (p.i = 0; p.i < args.size(); ++p.i) {
+    std::string_view a = args[p.i];
+    if (positional_only || a.empty() || a[0] != '-' || a == "-") {
+      if (o.command == Command::none) {
+        if (a == "connect")
+          o.command = Command::connect;
+        else if (a == "list")
+          o.command = Command::list;
+        else if (a == "help")
+          o.command = Command::help;
+        else if (a == "version")
+          o.command = Command::version;
+        else
+          return usage("unknown command '" + std::string(a) + "' (try: pvebridge --help)");
+        continue;
+      }
+      if (o.command == Command::connect) {
+        o.guests.emplace_back(a);
+        continue;
+      }
+      if (o.command == Command::help) {
+        o.help_topic = std::string(a);
+        continue;
+      }
+      return usage("unexpected argument '" + std::string(a) + "'");
+    }
+    if (a == "--") {
+      positional_only = true;
+      continue;
+    }
+    std::string v;
+    Error err;
+    auto value = [&](std::string_view name) { return p.take_value(a, name, v, err); };
+    if (a == "--help" || a == "-h") {
+      o.help_topic = o.command == Command::connect ? "connect"
+                     : o.command == Command::list  ? "list"
+                                                   : "";
+      o.command = Command::help;
+      return o;
+    } else if (a == "--version") {
+      o.command = Command::version;
+      return o;
+    } else if (value("--host")) {
+      if (err.failed()) return err;
+      host_text = host_text ? *host_text + "," + v : v;
+    } else if (value("--user")) {
+      if (err.failed()) return err;
+      user_text = v;
+    } else if (a == "--password" || a.substr(0, 11) == "--password=") {
+      return usage(
+          "passwords are never taken on the command line: use PVE_PASSWORD, "
+          "--password-file FILE, or the prompt");
+    } else if (value("--password-file")) {
+      if (err.failed()) return err;
+      o.password_file = v;
+    } else if (value("--api-token")) {
+      if (err.failed()) return err;
+      token_text = v;
+    } else if (value("--otp")) {
+      if (err.failed()) return err;
+      otp_text = v;
+    } else if (value("--fingerprint")) {
+      if (err.failed()) return err;
+      o.fingerprints.push_back(v);
+    } else if (value("--ca-file")) {
+      if (err.failed()) return err;
+      o.ca_file = v;
+    } else if (a == "--insecure") {
+      o.insecure = true;
+    } else if (value("--timeout")) {
+      if (err.failed()) return err;
+      auto t = parse_uint(v, 3600);
+      if (!t || *t == 0)
+        return usage("--timeout: expected seconds from 1 to 3600, got '" + v + "'");
+      o.timeout_s = *t;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--verbose" || a == "-v") {
+      o.verbose = true;
+    } else if (value("--listen")) {
+      if (err.failed()) return err;
+      Error e = parse_listen(v, o.listen_host, o.listen_port);
+      if (e.failed()) return e;
+    } else if (a == "--start") {
+      o.start = true;
+    } else if (value("--keepalive")) {
+      if (err.failed()) return err;
+      auto k = parse_uint(v, 86400);
+      if (!k) return usage("--keepalive: expected seconds (0 = off), got '" + v + "'");
+      o.keepalive_s = *k;
+    } else if (value("--vv-file")) {
+      if (err.failed()) return err;
+      if (v.empty()) return usage("--vv-file needs a path");
+      o.vv_file = v;
+    } else if (a == "--vv-stdin") {
+      o.vv_stdin = true;
+    } else if (a == "--no-viewer") {
+      o.no_viewer = true;
+    } else if (value("--viewer")) {
+      if (err.failed()) return err;
+      if (v.empty()) return usage("--viewer needs a program");
+      o.viewer = v;
+    } else if (value("--viewer-arg")) {
+      if (err.failed()) return err;
+      o.viewer_args.push_back(v);
+    } else if (a == "--fullscreen") {
+      o.fullscreen = true;
+    } else if (a == "--kiosk") {
+      o.kiosk = true;
+    } else if (value("--title")) {
+      if (err.failed()) return err;
+      o.title = v;
+    } else {
+      return usage("unknown option '" + std::string(a.substr(0, a.find('='))) +
+                   "' (try: pvebridge --help)");
+    }
+  }
+
+  if (o.command == Command::none) return usage("no command given (try: pvebridge --help)");
+  if (o.command == Command::help || o.command == Command::version) return o;
+  if (o.command == Command::connect && o.guests.empty()) {
+    return usage("connect: name a guest (vmid, name, or node/vmid)");
+  }
+
+  // Environment fills what the command line did not say.
+  if (!host_text) host_text = env("PVE_HOST");
+  if (!host_text) return usage("no Proxmox host: use --host HOST[:PORT] or PVE_HOST");
+  auto hosts = parse_host_list(*host_text);
+  if (!hosts.ok()) return hosts.error();
+  o.hosts = std::move(*hosts);
+
+  if (!token_text) {
+    token_text = env("PVE_API_TOKEN");
+    if (token_text) o.secret_env_names.push_back("PVE_API_TOKEN");
+  }
+  if (!user_text) user_text = env("PVE_USER");
+  if (!otp_text) otp_text = env("PVE_OTP");
+  if (o.fingerprints.empty()) {
+    if (auto f = env("PVE_FINGERPRINT")) {
+      std::string_view s = *f;
+      while (!s.empty()) {
+        auto c = s.find(',');
+        if (c) o.fingerprints.emplace_back(s.substr(0, c));
+        if (c == std::string_view::npos) break;
+        s.remove_prefix(c + 1);
+      }
+    }
+  }
+  if (o.ca_file.empty()) {
+    if (auto c = env("PVE_CA_FILE")) o.ca_file = *c;
+  }
+  std::optional<std::string> env_password = env("PVE_PASSWORD");
+  if (env_password) o.secret_env_names.push_back("PVE_PASSWORD");
+
+  if (token_text) {
+    if (user_text || !o.password_file.empty()) {
+      return usage(
+          "an API token and a user/password are mutually exclusive: give one or the other");
+    }
+    auto t = parse_api_token(*token_text);
+    if (!t.ok()) return t.error();
+    o.api_token = token_text;
+  } else {
+    if (!user_text)
+      return usage(
+          "no credentials: use --api-token (or PVE_API_TOKEN), or --user (or PVE_USER) with a "
+          "password");
+    auto u = normalize_user(*user_text);
+    if (!u.ok()) return u.error();
+    o.user = *u;
+    if (o.password_file.empty()) o.password = env_password;
+  }
+  if (otp_text) o.otp = otp_text;
+
+  int tls_modes = (!o.fingerprints.empty()) + (!o.ca_file.empty()) + o.insecure;
+  if (tls_modes > 1) {
+    return usage("--fingerprint, --ca-file and --insecure are mutually exclusive");
+  }
+  if (o.vv_stdin && !o.vv_file.empty())
+    return usage("--vv-stdin and --vv-file are mutually exclusive");
+  if (o.vv_stdin && o.no_viewer)
+    return usage("--vv-stdin needs a viewer to read it (drop --no-viewer)");
+  return o;
+}
+
+std::string version_text() {
+  return "pvebridge " PVB_VERSION "\n";
+}
+
+}  // namespace pvb

@@ -1,0 +1,76 @@
+// Command line and environment → one CliOptions. Pure (argv and an environment lookup in, options
+// or a one-line usage error out), so it is unit-tested and fuzzed. Secrets are never accepted as
+// command-line values: they come from the environment, files, or a terminal prompt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/error.h"
+
+namespace pvb {
+
+enum class Command { none, connect, list, help, version };
+
+struct ApiHostPort {
+  std::string host;  // without brackets
+  uint16_t port = 8006;
+  std::string authority() const;  // "pve1:8006", "[::1]:8006"
+};
+
+struct CliOptions {
+  Command command = Command::none;
+  std::string help_topic;  // "connect", "list", or "" for the overview
+
+  // Connection and authentication
+  std::vector<ApiHostPort> hosts;
+  std::string user;  // normalized, with realm
+  std::string password_file;
+  std::optional<std::string> password;   // from PVE_PASSWORD
+  std::optional<std::string> api_token;  // from --api-token or PVE_API_TOKEN (holds the secret)
+  std::optional<std::string> otp;        // --otp or PVE_OTP
+  std::vector<std::string> fingerprints;
+  std::string ca_file;
+  bool insecure = false;
+  uint64_t timeout_s = 15;
+  std::vector<std::string>
+      secret_env_names;  // variables we read secrets from (dropped for children)
+
+  // Output
+  bool json = false;
+  bool verbose = false;
+
+  // connect
+  std::vector<std::string> guests;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;
+  bool start = false;
+  uint64_t keepalive_s = 30;
+  std::string vv_file;
+  bool vv_stdin = false;
+  bool no_viewer = false;
+  std::string viewer = "remote-viewer";
+  std::vector<std::string> viewer_args;
+  bool fullscreen = false;
+  bool kiosk = false;
+  std::string title;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Parses argv (argv[0] excluded). Errors are Errc::usage with one line naming the offending option.
+Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
+
+// "pve1", "pve1:8007", "[::1]:8006", "10.0.0.1", comma lists thereof.
+Result<std::vector<ApiHostPort>> parse_host_list(std::string_view text);
+// "127.0.0.1:0", "[::1]:5900", "localhost:0" — loopback only.
+Error parse_listen(std::string_view text, std::string& host, uint16_t& port);
+
+// Help texts.
+std::string help_text(const std::string& topic);
+std::string version_text();
+
+}  // namespace pvb

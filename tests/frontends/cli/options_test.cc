@@ -1,0 +1,162 @@
+#include "frontends/cli/options.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "frontends/cli/exit_codes.h"
+
+namespace pvb {
+namespace {
+
+struct Env {
+  std::map<std::string, std::string> vars;
+  EnvLookup lookup() const {
+    return [this](const std::string& k) -> std::optional<std::string> {
+      auto it = vars.find(k);
+      if (it == vars.end()) return std::nullopt;
+      return it->second;
+    };
+  }
+};
+
+Result<CliOptions> parse(std::vector<std::string> args, const Env& env = {}) {
+  return parse_command_line(args, env.lookup());
+}
+
+const std::string kToken = "root@pam!pvebridge=11111111-2222-3333-4444-555555555555";
+
+TEST(Options, ConnectWithTokenAndDefaults) {
+  auto o = parse({"connect", "web01", "--host", "pve1", "--api-token", kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->command, Command::connect);
+  EXPECT_EQ(o->guests, std::vector<std::string>{"web01"});
+  ASSERT_EQ(o->hosts.size(), 1u);
+  EXPECT_EQ(o->hosts[0].authority(), "pve1:8006");
+  EXPECT_EQ(o->listen_host, "127.0.0.1");
+  EXPECT_EQ(o->listen_port, 0);
+  EXPECT_EQ(o->timeout_s, 15u);
+  EXPECT_EQ(o->keepalive_s, 30u);
+  EXPECT_EQ(o->viewer, "remote-viewer");
+}
+
+TEST(Options, HostListsAndFailoverOrder) {
+  auto o = parse({"list", "--host", "pve1,pve2:8007", "--host=[::1]:9000", "--api-token", kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  ASSERT_EQ(o->hosts.size(), 3u);
+  EXPECT_EQ(o->hosts[1].port, 8007);
+  EXPECT_EQ(o->hosts[2].host, "::1");
+  EXPECT_EQ(o->hosts[2].authority(), "[::1]:9000");
+  auto bare6 = parse_host_list("fe80::1");
+  ASSERT_TRUE(bare6.ok());
+  EXPECT_EQ((*bare6)[0].port, 8006);
+}
+
+TEST(Options, EnvironmentFillsGaps) {
+  Env env{{{"PVE_HOST", "pve9"},
+           {"PVE_USER", "alice"},
+           {"PVE_PASSWORD", "pw"},
+           {"PVE_FINGERPRINT", "AA:BB,CC:DD"}}};
+  auto o = parse({"list"}, env);
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->hosts[0].host, "pve9");
+  EXPECT_EQ(o->user, "alice@pam");
+  EXPECT_EQ(o->password, "pw");
+  EXPECT_EQ(o->fingerprints, (std::vector<std::string>{"AA:BB", "CC:DD"}));
+  EXPECT_EQ(o->secret_env_names, std::vector<std::string>{"PVE_PASSWORD"});
+}
+
+TEST(Options, CommandLineBeatsEnvironment) {
+  Env env{{{"PVE_HOST", "pve9"}, {"PVE_USER", "alice@pve"}}};
+  auto o = parse({"list", "--host", "pve1", "--user", "bob"}, env);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->hosts[0].host, "pve1");
+  EXPECT_EQ(o->user, "bob@pam");
+}
+
+TEST(Options, TokenAndUserTogetherIsUsageError) {
+  auto o = parse({"list", "--host", "h", "--api-token", kToken, "--user", "root"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().code(), Errc::usage);
+  EXPECT_NE(o.error().detail().find("mutually exclusive"), std::string::npos);
+}
+
+TEST(Options, PasswordOnCommandLineIsRefused) {
+  for (auto a : {std::vector<std::string>{"list", "--password", "x"},
+                 std::vector<std::string>{"list", "--password=x"}}) {
+    auto o = parse(a);
+    ASSERT_FALSE(o.ok());
+    EXPECT_NE(o.error().detail().find("never taken on the command line"), std::string::npos);
+  }
+}
+
+TEST(Options, ListenMustBeLoopback) {
+  std::string h;
+  uint16_t p;
+  EXPECT_TRUE(parse_listen("127.0.0.1:0", h, p).ok());
+  EXPECT_TRUE(parse_listen("[::1]:5900", h, p).ok());
+  EXPECT_EQ(p, 5900);
+  EXPECT_TRUE(parse_listen("127.1.2.3:1", h, p).ok());
+  for (auto bad : {"0.0.0.0:0", "192.0.2.1:5900", "[::]:0", "pve1:0", "127.0.0.1:99999"}) {
+    Error e = parse_listen(bad, h, p);
+    EXPECT_EQ(e.code(), Errc::usage) << bad;
+  }
+}
+
+TEST(Options, UsageErrorsAreOneLine) {
+  std::vector<std::vector<std::string>> bad = {
+      {},
+      {"frobnicate"},
+      {"connect", "--host", "h", "--api-token", kToken},
+      {"connect", "x", "--host"},
+      {"list", "--api-token", kToken},
+      {"list", "--host", "h", "--api-token", "nonsense"},
+      {"list", "--host", "h", "--api-token", kToken, "--timeout", "0"},
+      {"list", "--host", "h", "--api-token", kToken, "--fingerprint", "aa", "--insecure"},
+      {"list", "--host", "h", "--api-token", kToken, "--bogus"},
+      {"list", "--host", "[::1", "--api-token", kToken},
+      {"list", "--host", "h"},
+      {"connect", "x", "--host", "h", "--api-token", kToken, "--vv-stdin", "--no-viewer"},
+  };
+  for (const auto& a : bad) {
+    auto o = parse(a);
+    ASSERT_FALSE(o.ok());
+    EXPECT_EQ(o.error().code(), Errc::usage);
+    EXPECT_EQ(o.error().detail().find('\n'), std::string::npos) << o.error().detail();
+    EXPECT_EQ(o.error().detail().find("55555555"), std::string::npos) << "secret leaked";
+  }
+}
+
+TEST(Options, HelpAndVersion) {
+  auto h = parse({"connect", "--help"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->command, Command::help);
+  EXPECT_EQ(h->help_topic, "connect");
+  EXPECT_NE(help_text("connect").find("--vv-stdin"), std::string::npos);
+  EXPECT_NE(help_text("").find("130/143"), std::string::npos);
+  auto v = parse({"--version"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->command, Command::version);
+  EXPECT_EQ(version_text().rfind("pvebridge ", 0), 0u);
+}
+
+TEST(Options, SeveralGuests) {
+  auto o = parse({"connect", "100", "101", "web01", "--host", "h", "--api-token", kToken});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->guests.size(), 3u);
+}
+
+TEST(ExitCodes, AreDistinctPerClass) {
+  EXPECT_EQ(exit_code_for(Errc::usage), 2);
+  EXPECT_EQ(exit_code_for(Errc::auth), 3);
+  EXPECT_EQ(exit_code_for(Errc::tls_verify), 4);
+  EXPECT_EQ(exit_code_for(Errc::ambiguous), 5);
+  EXPECT_EQ(exit_code_for(Errc::not_running), 6);
+  EXPECT_EQ(exit_code_for(Errc::timeout), 7);
+  EXPECT_EQ(exit_code_for(Errc::console_refused), 8);
+  EXPECT_EQ(exit_code_for(Errc::viewer), 9);
+  EXPECT_EQ(exit_code_for(Errc::no_client), 10);
+}
+
+}  // namespace
+}  // namespace pvb
