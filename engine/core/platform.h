@@ -54,6 +54,9 @@ std::vector<std::string> filtered_environment(const std::vector<std::string>& dr
 // Empty if not found or not executable.
 std::string find_executable(std::string_view name);
 
+// The real user id of this process.
+unsigned current_user_id();
+
 // Overwrites a string's bytes before it is freed (best effort against secrets lingering).
 void wipe(std::string& s);
 

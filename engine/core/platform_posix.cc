@@ -204,6 +204,10 @@ std::string find_executable(std::string_view name) {
   return {};
 }
 
+unsigned current_user_id() {
+  return static_cast<unsigned>(getuid());
+}
+
 void wipe(std::string& s) {
   volatile char* p = s.data();
   for (size_t i = 0; i < s.size(); ++i) p[i] = 0;

@@ -9,11 +9,6 @@
 
 namespace pvb {
 
-std::string ApiHostPort::authority() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 static Error usage(std::string msg) {
   return Error(Errc::usage, std::move(msg));
 }
@@ -78,15 +73,15 @@ static Error split_host_port(std::string_view item, std::string& host, uint16_t&
   return Error();
 }
 
-Result<std::vector<ApiHostPort>> parse_host_list(std::string_view text) {
-  std::vector<ApiHostPort> out;
+Result<std::vector<ApiHost>> parse_host_list(std::string_view text) {
+  std::vector<ApiHost> out;
   while (true) {
     auto comma = text.find(',');
     std::string_view item = text.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (!item.empty()) {
-      ApiHostPort hp;
+      ApiHost hp;
       Error e = split_host_port(item, hp.host, hp.port, 8006, "--host");
       if (e.failed()) return e;
       out.push_back(std::move(hp));

@@ -10,23 +10,18 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/proxmox/api_host.h"
 
 namespace pvb {
 
 enum class Command { none, connect, list, help, version };
-
-struct ApiHostPort {
-  std::string host;  // without brackets
-  uint16_t port = 8006;
-  std::string authority() const;  // "pve1:8006", "[::1]:8006"
-};
 
 struct CliOptions {
   Command command = Command::none;
   std::string help_topic;  // "connect", "list", or "" for the overview
 
   // Connection and authentication
-  std::vector<ApiHostPort> hosts;
+  std::vector<ApiHost> hosts;
   std::string user;  // normalized, with realm
   std::string password_file;
   std::optional<std::string> password;   // from PVE_PASSWORD
@@ -65,7 +60,7 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
 
 // "pve1", "pve1:8007", "[::1]:8006", "10.0.0.1", comma lists thereof.
-Result<std::vector<ApiHostPort>> parse_host_list(std::string_view text);
+Result<std::vector<ApiHost>> parse_host_list(std::string_view text);
 // "127.0.0.1:0", "[::1]:5900", "localhost:0" — loopback only.
 Error parse_listen(std::string_view text, std::string& host, uint16_t& port);
 

@@ -1,0 +1,380 @@
+#include "engine/console/console_session.h"
+
+#include <csignal>
+
+#include "transports/tcp/socket_owner.h"
+
+namespace pvb {
+
+const char* close_reason_name(CloseReason r) {
+  switch (r) {
+    case CloseReason::client_closed:
+      return "client_closed";
+    case CloseReason::viewer_exited:
+      return "viewer_exited";
+    case CloseReason::server_closed:
+      return "server_closed";
+    case CloseReason::keepalive_timeout:
+      return "keepalive_timeout";
+    case CloseReason::interrupted:
+      return "interrupted";
+    case CloseReason::error:
+      return "error";
+  }
+  return "error";
+}
+
+ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, HostConnector ws_connector,
+                               Guest guest, ConsoleOptions options, ConsoleObserver& observer,
+                               Random& rng)
+    : loop_(loop),
+      id_(id),
+      api_(api),
+      ws_connector_(std::move(ws_connector)),
+      guest_(std::move(guest)),
+      options_(std::move(options)),
+      observer_(observer),
+      rng_(rng),
+      client_wait_timer_(loop),
+      keepalive_timer_(loop) {}
+
+ConsoleSession::~ConsoleSession() {
+  // Transports may still hold us as their sink; detach before they outlive us.
+  pump_.reset();
+  if (ws_) ws_->set_sink(nullptr);
+  if (!vv_file_.empty() && options_.vv_mode == VvMode::path) remove_file(vv_file_);
+  wipe(ticket_.ticket);
+  if (ticket_.password) wipe(*ticket_.password);
+}
+
+void ConsoleSession::log(const std::string& line) {
+  observer_.on_log(id_, line);
+}
+
+void ConsoleSession::start() {
+  // A running guest needs no status call unless --start must know whether it is paused.
+  if (guest_.status == "running" && !options_.start_guest) {
+    open_console();
+    return;
+  }
+  check_guest();
+}
+
+void ConsoleSession::check_guest() {
+  auto weak = alive_.weak();
+  api_.guest_status(guest_, [this, weak](Result<GuestStatus> s) {
+    if (weak.expired() || ending_) return;
+    if (!s.ok()) return end_with(CloseReason::error, s.error());
+    bool paused = s->status == "running" && s->qmpstatus == "paused";
+    if (s->status == "running" && !paused) return open_console();
+    if (paused && !options_.start_guest) {
+      log(guest_.display_name() + " is paused; its console shows it paused (--start resumes it)");
+      return open_console();
+    }
+    if (!options_.start_guest) {
+      return end_with(
+          CloseReason::error,
+          Error(Errc::not_running, "guest " + guest_.display_name() + " on " + guest_.node +
+                                       " is " + s->status + "; add --start to start it"));
+    }
+    api_.start_guest(guest_, paused, [this, weak](Error e) {
+      if (weak.expired() || ending_) return;
+      if (e.failed()) return end_with(CloseReason::error, e);
+      open_console();
+    });
+  });
+}
+
+void ConsoleSession::open_console() {
+  auto weak = alive_.weak();
+  api_.vncproxy(guest_, [this, weak](Result<VncTicket> t) {
+    if (weak.expired() || ending_) return;
+    if (!t.ok()) return end_with(CloseReason::error, t.error());
+    // The node waits only 10 s for the WebSocket: open it right away.
+    open_websocket(std::move(*t));
+  });
+}
+
+void ConsoleSession::open_websocket(VncTicket ticket) {
+  ticket_ = std::move(ticket);
+  std::unique_ptr<Transport> lower = ws_connector_(api_.host());
+  if (!lower) {
+    return end_with(CloseReason::error, Error(Errc::internal, "no transport to the API host"));
+  }
+  WsClientOptions wo;
+  wo.host_header = api_.host().authority();
+  wo.path = ProxmoxClient::websocket_path(guest_, ticket_);
+  wo.headers = api_.auth_headers();
+  wo.codec.max_frame_payload = options_.ws_frame_payload;
+  wo.handshake_timeout_ms = options_.timeout_ms;
+  log("opening the console WebSocket (port " + std::to_string(ticket_.port) + ") on " +
+      api_.host().authority());
+  ws_ = WsTransport::client(std::move(lower), std::move(wo), rng_);
+  ws_->set_sink(this);
+  ws_->set_write_watermarks(options_.pump.high_mark, options_.pump.low_mark);
+  ws_->start();
+}
+
+void ConsoleSession::on_connected() {
+  if (ending_) return;
+  log("console WebSocket open");
+  start_listening();
+}
+
+void ConsoleSession::on_data(ByteChain& data, bool end_stream) {
+  // Server bytes before the viewer arrived (the RFB greeting): keep them for the viewer, but never
+  // more than the pump would buffer.
+  early_from_guest_.move_from(data);
+  if (early_from_guest_.size() > options_.pump.high_mark && ws_->reading_enabled()) {
+    ws_->read_disable(true);
+  }
+  if (end_stream && !ending_) {
+    end_with(
+        CloseReason::server_closed,
+        Error(Errc::connection_lost, "the server closed the console before a viewer connected"));
+  }
+}
+
+void ConsoleSession::on_closed(const Error& error) {
+  if (!ending_) {
+    if (error.failed()) {
+      end_with(CloseReason::error, error);
+    } else {
+      end_with(CloseReason::server_closed,
+               Error(Errc::connection_lost, "the server closed the console"));
+    }
+    return;
+  }
+  maybe_finish();
+}
+
+void ConsoleSession::start_listening() {
+  auto weak = alive_.weak();
+  auto l = TcpListener::listen(loop_, options_.listen_host, options_.listen_port,
+                               [this, weak](std::unique_ptr<TcpTransport> c) {
+                                 if (!weak.expired()) accept_client(std::move(c));
+                               });
+  if (!l.ok()) return end_with(CloseReason::error, l.error());
+  listener_ = std::move(*l);
+  port_ = listener_->port();
+
+  ListeningInfo info;
+  info.address = options_.listen_host;
+  info.port = port_;
+  info.guest = guest_;
+  if (options_.vv_mode != VvMode::stdin_pipe) {
+    std::string path;
+    Error e = write_vv_file(path);
+    if (e.failed()) return end_with(CloseReason::error, e);
+    info.vv_file = path;
+  }
+  log("listening on " + options_.listen_host + ":" + std::to_string(port_));
+  observer_.on_listening(id_, info);
+  if (ending_) return;
+  if (options_.launch_viewer) launch_viewer();
+  if (ending_) return;
+  client_wait_timer_.start(options_.client_wait_ms, [this] {
+    if (!client_ && !ending_) {
+      end_with(CloseReason::error,
+               Error(Errc::no_client, "no local client connected within " +
+                                          std::to_string(options_.client_wait_ms / 1000) +
+                                          " s (the VNC password has expired)"));
+    }
+  });
+}
+
+static VvFileSpec vv_spec(const ConsoleOptions& o, const Guest& g, uint16_t port,
+                          const VncTicket& t) {
+  VvFileSpec spec = o.vv;
+  spec.host = o.listen_host;
+  spec.port = port;
+  spec.password = t.vnc_password();
+  if (spec.title.empty()) spec.title = g.display_name() + " - pvebridge";
+  return spec;
+}
+
+Error ConsoleSession::write_vv_file(std::string& path_out) {
+  if (options_.vv_mode == VvMode::private_dir) {
+    auto dir = PrivateDir::create("pvebridge");
+    if (!dir.ok()) return dir.error();
+    vv_dir_.emplace(std::move(*dir));
+    path_out = vv_dir_->path() + "/console-" + std::to_string(id_) + ".vv";
+  } else {
+    path_out = options_.vv_path;
+  }
+  std::string text = build_vv_file(vv_spec(options_, guest_, port_, ticket_));
+  Error e = write_new_private_file(path_out, text);
+  wipe(text);
+  if (e.ok()) vv_file_ = path_out;
+  return e;
+}
+
+void ConsoleSession::launch_viewer() {
+  std::string arg = vv_file_;
+  std::string content;
+  if (options_.vv_mode == VvMode::stdin_pipe) {
+    arg = "-";
+    content = build_vv_file(vv_spec(options_, guest_, port_, ticket_));
+  }
+  auto weak = alive_.weak();
+  auto v = ViewerProcess::spawn(loop_, options_.viewer, arg, std::move(content),
+                                [this, weak](int64_t status, int sig) {
+                                  if (!weak.expired()) viewer_exited(status, sig);
+                                });
+  if (!v.ok()) return end_with(CloseReason::error, v.error());
+  viewer_ = std::move(*v);
+  log("started viewer " + options_.viewer.program + " (pid " + std::to_string(viewer_->pid()) +
+      ")");
+}
+
+void ConsoleSession::accept_client(std::unique_ptr<TcpTransport> client) {
+  if (client_ || ending_) {
+    log("refused a second local connection: a console serves exactly one client");
+    observer_.on_client_refused(id_, "a client is already connected");
+    client->close(CloseMode::Abort);
+    loop_.defer_delete(std::move(client));
+    return;
+  }
+  if (options_.require_same_uid) {
+    auto uid = loopback_peer_uid(*client);
+    if (!uid || *uid != current_user_id()) {
+      std::string who = uid ? "user id " + std::to_string(*uid) : "an unknown user";
+      log("refused a local connection from " + who);
+      observer_.on_client_refused(id_, "connection from " + who + " refused");
+      client->close(CloseMode::Abort);
+      loop_.defer_delete(std::move(client));
+      return;
+    }
+  }
+  client_ = std::move(client);
+  // Exactly one client: nobody else may connect from now on.
+  listener_->close();
+  client_wait_timer_.stop();
+  auto weak = alive_.weak();
+  pump_ =
+      std::make_unique<Pump>(*client_, *ws_, options_.pump, [this, weak](const Pump::Result& r) {
+        if (!weak.expired()) pump_done(r);
+      });
+  bool was_paused = !ws_->reading_enabled();
+  pump_->start(std::move(early_from_guest_), ByteChain());
+  client_->start();
+  if (was_paused) ws_->read_disable(false);
+  log("local client connected from " + client_->peer_address() + ":" +
+      std::to_string(client_->peer_port()));
+  observer_.on_client_connected(id_);
+  start_keepalive();
+}
+
+void ConsoleSession::start_keepalive() {
+  if (options_.keepalive_ms == 0) return;
+  auto weak = alive_.weak();
+  ws_->set_pong_handler([this, weak](ByteChain&) {
+    if (!weak.expired()) awaiting_pong_ = false;
+  });
+  keepalive_timer_.start_repeat(options_.keepalive_ms, options_.keepalive_ms,
+                                [this] { keepalive_tick(); });
+}
+
+void ConsoleSession::keepalive_tick() {
+  if (ending_ || !pump_) return;
+  uint64_t from_guest = pump_->bytes_b_to_a();
+  bool heard = from_guest != from_guest_at_ping_;
+  // While backpressure keeps us from reading the WebSocket, a pong may sit unread behind the
+  // data: a busy, healthy session must not be killed for that.
+  bool blind = pump_->read_paused(Pump::Side::b);
+  if (awaiting_pong_ && !heard && !blind) {
+    end_with(CloseReason::keepalive_timeout,
+             Error(Errc::timeout, "the server did not answer the keepalive ping within " +
+                                      std::to_string(options_.keepalive_ms / 1000) + " s"));
+    return;
+  }
+  if (!awaiting_pong_ || heard) {
+    static const uint8_t kPayload[] = {'p', 'v', 'b'};
+    if (ws_->send_ping(kPayload)) {
+      awaiting_pong_ = true;
+      from_guest_at_ping_ = from_guest;
+    }
+  }
+}
+
+void ConsoleSession::pump_done(const Pump::Result& r) {
+  end_.bytes_to_guest = r.bytes_a_to_b;
+  end_.bytes_from_guest = r.bytes_b_to_a;
+  if (!ending_) {
+    if (r.ended_first == Pump::Side::a) {
+      end_with(CloseReason::client_closed, r.error);
+    } else if (r.error.ok()) {
+      end_with(CloseReason::server_closed,
+               Error(Errc::connection_lost, "the server ended the console"));
+    } else {
+      end_with(CloseReason::error, r.error);
+    }
+    return;
+  }
+  maybe_finish();
+}
+
+void ConsoleSession::viewer_exited(int64_t status, int sig) {
+  int code = sig ? 128 + sig : static_cast<int>(status);
+  end_.viewer_exit_code = code;
+  log("viewer exited with " +
+      (sig ? "signal " + std::to_string(sig) : "code " + std::to_string(code)));
+  observer_.on_viewer_exited(id_, code);
+  if (!ending_) {
+    end_with(CloseReason::viewer_exited);
+    return;
+  }
+  maybe_finish();
+}
+
+void ConsoleSession::interrupt(int signum) {
+  end_.signal = signum;
+  end_with(
+      CloseReason::interrupted,
+      Error(Errc::interrupted, std::string("interrupted by ") + (signum == SIGINT    ? "SIGINT"
+                                                                 : signum == SIGTERM ? "SIGTERM"
+                                                                 : signum == SIGHUP  ? "SIGHUP"
+                                                                                    : "a signal")));
+}
+
+void ConsoleSession::end_with(CloseReason reason, Error error) {
+  if (ending_) return;
+  ending_ = true;
+  end_.reason = reason;
+  end_.error = std::move(error);
+  client_wait_timer_.stop();
+  keepalive_timer_.stop();
+  if (listener_) listener_->close();
+  if (pump_ && !pump_->finished()) {
+    pump_->stop();  // Flush both ways, then both close
+  } else {
+    if (ws_ && !ws_->closed()) ws_->close(CloseMode::Flush);
+  }
+  if (viewer_ && viewer_->running() && reason != CloseReason::viewer_exited) {
+    // The bridge ended first: let the viewer show why for a moment, then close it, so nobody is
+    // left in front of a "cannot connect" dialog. On a signal, close it now.
+    viewer_->terminate_after(reason == CloseReason::interrupted ? 0 : options_.viewer_grace_ms);
+  }
+  maybe_finish();
+}
+
+void ConsoleSession::maybe_finish() {
+  if (finished_ || !ending_) return;
+  if (pump_ && !pump_->finished()) return;
+  if (!pump_ && ws_ && !ws_->closed()) return;
+  if (viewer_ && viewer_->running()) return;
+  finished_ = true;
+  if (pump_) {
+    end_.bytes_to_guest = pump_->bytes_a_to_b();
+    end_.bytes_from_guest = pump_->bytes_b_to_a();
+  }
+  if (!vv_file_.empty()) {
+    remove_file(vv_file_);
+    vv_file_.clear();
+  }
+  vv_dir_.reset();
+  log("console closed: " + std::string(close_reason_name(end_.reason)));
+  observer_.on_closed(id_, end_);
+}
+
+}  // namespace pvb

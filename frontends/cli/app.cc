@@ -1,0 +1,295 @@
+#include "frontends/cli/app.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "engine/console/console_session.h"
+#include "engine/core/platform.h"
+#include "engine/proxmox/api_client.h"
+#include "frontends/cli/exit_codes.h"
+#include "transports/tcp/tcp_transport.h"
+#include "transports/tls/tls_transport.h"
+
+namespace pvb {
+
+namespace {
+
+// Everything a command needs to talk to Proxmox: credentials, TLS, the client.
+struct ApiSetup {
+  std::shared_ptr<TlsContext> tls;
+  HostConnector connector;
+  std::unique_ptr<ProxmoxClient> client;
+};
+
+Result<Credentials> load_credentials(const CliOptions& o) {
+  Credentials c;
+  if (o.api_token) {
+    auto t = parse_api_token(*o.api_token);
+    if (!t.ok()) return t.error();
+    c.token = std::move(*t);
+    return c;
+  }
+  c.user = o.user;
+  if (o.password) {
+    c.password = *o.password;
+  } else if (!o.password_file.empty()) {
+    auto p = read_secret_file(o.password_file);
+    if (!p.ok()) return p.error();
+    c.password = std::move(*p);
+  } else if (stdin_is_terminal()) {
+    auto p = prompt_secret("Password for " + o.user + ": ");
+    if (!p.ok()) return p.error();
+    c.password = std::move(*p);
+  } else {
+    return Error(Errc::usage, "no password for " + o.user +
+                                  ": set PVE_PASSWORD, use --password-file FILE, or run on a "
+                                  "terminal to be asked");
+  }
+  if (o.otp) c.otp = *o.otp;
+  return c;
+}
+
+Result<std::shared_ptr<TlsContext>> make_tls(const CliOptions& o, Output& out) {
+  TlsClientConfig cfg;
+  if (!o.fingerprints.empty()) {
+    cfg.verify = TlsVerify::pinned;
+    for (const auto& f : o.fingerprints) {
+      auto fp = parse_fingerprint(f);
+      if (!fp.ok()) return Error(Errc::usage, "--fingerprint: " + fp.error().message());
+      cfg.pins.push_back(*fp);
+    }
+  } else if (!o.ca_file.empty()) {
+    cfg.verify = TlsVerify::ca_file;
+    cfg.ca_file = o.ca_file;
+  } else if (o.insecure) {
+    cfg.verify = TlsVerify::insecure;
+    out.warning(
+        "--insecure: the server certificate is not verified; whoever sits between you "
+        "and the server can read your credentials and the console");
+  }
+  auto ctx = TlsContext::create_client(cfg);
+  if (!ctx.ok()) {
+    Error e = ctx.error();
+    if (e.code() != Errc::usage) e = Error(Errc::usage, "TLS setup: " + e.message());
+    return e;
+  }
+  return *ctx;
+}
+
+Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
+  auto creds = load_credentials(o);
+  if (!creds.ok()) return creds.error();
+  auto tls = make_tls(o, out);
+  if (!tls.ok()) return tls.error();
+  ApiSetup s;
+  s.tls = *tls;
+  uint64_t timeout_ms = o.timeout_s * 1000;
+  s.connector = [&loop, ctx = s.tls, timeout_ms](const ApiHost& h) -> std::unique_ptr<Transport> {
+    auto tcp = TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms});
+    return std::make_unique<TlsTransport>(std::move(tcp), ctx, h.host);
+  };
+  ProxmoxClientOptions po;
+  po.timeout_ms = timeout_ms;
+  if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
+  if (stdin_is_terminal() && !o.json) {
+    po.otp_prompt = [] { return prompt_secret("Two-factor code (TOTP): "); };
+  }
+  s.client = std::make_unique<ProxmoxClient>(loop, o.hosts, s.connector, std::move(*creds), po);
+  return s;
+}
+
+int signal_exit_code(int signum) {
+  return 128 + signum;
+}
+
+// Signals that end the process cleanly (sessions tear down, .vv files are removed).
+struct SignalSet {
+  SignalSet(Loop& loop, std::function<void(int)> fn) {
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+      watchers.push_back(std::make_unique<SignalWatcher>(loop, s, fn));
+      watchers.back()->unref();
+    }
+  }
+  std::vector<std::unique_ptr<SignalWatcher>> watchers;
+};
+
+}  // namespace
+
+int run_list(const CliOptions& o, Output& out) {
+  Loop loop;
+  auto api = make_api(loop, o, out);
+  if (!api.ok()) {
+    out.error(0, api.error());
+    return exit_code_for(api.error().code());
+  }
+  int code = -1;
+  SignalSet signals(loop, [&](int s) {
+    code = signal_exit_code(s);
+    loop.stop();
+  });
+  api->client->connect([&](Error e) {
+    if (e.failed()) {
+      out.error(0, e);
+      code = exit_code_for(e.code());
+      return;
+    }
+    api->client->list_guests([&](Result<std::vector<Guest>> r) {
+      if (!r.ok()) {
+        out.error(0, r.error());
+        code = exit_code_for(r.error().code());
+        return;
+      }
+      std::vector<Guest> guests = std::move(*r);
+      std::sort(guests.begin(), guests.end(),
+                [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+      std::string text = out.json() ? guests_json(guests) + "\n" : guests_table(guests);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+      code = kExitOk;
+    });
+  });
+  loop.run_until([&] { return code >= 0; });
+  api->client.reset();
+  return code < 0 ? kExitInternal : code;
+}
+
+namespace {
+
+int session_exit_code(const SessionEnd& end) {
+  switch (end.reason) {
+    case CloseReason::viewer_exited:
+      return end.viewer_exit_code.value_or(0) == 0 ? kExitOk : kExitViewer;
+    case CloseReason::client_closed:
+      return kExitOk;
+    case CloseReason::server_closed:
+    case CloseReason::keepalive_timeout:
+      return kExitNetwork;
+    case CloseReason::interrupted:
+      return signal_exit_code(end.signal);
+    case CloseReason::error:
+      return exit_code_for(end.error.code());
+  }
+  return kExitInternal;
+}
+
+ConsoleOptions console_options(const CliOptions& o) {
+  ConsoleOptions c;
+  c.listen_host = o.listen_host;
+  c.listen_port = o.listen_port;
+  c.start_guest = o.start;
+  c.keepalive_ms = o.keepalive_s * 1000;
+  c.timeout_ms = o.timeout_s * 1000;
+  if (o.vv_stdin) {
+    c.vv_mode = VvMode::stdin_pipe;
+  } else if (!o.vv_file.empty()) {
+    c.vv_mode = VvMode::path;
+    c.vv_path = o.vv_file;
+  }
+  c.vv.fullscreen = o.fullscreen;
+  c.vv.title = o.title;
+  c.launch_viewer = !o.no_viewer;
+  c.viewer.program = o.viewer;
+  c.viewer.args = o.viewer_args;
+  if (o.kiosk) {
+    for (const char* a : {"--kiosk", "--kiosk-quit", "on-disconnect"}) c.viewer.args.push_back(a);
+  }
+  c.viewer.drop_env_names = o.secret_env_names;
+  return c;
+}
+
+}  // namespace
+
+int run_connect(const CliOptions& o, Output& out) {
+  if (!o.vv_file.empty() && o.guests.size() > 1) {
+    Error e(Errc::usage, "--vv-file names one file: it cannot serve several guests");
+    out.error(0, e);
+    return kExitUsage;
+  }
+  Loop loop;
+  auto api = make_api(loop, o, out);
+  if (!api.ok()) {
+    out.error(0, api.error());
+    return exit_code_for(api.error().code());
+  }
+  int early_code = -1;  // set when we end before any session runs
+  std::vector<std::unique_ptr<ConsoleSession>> sessions;
+  size_t finished = 0;
+  int final_code = kExitOk;
+
+  SignalSet signals(loop, [&](int s) {
+    if (sessions.empty()) {
+      early_code = signal_exit_code(s);
+      loop.stop();
+      return;
+    }
+    for (auto& session : sessions) session->interrupt(s);
+  });
+
+  struct Observer : ConsoleObserver {
+    Output& out;
+    size_t& finished;
+    int& final_code;
+    explicit Observer(Output& o, size_t& f, int& c) : out(o), finished(f), final_code(c) {}
+    void on_log(int s, std::string_view l) override { out.on_log(s, l); }
+    void on_listening(int s, const ListeningInfo& i) override { out.on_listening(s, i); }
+    void on_client_connected(int s) override { out.on_client_connected(s); }
+    void on_client_refused(int s, std::string_view w) override { out.on_client_refused(s, w); }
+    void on_viewer_exited(int s, int c) override { out.on_viewer_exited(s, c); }
+    void on_closed(int s, const SessionEnd& end) override {
+      out.on_closed(s, end);
+      int code = session_exit_code(end);
+      if (final_code == kExitOk) final_code = code;
+      ++finished;
+    }
+  } observer(out, finished, final_code);
+
+  ConsoleOptions copts = console_options(o);
+  api->client->connect([&](Error e) {
+    if (e.failed()) {
+      out.error(0, e);
+      early_code = exit_code_for(e.code());
+      return;
+    }
+    api->client->list_guests([&](Result<std::vector<Guest>> r) {
+      if (!r.ok()) {
+        out.error(0, r.error());
+        early_code = exit_code_for(r.error().code());
+        return;
+      }
+      // Resolve every guest first: one bad name fails the command before any console opens.
+      std::vector<Guest> chosen;
+      for (const auto& spec_text : o.guests) {
+        auto spec = parse_guest_spec(spec_text);
+        if (!spec.ok()) {
+          out.error(0, spec.error());
+          early_code = exit_code_for(spec.error().code());
+          return;
+        }
+        auto g = resolve_guest(*spec, spec_text, *r);
+        if (!g.ok()) {
+          out.error(0, g.error());
+          early_code = exit_code_for(g.error().code());
+          return;
+        }
+        chosen.push_back(std::move(*g));
+      }
+      int id = 0;
+      for (auto& g : chosen) {
+        sessions.push_back(std::make_unique<ConsoleSession>(loop, ++id, *api->client,
+                                                            api->connector, std::move(g), copts,
+                                                            observer, system_random()));
+      }
+      for (auto& s : sessions) s->start();
+    });
+  });
+  loop.run_until(
+      [&] { return early_code >= 0 || (!sessions.empty() && finished == sessions.size()); });
+  sessions.clear();
+  api->client.reset();
+  return early_code >= 0 ? early_code : final_code;
+}
+
+}  // namespace pvb
