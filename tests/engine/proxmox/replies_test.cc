@@ -63,7 +63,7 @@ TEST(Replies, VncproxyRejectsBadPorts) {
     auto r = decode_vncproxy(body);
     ASSERT_FALSE(r.ok()) << body;
     EXPECT_EQ(r.error().code(), Errc::protocol);
-    EXPECT_EQ(r.error().detail().rfind("vncproxy reply: ", 0), 0u) << r.error().detail();
+    EXPECT_NE(r.error().detail().find("vncproxy reply"), std::string::npos) << r.error().detail();
   }
 }
 
