@@ -75,6 +75,7 @@ class Transport {
 
   void set_write_watermarks(size_t high, size_t low) { watermark_.set_marks(high, low); }
   size_t write_high_mark() const { return watermark_.high(); }
+  size_t write_low_mark() const { return watermark_.low(); }
   bool above_write_high() const { return watermark_.above() && high_fired_; }
 
  protected:

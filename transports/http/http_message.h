@@ -57,6 +57,21 @@ Result<std::optional<HttpResponseHead>> parse_response_head(ByteChain& in,
                                                             const HttpLimits& limits);
 Result<std::optional<HttpRequestHead>> parse_request_head(ByteChain& in, const HttpLimits& limits);
 
+// Resumable forms for incremental parsers: `progress` remembers how far the head was already
+// scanned, so a head arriving a byte at a time costs O(size), not O(size^2). Pass the same
+// progress with the same input (only appended to) until a head or an error comes back; it is
+// reset when a head is returned.
+struct HttpHeadProgress {
+  size_t scanned = 0;     // bytes from the front of the input already examined
+  size_t lines = 0;       // complete lines among them
+  size_t line_bytes = 0;  // bytes of the current, unfinished line
+  bool after_cr = false;  // the last byte examined was a CR
+};
+Result<std::optional<HttpResponseHead>> parse_response_head(ByteChain& in, const HttpLimits& limits,
+                                                            HttpHeadProgress& progress);
+Result<std::optional<HttpRequestHead>> parse_request_head(ByteChain& in, const HttpLimits& limits,
+                                                          HttpHeadProgress& progress);
+
 // Serialize a head (status line / request line, headers, blank line) onto out.
 void write_request_head(const HttpRequestHead& head, ByteChain& out);
 void write_response_head(const HttpResponseHead& head, ByteChain& out);

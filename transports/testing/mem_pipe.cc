@@ -109,8 +109,9 @@ void MemPipeEnd::deliver() {
   if (n > 0 || end_now) p->receive_end_and_maybe_finish();
   if (out_.size() > 0) schedule_delivery();
   if (end_now && closing_ && !closed()) {
-    // A flushed close: our side is done. The peer keeps its end until it closes.
-    peer_->peer_ = nullptr;
+    // A flushed close: our side is done. The peer keeps its end until it closes. Its sink may
+    // have closed or aborted its end from inside that last delivery, clearing peer_ already.
+    if (peer_) peer_->peer_ = nullptr;
     peer_ = nullptr;
     finish(Error());
   }

@@ -160,3 +160,38 @@ TEST(MemPipe, DestroyedPeerLooksLikeReset) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+// Regression: the reader aborting its end from inside the last delivery of a flushed close.
+TEST(MemPipe, ReaderAbortsInsideFlushedCloseDelivery) {
+  Loop loop;
+  auto [a, b] = make_mem_pipe(loop);
+  struct Aborter : TransportSink {
+    MemPipeEnd* self = nullptr;
+    bool closed = false;
+    void on_data(ByteChain& c, bool end) override {
+      c.clear();
+      if (end) self->close(CloseMode::Abort);
+    }
+    void on_closed(const Error&) override { closed = true; }
+  } cb;
+  struct Quiet : TransportSink {
+    bool closed = false;
+    void on_data(ByteChain& c, bool) override { c.clear(); }
+    void on_closed(const Error&) override { closed = true; }
+  } ca;
+  cb.self = b.get();
+  a->set_sink(&ca);
+  b->set_sink(&cb);
+  a->start();
+  b->start();
+  ByteChain x("bye");
+  a->write(x);
+  a->close(CloseMode::Flush);
+  EXPECT_TRUE(loop.run_until([&] { return ca.closed && cb.closed; }));
+}
+
+}  // namespace
+}  // namespace pvb

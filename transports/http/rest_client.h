@@ -1,0 +1,136 @@
+// RestClient: HTTP/1.1 requests over one keep-alive connection at a time, for the Proxmox API.
+//
+// The client knows nothing of TCP or TLS: a Connector hands it a fresh, unstarted Transport
+// (TLS over TCP in production, a MemPipe end in tests). Requests are queued and sent one at a time;
+// the connection is reused while the server keeps it open.
+//
+// Retry policy (the keep-alive race: the server closes an idle connection just as we send on it):
+// - A connection seen to end while idle is dropped; the next request opens a new one. Nothing is
+//   retried because nothing was sent.
+// - Before sending, a connection whose transport has already ended (closed() or end_stream seen)
+//   is not used: a request is never written onto a connection known to be dead.
+// - A request that was written on a *reused* connection which then ended before a single response
+//   byte arrived is retried once on a new connection, but only if its method is idempotent (GET,
+//   HEAD, PUT, DELETE, OPTIONS, TRACE; RFC 9110 section 9.2.2). A POST in that situation may have
+//   reached the server and been acted on (a vncproxy, a guest start), so it fails with
+//   Errc::connection_lost and the caller decides.
+// - A fresh connection that fails, or any connection that ends after response bytes arrived, is an
+//   error, never retried.
+//
+// Any HTTP status is a response (the Proxmox layer maps statuses); transport failures, timeouts,
+// malformed responses and limit breaches are Errors. Callbacks come from loop callbacks, never from
+// inside request(); none is made after close() or destruction.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/core/byte_chain.h"
+#include "engine/core/error.h"
+#include "engine/core/loop.h"
+#include "transports/http/http_message.h"
+#include "transports/http/http_parser.h"
+#include "transports/http/url.h"
+#include "transports/transport.h"
+
+namespace pvb {
+
+struct RestRequest {
+  std::string method;                    // "GET", "POST", ...
+  std::string path;                      // origin-form path without query: "/api2/json/version"
+  FormFields query;                      // appended as ?a=b&c=d, every name and value url-encoded
+  std::optional<FormFields> form;        // application/x-www-form-urlencoded body
+  std::optional<std::string> json_body;  // application/json body (not together with form)
+  HttpHeaders headers;                   // added to (and overriding) the client's default headers
+  uint64_t timeout_ms = 15000;           // from sending until the whole response is in
+};
+
+struct RestResponse {
+  int status = 0;
+  std::string reason;
+  HttpHeaders headers;
+  std::string body;
+  bool ok() const { return status >= 200 && status < 300; }
+};
+
+// "15 s", "1.5 s", "50 ms": how a timeout reads in error messages.
+std::string describe_timeout(uint64_t ms);
+
+class RestClient {
+ public:
+  using Connector = std::function<std::unique_ptr<Transport>()>;
+  using Done = std::function<void(Result<RestResponse>)>;
+  using Logger = std::function<void(std::string_view)>;
+
+  // host_port is the Host header ("pve1.example.com:8006"). Default headers are Host,
+  // User-Agent "pvebridge/<version>" and Accept "application/json".
+  RestClient(Loop& loop, Connector connector, std::string host_port, HttpLimits limits = {});
+  ~RestClient();
+  RestClient(const RestClient&) = delete;
+  RestClient& operator=(const RestClient&) = delete;
+
+  // Sets (replacing any previous value) a header sent with every request.
+  void set_default_header(std::string name, std::string value);
+  void remove_default_header(std::string_view name);
+  const HttpHeaders& default_headers() const { return default_headers_; }
+
+  // For --verbose: one line per event with method, path, status, byte counts and timing. Header
+  // values, query values and bodies are never passed to it (they carry tickets and passwords).
+  void set_logger(Logger logger) { logger_ = std::move(logger); }
+
+  // Queues a request; `done` is called exactly once (unless the client is closed or destroyed
+  // first). Invalid requests (a header value with CR/LF, a path without a leading '/', both a form
+  // and a JSON body) fail with Errc::usage, also through `done`.
+  void request(RestRequest request, Done done);
+
+  // Drops queued and in-flight requests without calling their callbacks and closes the
+  // connection. Later request() calls are ignored.
+  void close();
+
+  size_t queued_requests() const { return queue_.size() + (active_ ? 1 : 0); }
+  // Connections opened so far (for tests and --verbose).
+  uint64_t connections_opened() const { return connections_opened_; }
+
+ private:
+  class Connection;
+  struct Pending;
+
+  void dispatch();
+  void send_active();
+  Connection* ensure_connection();  // nullptr when the connector gives no transport
+  void retire_connection(CloseMode mode);
+  ByteChain serialize(const RestRequest& r) const;
+  void on_conn_data(Connection& conn, ByteChain& data, bool end_stream);
+  void on_conn_closed(Connection& conn, const Error& error);
+  void connection_lost(Error error);
+  void on_timeout();
+  void complete_active(Result<RestResponse> result);
+  RestResponse take_response();
+  void log(const std::string& line);
+  void fail_later(Done done, Error error);
+
+  Loop& loop_;
+  Connector connector_;
+  HttpHeaders default_headers_;
+  Logger logger_;
+  Timer timer_;
+  AliveToken alive_;
+
+  std::deque<std::unique_ptr<Pending>> queue_;
+  std::unique_ptr<Pending> active_;
+  std::unique_ptr<Connection> conn_;
+  // Connections closing gracefully (Flush); each is deleted once its on_closed arrives.
+  std::list<std::unique_ptr<Connection>> retiring_;
+  HttpResponseParser parser_;
+  ByteChain body_;
+  uint64_t connections_opened_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace pvb
