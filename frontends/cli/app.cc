@@ -182,6 +182,7 @@ ConsoleOptions console_options(const CliOptions& o) {
   c.start_guest = o.start;
   c.keepalive_ms = o.keepalive_s * 1000;
   c.timeout_ms = o.timeout_s * 1000;
+  c.client_wait_ms = o.client_wait_s * 1000;
   if (o.vv_stdin) {
     c.vv_mode = VvMode::stdin_pipe;
   } else if (!o.vv_file.empty()) {

@@ -55,10 +55,12 @@ Options (plus the connection options of 'pvebridge --help'):
   --fullscreen            ask the viewer for full screen
   --kiosk                 remote-viewer kiosk mode (--kiosk --kiosk-quit on-disconnect)
   --title TEXT            window title (default: guest name and id)
+  --client-wait SECONDS   how long to wait for the viewer to connect (default 30: the one-shot VNC
+                          password expires then anyway)
   --vv-file PATH          write the .vv file here (created new, mode 0600, removed at the end)
   --vv-stdin              hand the .vv to the viewer on standard input: nothing touches the disk
   --no-viewer             start no viewer: report the .vv path and port (see --json), serve one
-                          client, end when it disconnects (exit 10 if none arrives in 30 s)
+                          client, end when it disconnects (exit 10 if none arrives in time)
 
 The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if the server side
 ends first, the viewer is closed after 2 seconds.

@@ -236,6 +236,12 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       auto k = parse_uint(v, 86400);
       if (!k) return usage("--keepalive: expected seconds (0 = off), got '" + v + "'");
       o.keepalive_s = *k;
+    } else if (value("--client-wait")) {
+      if (err.failed()) return err;
+      auto k = parse_uint(v, 3600);
+      if (!k || *k == 0)
+        return usage("--client-wait: expected seconds from 1 to 3600, got '" + v + "'");
+      o.client_wait_s = *k;
     } else if (value("--vv-file")) {
       if (err.failed()) return err;
       if (v.empty()) return usage("--vv-file needs a path");

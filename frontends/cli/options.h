@@ -44,6 +44,7 @@ struct CliOptions {
   uint16_t listen_port = 0;
   bool start = false;
   uint64_t keepalive_s = 30;
+  uint64_t client_wait_s = 30;
   std::string vv_file;
   bool vv_stdin = false;
   bool no_viewer = false;
