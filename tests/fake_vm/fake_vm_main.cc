@@ -1,0 +1,306 @@
+// fake-vm: a stand-in for a Proxmox guest's VNC console. Listens on loopback TCP and serves every
+// connection with an RfbServer (RFB 3.8 or 3.3, VNC Authentication or None), so viewers and
+// vncsnapshot can be pointed at it and tests can run the whole bridge without a hypervisor.
+//
+//   fake-vm --listen 127.0.0.1:0 --password PW --name NAME [--rfb 3.3|3.7|3.8] [--size WxH]
+//           [--no-auth] [--incremental-delay-ms N] [--exit-on-stdin-eof]
+//
+// Prints one JSON line {"port":N} on stdout when it is ready. Exits 0 on SIGINT/SIGTERM (or when
+// stdin reaches end of file, with --exit-on-stdin-eof); 2 on bad arguments, 1 if it cannot listen.
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/core/json_writer.h"
+#include "engine/core/loop.h"
+#include "engine/core/rng.h"
+#include "tests/fake_vm/rfb_server.h"
+#include "transports/tcp/tcp_listener.h"
+
+namespace pvb {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: fake-vm [--listen HOST:PORT] (--password PW | --no-auth) [--name NAME]\n"
+    "               [--rfb 3.3|3.7|3.8] [--size WxH] [--incremental-delay-ms N]\n"
+    "               [--exit-on-stdin-eof]\n"
+    "  --listen HOST:PORT   loopback address to listen on (default 127.0.0.1:0 = any port)\n"
+    "  --password PW        VNC Authentication with this password (first 8 bytes count)\n"
+    "  --no-auth            security type None instead\n"
+    "  --name NAME          desktop name, also drawn on the screen (default fake-vm)\n"
+    "  --rfb VERSION        highest RFB version offered (default 3.8)\n"
+    "  --size WxH           screen size (default 640x480)\n"
+    "  --incremental-delay-ms N  answer incremental update polls after N ms (default 100)\n"
+    "  --exit-on-stdin-eof  exit when standard input is closed\n";
+
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  bool exit_on_stdin_eof = false;
+  RfbServerOptions server;
+};
+
+std::optional<unsigned long> parse_number(std::string_view s, unsigned long max) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  unsigned long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
+// HOST:PORT, with IPv6 literals in brackets: [::1]:5900.
+bool parse_listen(std::string_view s, Config& config) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::optional<unsigned long> port = parse_number(s.substr(colon + 1), 65535);
+  if (host.empty() || !port) return false;
+  config.host = std::string(host);
+  config.port = static_cast<uint16_t>(*port);
+  return true;
+}
+
+bool parse_size(std::string_view s, RfbServerOptions& o) {
+  size_t x = s.find('x');
+  if (x == std::string_view::npos) return false;
+  std::optional<unsigned long> w = parse_number(s.substr(0, x), 8192);
+  std::optional<unsigned long> h = parse_number(s.substr(x + 1), 8192);
+  if (!w || !h || *w == 0 || *h == 0) return false;
+  o.width = static_cast<uint16_t>(*w);
+  o.height = static_cast<uint16_t>(*h);
+  return true;
+}
+
+// Returns an error message, or nullopt when the arguments are good.
+std::optional<std::string> parse_args(int argc, char** argv, Config& config) {
+  bool have_password = false, no_auth = false;
+  config.server.desktop_name = "fake-vm";
+  config.server.incremental_delay_ms = 100;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> std::optional<std::string_view> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string_view(argv[++i]);
+    };
+    if (arg == "--exit-on-stdin-eof") {
+      config.exit_on_stdin_eof = true;
+    } else if (arg == "--no-auth") {
+      no_auth = true;
+    } else if (arg == "--help" || arg == "-h") {
+      return std::string();
+    } else if (arg == "--listen" || arg == "--password" || arg == "--name" || arg == "--rfb" ||
+               arg == "--size" || arg == "--incremental-delay-ms") {
+      std::optional<std::string_view> v = value();
+      if (!v) return std::string(arg) + " needs a value";
+      if (arg == "--listen") {
+        if (!parse_listen(*v, config)) return "--listen wants HOST:PORT, got " + std::string(*v);
+      } else if (arg == "--password") {
+        std::string password(*v);
+        config.server.password = [password] { return std::optional<std::string>(password); };
+        have_password = true;
+      } else if (arg == "--name") {
+        config.server.desktop_name = std::string(*v);
+      } else if (arg == "--rfb") {
+        if (*v == "3.3") {
+          config.server.version = RfbVersion::v3_3;
+        } else if (*v == "3.7") {
+          config.server.version = RfbVersion::v3_7;
+        } else if (*v == "3.8") {
+          config.server.version = RfbVersion::v3_8;
+        } else {
+          return "--rfb wants 3.3, 3.7 or 3.8, got " + std::string(*v);
+        }
+      } else if (arg == "--size") {
+        if (!parse_size(*v, config.server)) return "--size wants WxH, got " + std::string(*v);
+      } else {
+        std::optional<unsigned long> ms = parse_number(*v, 60000);
+        if (!ms) return "--incremental-delay-ms wants 0..60000, got " + std::string(*v);
+        config.server.incremental_delay_ms = static_cast<uint32_t>(*ms);
+      }
+    } else {
+      return "unknown argument " + std::string(arg);
+    }
+  }
+  if (have_password == no_auth) return std::string("give exactly one of --password and --no-auth");
+  config.server.vnc_auth = have_password;
+  return std::nullopt;
+}
+
+// Serves every accepted connection with its own RfbServer until the session ends.
+class FakeVm {
+ public:
+  FakeVm(Loop& loop, const Config& config) : loop_(loop), config_(config) {}
+
+  Result<uint16_t> listen() {
+    auto listener =
+        TcpListener::listen(loop_, config_.host, config_.port,
+                            [this](std::unique_ptr<TcpTransport> t) { accept(std::move(t)); });
+    if (!listener.ok()) return listener.error();
+    listener_ = std::move(listener.value());
+    return listener_->port();
+  }
+
+  void shut_down() {
+    if (listener_) listener_->close();
+    for (auto& [raw, server] : sessions_) server->close();
+  }
+
+ private:
+  void accept(std::unique_ptr<TcpTransport> transport) {
+    std::string peer = transport->peer_address() + ":" + std::to_string(transport->peer_port());
+    auto server =
+        std::make_unique<RfbServer>(std::move(transport), config_.server, system_random());
+    RfbServer* raw = server.get();
+    server->set_on_authenticated(
+        [peer] { std::fprintf(stderr, "fake-vm: %s authenticated\n", peer.c_str()); });
+    server->set_on_closed([this, raw, peer](const Error& e) {
+      std::fprintf(stderr, "fake-vm: %s session ended%s%s\n", peer.c_str(), e.ok() ? "" : ": ",
+                   e.ok() ? "" : e.message().c_str());
+      auto it = sessions_.find(raw);
+      if (it == sessions_.end()) return;
+      loop_.defer_delete(std::move(it->second));
+      sessions_.erase(it);
+    });
+    std::fprintf(stderr, "fake-vm: connection from %s\n", peer.c_str());
+    sessions_.emplace(raw, std::move(server));
+    raw->start();
+  }
+
+  Loop& loop_;
+  const Config& config_;
+  std::unique_ptr<TcpListener> listener_;
+  std::map<RfbServer*, std::unique_ptr<RfbServer>> sessions_;
+};
+
+// Calls on_eof once standard input reaches end of file (or fails). Works for pipes, sockets and
+// terminals; a regular file or /dev/null is at its end already, so on_eof is posted at once.
+class StdinEofWatch {
+ public:
+  StdinEofWatch(Loop& loop, std::function<void()> on_eof) {
+    auto h = std::make_unique<Handle>();
+    h->on_eof = on_eof;
+    uv_handle_type kind = uv_guess_handle(0);
+    int rc = UV_EINVAL;
+    bool initialized = false;
+    if (kind == UV_NAMED_PIPE) {
+      rc = uv_pipe_init(loop.raw(), &h->u.pipe, 0);
+      initialized = rc == 0;
+      if (rc == 0) rc = uv_pipe_open(&h->u.pipe, 0);
+    } else if (kind == UV_TTY) {
+      rc = uv_tty_init(loop.raw(), &h->u.tty, 0, 1);
+      initialized = rc == 0;
+    }
+    h->u.stream.data = h.get();
+    if (rc == 0) rc = uv_read_start(&h->u.stream, &Handle::alloc, &Handle::read);
+    if (rc == 0) {
+      h_ = h.release();
+      return;
+    }
+    if (initialized) close_handle(h.release());
+    loop.post([weak = alive_.weak(), on_eof] {
+      if (!weak.expired()) on_eof();
+    });
+  }
+  ~StdinEofWatch() {
+    if (h_) close_handle(h_);
+  }
+  StdinEofWatch(const StdinEofWatch&) = delete;
+  StdinEofWatch& operator=(const StdinEofWatch&) = delete;
+
+ private:
+  // libuv frees nothing itself: the handle lives until its close callback.
+  struct Handle {
+    union {
+      uv_stream_t stream;
+      uv_pipe_t pipe;
+      uv_tty_t tty;
+    } u;
+    std::function<void()> on_eof;
+    char buffer[4096];
+
+    static void alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+      auto* self = static_cast<Handle*>(h->data);
+      *buf = uv_buf_init(self->buffer, sizeof self->buffer);
+    }
+    static void read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+      if (n >= 0) return;  // input is ignored; only its end matters
+      uv_read_stop(s);
+      auto* self = static_cast<Handle*>(s->data);
+      if (auto cb = std::move(self->on_eof)) {
+        self->on_eof = nullptr;
+        cb();
+      }
+    }
+  };
+  static void close_handle(Handle* h) {
+    h->on_eof = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&h->u.stream),
+             [](uv_handle_t* handle) { delete static_cast<Handle*>(handle->data); });
+  }
+
+  Handle* h_ = nullptr;
+  AliveToken alive_;
+};
+
+int run(int argc, char** argv) {
+  // Peers vanish mid-write; that is an error to handle, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
+  Config config;
+  if (std::optional<std::string> problem = parse_args(argc, argv, config)) {
+    if (problem->empty()) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "fake-vm: %s\n%s", problem->c_str(), kUsage);
+    return 2;
+  }
+
+  Loop loop;
+  FakeVm vm(loop, config);
+  Result<uint16_t> port = vm.listen();
+  if (!port.ok()) {
+    std::fprintf(stderr, "fake-vm: cannot listen on %s:%u: %s\n", config.host.c_str(),
+                 unsigned{config.port}, port.error().message().c_str());
+    return port.error().code() == Errc::usage ? 2 : 1;
+  }
+  bool stopping = false;
+  auto stop = [&] {
+    if (stopping) return;
+    stopping = true;
+    vm.shut_down();
+    loop.stop();
+  };
+  SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
+  SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
+  std::unique_ptr<StdinEofWatch> stdin_watch;
+  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
+
+  // Ready only now: whoever reads the port may signal us at once.
+  JsonWriter json;
+  json.begin_object().key("port").value(int64_t{*port}).end_object();
+  std::printf("%s\n", json.str().c_str());
+  std::fflush(stdout);
+  loop.run();
+  return 0;
+}
+
+}  // namespace
+}  // namespace pvb
+
+int main(int argc, char** argv) {
+  return pvb::run(argc, argv);
+}

@@ -1,0 +1,108 @@
+// How the mock pveproxy behaves: every timer of the real one (settable so tests need not wait),
+// the pveproxy generation, and the faults to inject.
+//
+// Faults come from `--fault NAME[=ARG]` strings. The REST-level ones act inside the mock API
+// library (reject_ticket, malformed_json, slow, oversized_header as a flag on each reply); the
+// others are parsed and exposed here for the I/O layer that relays consoles.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/error.h"
+
+namespace pvb::mock {
+
+enum class FaultKind {
+  drop_ws_after,      // =BYTES: close the console websocket after relaying this many bytes
+  stall_ws,           // accept the upgrade, then never relay anything
+  reject_ticket,      // vncwebsocket refuses every vncticket
+  oversized_header,   // every REST reply carries a header line larger than 64 KiB
+  malformed_json,     // =PATH_SUBSTRING: replies to matching paths have a broken JSON body
+  slow,               // =MS: every reply is delayed by this much
+  raw_after_upgrade,  // =KIND: after the 101, the server misbehaves at the frame level
+};
+
+// What raw_after_upgrade sends once the websocket is up.
+enum class RawFrameKind {
+  masked_frame,     // a masked server frame (servers must not mask)
+  rsv_bits,         // a frame with RSV1-3 set
+  huge_length,      // a header announcing a 2^63-1 byte payload
+  reserved_opcode,  // opcode 0x3
+  ping_flood,       // pings, endlessly
+  never_close,      // ignore the client's Close and keep the TCP connection open
+};
+
+struct Fault {
+  FaultKind kind = FaultKind::slow;
+  uint64_t number = 0;  // drop_ws_after bytes, slow milliseconds
+  std::string text;     // malformed_json path substring
+  RawFrameKind raw = RawFrameKind::masked_frame;
+
+  bool operator==(const Fault&) const = default;
+};
+
+std::string_view fault_name(FaultKind kind);
+std::string_view raw_frame_kind_name(RawFrameKind kind);
+
+// Parses "NAME" or "NAME=ARG". Errc::usage with a message naming the known faults when the name
+// is unknown, or saying what argument the fault needs.
+Result<Fault> parse_fault(std::string_view spec);
+
+struct MockOptions {
+  // Every 401 reply is delayed by this much, as pveproxy does to slow down password guessing.
+  uint64_t auth_fail_delay_ms = 3000;
+  // A started guest becomes running this long after the start call.
+  uint64_t start_delay_ms = 2000;
+  // After vncproxy, the node-side listener waits this long for the websocket.
+  uint64_t ws_window_ms = 10000;
+  // A vncticket is valid while min < age < max (strictly, like PVE::Ticket).
+  int64_t vncticket_min_age_s = -20;
+  int64_t vncticket_max_age_s = 40;
+  // The VNC password expires this long after the websocket connects (enforced by the RFB side).
+  int64_t vnc_password_life_s = 30;
+  // Login tickets and CSRF tokens: valid while min < age < max.
+  int64_t ticket_min_age_s = -300;  // clock skew between nodes
+  int64_t ticket_life_s = 7200;
+  // The two-factor challenge ticket from the first login step.
+  int64_t tfa_challenge_life_s = 120;
+  // pveproxy before libpve-http-server-perl 5.2.1 (Proxmox VE 8.3 and earlier): 64 KiB whole-frame
+  // limit on client websocket frames instead of the 128 KiB payload limit; also its version.
+  bool old_pveproxy = false;
+  // The cluster CA handed out as `cert` by vncproxy.
+  std::string cert_pem;
+  std::vector<Fault> faults;
+
+  // Adds a fault from a `--fault` argument. Several malformed_json faults may be given; any other
+  // fault twice is a usage error.
+  Error add_fault(std::string_view spec);
+
+  std::optional<uint64_t> drop_ws_after() const;
+  bool stall_ws() const;
+  bool reject_ticket() const;
+  bool oversized_header() const;
+  std::optional<uint64_t> slow_ms() const;
+  std::optional<RawFrameKind> raw_after_upgrade() const;
+  // True when a malformed_json fault's substring occurs in `path`.
+  bool malformed_json_for(std::string_view path) const;
+
+  // Client frame limits of pveproxy's relay: current ones reject payloads over 128 KiB; old ones
+  // die on any whole frame (header included) over 64 KiB. 0 means "no such limit".
+  size_t ws_max_payload_bytes() const { return old_pveproxy ? 0 : 128 * 1024; }
+  size_t ws_max_frame_bytes() const { return old_pveproxy ? 64 * 1024 : 0; }
+  // pveproxy buffers at most this much toward the VM and drops the connection beyond it.
+  static constexpr size_t ws_max_buffered_bytes = 640 * 1024;
+
+  // What GET /version reports.
+  std::string_view pve_version() const { return old_pveproxy ? "8.3.5" : "8.4.1"; }
+  std::string_view pve_release() const { return old_pveproxy ? "8.3" : "8.4"; }
+
+ private:
+  const Fault* find(FaultKind kind) const;
+};
+
+}  // namespace pvb::mock

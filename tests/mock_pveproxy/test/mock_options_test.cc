@@ -1,0 +1,130 @@
+#include "tests/mock_pveproxy/mock_options.h"
+
+#include <gtest/gtest.h>
+
+namespace pvb::mock {
+namespace {
+
+TEST(ParseFault, ParsesEveryKnownFault) {
+  Result<Fault> drop = parse_fault("drop_ws_after=4096");
+  ASSERT_TRUE(drop.ok());
+  EXPECT_EQ(drop->kind, FaultKind::drop_ws_after);
+  EXPECT_EQ(drop->number, 4096u);
+
+  Result<Fault> slow = parse_fault("slow=250");
+  ASSERT_TRUE(slow.ok());
+  EXPECT_EQ(slow->kind, FaultKind::slow);
+  EXPECT_EQ(slow->number, 250u);
+
+  Result<Fault> json = parse_fault("malformed_json=/cluster/resources");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->kind, FaultKind::malformed_json);
+  EXPECT_EQ(json->text, "/cluster/resources");
+
+  for (auto [spec, kind] : {std::pair{"stall_ws", FaultKind::stall_ws},
+                            std::pair{"reject_ticket", FaultKind::reject_ticket},
+                            std::pair{"oversized_header", FaultKind::oversized_header}}) {
+    Result<Fault> f = parse_fault(spec);
+    ASSERT_TRUE(f.ok()) << spec;
+    EXPECT_EQ(f->kind, kind);
+  }
+}
+
+TEST(ParseFault, ParsesEveryRawAfterUpgradeKind) {
+  for (RawFrameKind kind :
+       {RawFrameKind::masked_frame, RawFrameKind::rsv_bits, RawFrameKind::huge_length,
+        RawFrameKind::reserved_opcode, RawFrameKind::ping_flood, RawFrameKind::never_close}) {
+    std::string spec = "raw_after_upgrade=" + std::string(raw_frame_kind_name(kind));
+    Result<Fault> f = parse_fault(spec);
+    ASSERT_TRUE(f.ok()) << spec;
+    EXPECT_EQ(f->kind, FaultKind::raw_after_upgrade);
+    EXPECT_EQ(f->raw, kind);
+  }
+}
+
+TEST(ParseFault, UnknownNameNamesTheKnownOnes) {
+  Result<Fault> f = parse_fault("explode=1");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().code(), Errc::usage);
+  EXPECT_NE(f.error().detail().find("unknown fault 'explode'"), std::string::npos);
+  EXPECT_NE(f.error().detail().find("drop_ws_after=BYTES"), std::string::npos);
+  EXPECT_NE(f.error().detail().find("raw_after_upgrade=KIND"), std::string::npos);
+}
+
+TEST(ParseFault, ArgumentsAreChecked) {
+  EXPECT_FALSE(parse_fault("slow").ok());
+  EXPECT_FALSE(parse_fault("slow=fast").ok());
+  EXPECT_FALSE(parse_fault("slow=-5").ok());
+  EXPECT_FALSE(parse_fault("drop_ws_after=").ok());
+  EXPECT_FALSE(parse_fault("malformed_json").ok());
+  EXPECT_FALSE(parse_fault("malformed_json=").ok());
+  EXPECT_FALSE(parse_fault("stall_ws=1").ok());
+  Result<Fault> raw = parse_fault("raw_after_upgrade=gibberish");
+  ASSERT_FALSE(raw.ok());
+  EXPECT_NE(raw.error().detail().find("masked_frame"), std::string::npos);
+}
+
+TEST(MockOptions, AccessorsReflectAddedFaults) {
+  MockOptions o;
+  EXPECT_FALSE(o.drop_ws_after());
+  EXPECT_FALSE(o.stall_ws());
+  EXPECT_FALSE(o.reject_ticket());
+  EXPECT_FALSE(o.oversized_header());
+  EXPECT_FALSE(o.slow_ms());
+  EXPECT_FALSE(o.raw_after_upgrade());
+  EXPECT_FALSE(o.malformed_json_for("/version"));
+
+  ASSERT_TRUE(o.add_fault("drop_ws_after=100").ok());
+  ASSERT_TRUE(o.add_fault("stall_ws").ok());
+  ASSERT_TRUE(o.add_fault("reject_ticket").ok());
+  ASSERT_TRUE(o.add_fault("oversized_header").ok());
+  ASSERT_TRUE(o.add_fault("slow=20").ok());
+  ASSERT_TRUE(o.add_fault("raw_after_upgrade=ping_flood").ok());
+  ASSERT_TRUE(o.add_fault("malformed_json=/version").ok());
+  ASSERT_TRUE(o.add_fault("malformed_json=/status/").ok());
+
+  EXPECT_EQ(o.drop_ws_after(), 100u);
+  EXPECT_TRUE(o.stall_ws());
+  EXPECT_TRUE(o.reject_ticket());
+  EXPECT_TRUE(o.oversized_header());
+  EXPECT_EQ(o.slow_ms(), 20u);
+  EXPECT_EQ(o.raw_after_upgrade(), RawFrameKind::ping_flood);
+  EXPECT_TRUE(o.malformed_json_for("/version"));
+  EXPECT_TRUE(o.malformed_json_for("/nodes/pve1/qemu/100/status/current"));
+  EXPECT_FALSE(o.malformed_json_for("/cluster/resources"));
+}
+
+TEST(MockOptions, SameFaultTwiceIsAnError) {
+  MockOptions o;
+  ASSERT_TRUE(o.add_fault("slow=1").ok());
+  Error e = o.add_fault("slow=2");
+  EXPECT_EQ(e.code(), Errc::usage);
+  EXPECT_NE(e.detail().find("twice"), std::string::npos);
+  EXPECT_EQ(o.slow_ms(), 1u);
+  EXPECT_EQ(o.add_fault("nope").code(), Errc::usage);
+}
+
+TEST(MockOptions, DefaultsMatchProxmox) {
+  MockOptions o;
+  EXPECT_EQ(o.auth_fail_delay_ms, 3000u);
+  EXPECT_EQ(o.ws_window_ms, 10000u);
+  EXPECT_EQ(o.vncticket_min_age_s, -20);
+  EXPECT_EQ(o.vncticket_max_age_s, 40);
+  EXPECT_EQ(o.vnc_password_life_s, 30);
+  EXPECT_EQ(o.ticket_life_s, 7200);
+}
+
+TEST(MockOptions, OldPveproxyLimitsWholeFramesTo64KiB) {
+  MockOptions current;
+  EXPECT_EQ(current.ws_max_payload_bytes(), 128u * 1024);
+  EXPECT_EQ(current.ws_max_frame_bytes(), 0u);
+  MockOptions old;
+  old.old_pveproxy = true;
+  EXPECT_EQ(old.ws_max_frame_bytes(), 64u * 1024);
+  EXPECT_EQ(old.ws_max_payload_bytes(), 0u);
+  EXPECT_EQ(old.pve_release(), "8.3");
+  EXPECT_EQ(current.pve_release(), "8.4");
+}
+
+}  // namespace
+}  // namespace pvb::mock

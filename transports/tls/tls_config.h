@@ -1,0 +1,48 @@
+// What a TLS context is made from. Backend-neutral: the same configuration drives the mbedTLS
+// backend today and another library later.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "transports/tls/fingerprint.h"
+
+namespace pvb {
+
+// Which TLS library implements a context. mbedTLS 2.28 (Debian 12) speaks TLS 1.2 only.
+enum class TlsBackendKind { mbedtls };
+
+enum class TlsVerify {
+  system_ca,  // chain to the system trust store, then our host name check (default)
+  ca_file,    // chain to the CA(s) in ca_file / ca_pem, then our host name check
+  pinned,     // the leaf's SHA-256 must equal one of `pins`; chain and name are not checked
+  insecure,   // nothing is checked (the CLI warns)
+};
+
+struct TlsClientConfig {
+  TlsBackendKind backend = TlsBackendKind::mbedtls;
+  TlsVerify verify = TlsVerify::system_ca;
+  std::string system_ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  // TlsVerify::ca_file: a PEM file, and/or PEM text (e.g. the cluster CA that vncproxy returns).
+  std::string ca_file;
+  std::string ca_pem;
+  // TlsVerify::pinned: any one matching the leaf is enough (each Proxmox node has its own cert).
+  std::vector<Sha256Fingerprint> pins;
+  // Empty: the default AEAD list (ECDHE with AES-GCM and ChaCha20-Poly1305). Otherwise a subset of
+  // it, by IANA name ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"), in preference order.
+  std::vector<std::string> cipher_suites;
+  // Resume sessions (tickets) per server name, so a REST connection and the WebSocket to the same
+  // node do one full handshake between them.
+  bool session_cache = true;
+};
+
+struct TlsServerConfig {
+  TlsBackendKind backend = TlsBackendKind::mbedtls;
+  std::string cert_chain_pem;  // leaf first, then intermediates
+  std::string key_pem;
+  // Same rules as the client's; the server picks by its own order (AES-GCM first by default).
+  std::vector<std::string> cipher_suites;
+  bool session_tickets = true;
+};
+
+}  // namespace pvb

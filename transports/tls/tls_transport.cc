@@ -1,0 +1,283 @@
+#include "transports/tls/tls_transport.h"
+
+#include <algorithm>
+
+namespace pvb {
+
+TlsTransport::TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<TlsContext> ctx,
+                           std::string server_name)
+    : Transport(lower->loop()),
+      lower_(std::move(lower)),
+      ctx_(std::move(ctx)),
+      server_name_(std::move(server_name)) {
+  lower_->set_sink(this);
+  // 0/0: the lower reports "high" as soon as anything waits and "low" once it is empty, which is
+  // our cue to encrypt the next batch (see kLowerBudget) and to re-evaluate our own level.
+  lower_->set_write_watermarks(0, 0);
+  if (!ctx_) {
+    engine_error_ = Error(Errc::internal, "TLS transport without a TLS context");
+    return;
+  }
+  Result<std::unique_ptr<TlsEngine>> engine = ctx_->new_engine(server_name_);
+  if (engine.ok()) {
+    engine_ = std::move(engine.value());
+  } else {
+    engine_error_ = engine.error();
+  }
+}
+
+TlsTransport::~TlsTransport() {
+  lower_->set_sink(nullptr);
+}
+
+void TlsTransport::start() {
+  if (started_ || closed()) return;
+  started_ = true;
+  if (!engine_) {
+    post([this] { fail(engine_error_); });
+    return;
+  }
+  lower_->start();
+}
+
+void TlsTransport::write(ByteChain& data, bool end_stream) {
+  if (closed() || end_requested_ || close_requested_) {
+    data.clear();
+    return;
+  }
+  tx_plain_.move_from(data);
+  if (end_stream) end_requested_ = true;
+  update_write_level();
+  schedule_flush();
+}
+
+void TlsTransport::close(CloseMode mode) {
+  if (closed()) return;
+  if (mode == CloseMode::Abort || !started_ || !engine_) {
+    lower_->close(mode);
+    finish(Error());
+    return;
+  }
+  if (close_requested_) return;
+  close_requested_ = true;
+  if (close_notify_sent_) {
+    lower_->close(CloseMode::Flush);  // end_stream already sent our close_notify
+  } else if (handshake_done_) {
+    schedule_flush();
+  }
+  // Otherwise the flush after the handshake sends what is queued, close_notify, and closes.
+}
+
+size_t TlsTransport::pending_write_bytes() const {
+  return tx_plain_.size() + lower_->pending_write_bytes();
+}
+
+std::optional<Sha256Fingerprint> TlsTransport::peer_fingerprint() const {
+  if (!handshake_done_) return std::nullopt;
+  return engine_->peer_fingerprint();
+}
+
+std::vector<std::vector<uint8_t>> TlsTransport::peer_chain_der() const {
+  if (!handshake_done_) return {};
+  return engine_->peer_chain_der();
+}
+
+std::string TlsTransport::cipher_suite() const {
+  return handshake_done_ ? engine_->cipher_suite() : "";
+}
+
+std::string TlsTransport::protocol_version() const {
+  return handshake_done_ ? engine_->protocol_version() : "";
+}
+
+bool TlsTransport::session_resumed() const {
+  return handshake_done_ && engine_->session_resumed();
+}
+
+void TlsTransport::on_read_enable_changed(bool enabled) {
+  sync_lower_reading();
+  if (enabled) {
+    // Plaintext may be waiting in rx_ or in the engine: the lower transport will not say so again.
+    post([this] {
+      if (reading_enabled()) deliver_plaintext(true);
+    });
+  }
+}
+
+// --- the lower transport's sink
+// -------------------------------------------------------------------
+
+void TlsTransport::on_connected() {
+  if (closed()) return;
+  lower_connected_ = true;
+  progress();
+}
+
+void TlsTransport::on_data(ByteChain& data, bool end_stream) {
+  if (closed() || !engine_) {
+    data.clear();
+    return;
+  }
+  engine_->feed(data);
+  if (end_stream) lower_eof_ = true;
+  progress();
+}
+
+void TlsTransport::on_write_high() {
+  update_write_level();
+}
+
+void TlsTransport::on_write_low() {
+  flush_writes();
+  update_write_level();
+}
+
+void TlsTransport::on_closed(const Error& error) {
+  if (closed()) return;
+  if (error.failed()) {
+    finish(error);  // the lower transport's reason, unchanged
+  } else if (!handshake_done_ && !close_requested_) {
+    finish(Error(Errc::tls, "TLS handshake failed: the connection was closed"));
+  } else {
+    finish(Error());
+  }
+}
+
+// --- the engine ---------------------------------------------------------------------------------
+
+void TlsTransport::progress() {
+  if (closed() || !engine_) return;
+  if (!handshake_done_) {
+    if (!lower_connected_) return;
+    Result<bool> done = engine_->handshake();
+    send_engine_output();
+    if (!done.ok()) {
+      fail(done.error());
+      return;
+    }
+    if (!done.value()) {
+      if (lower_eof_) {
+        fail(Error(Errc::tls, "TLS handshake failed: the peer closed the connection"));
+      }
+      return;
+    }
+    handshake_done_ = true;
+    sync_lower_reading();
+    emit_connected();
+    if (closed()) return;
+  }
+  deliver_plaintext(false);
+  if (closed()) return;
+  flush_writes();
+}
+
+void TlsTransport::deliver_plaintext(bool reoffer) {
+  if (!handshake_done_) return;
+  bool more = true;
+  while (more && !closed() && reading_enabled()) {
+    const size_t before = rx_.size();
+    more = false;
+    if (!peer_close_notify_ && !end_told_) {
+      Result<TlsReadStatus> status = engine_->read(rx_, kDeliverBatch);
+      send_engine_output();  // e.g. the no_renegotiation alert answering a HelloRequest
+      if (!status.ok()) {
+        fail(status.error());
+        return;
+      }
+      if (status.value() == TlsReadStatus::close_notify) peer_close_notify_ = true;
+      more = status.value() == TlsReadStatus::more;
+    }
+    // The lower's end without close_notify counts as an end too: many servers just close.
+    const bool ended = peer_close_notify_ || (lower_eof_ && !more);
+    const bool end_now = ended && !end_told_;
+    if (end_now) end_told_ = true;
+    const bool fresh = rx_.size() > before;
+    if (end_now || ((fresh || reoffer) && !rx_.empty())) emit_data(rx_, ended);
+    reoffer = false;
+  }
+}
+
+void TlsTransport::schedule_flush() {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  post([this] {
+    flush_posted_ = false;
+    flush_writes();
+  });
+}
+
+// The lower reports "low" only if its "high" was delivered, and that is posted: when it drains
+// before the posted "high" runs, neither comes. This check, posted after the lower's, catches it.
+void TlsTransport::schedule_recheck() {
+  if (recheck_posted_) return;
+  recheck_posted_ = true;
+  post([this] {
+    recheck_posted_ = false;
+    if (lower_->pending_write_bytes() == 0) flush_writes();
+    update_write_level();
+  });
+}
+
+std::span<const uint8_t> TlsTransport::next_record() {
+  const size_t want = std::min(tx_plain_.size(), TlsEngine::kMaxRecordPlaintext);
+  const Slice& front = tx_plain_.front();
+  if (front.size() >= want) return {front.data(), want};
+  // Small slices: one full record beats many small ones (per-record cost, 29 bytes of overhead).
+  if (!gather_) gather_ = std::make_unique<uint8_t[]>(TlsEngine::kMaxRecordPlaintext);
+  const size_t n = tx_plain_.copy_out(gather_.get(), want);
+  return {gather_.get(), n};
+}
+
+void TlsTransport::flush_writes() {
+  if (closed() || !handshake_done_ || close_notify_sent_) return;
+  while (!tx_plain_.empty() &&
+         lower_->pending_write_bytes() + engine_->output_size() < kLowerBudget) {
+    Result<size_t> taken = engine_->write(next_record());
+    if (!taken.ok()) {
+      fail(taken.error());
+      return;
+    }
+    if (taken.value() == 0) break;
+    tx_plain_.drain(taken.value());
+  }
+  const bool finishing = tx_plain_.empty() && (end_requested_ || close_requested_);
+  if (finishing) {
+    engine_->close_notify();
+    close_notify_sent_ = true;
+  }
+  ByteChain batch;
+  engine_->take_output(batch);
+  const bool wrote = !batch.empty() || finishing;
+  if (finishing && close_requested_) {
+    lower_->write(batch);
+    lower_->close(CloseMode::Flush);
+  } else if (wrote) {
+    lower_->write(batch, finishing);
+  }
+  update_write_level();
+  if (wrote) schedule_recheck();
+}
+
+void TlsTransport::send_engine_output() {
+  if (engine_->output_size() == 0) return;
+  ByteChain out;
+  engine_->take_output(out);
+  lower_->write(out);
+}
+
+void TlsTransport::sync_lower_reading() {
+  // Never during the handshake: it needs to read whatever our sink wants.
+  const bool disable = handshake_done_ && !reading_enabled();
+  if (disable == lower_read_disabled_) return;
+  lower_read_disabled_ = disable;
+  lower_->read_disable(disable);
+}
+
+void TlsTransport::fail(Error error) {
+  if (closed()) return;
+  if (engine_) send_engine_output();  // the alert that tells the peer why
+  lower_->close(CloseMode::Flush);
+  finish(std::move(error));
+}
+
+}  // namespace pvb
