@@ -1,0 +1,1 @@
+# install rules and CPack (see tests/packaging)
