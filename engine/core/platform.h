@@ -54,6 +54,12 @@ std::vector<std::string> filtered_environment(const std::vector<std::string>& dr
 // Empty if not found or not executable.
 std::string find_executable(std::string_view name);
 
+// $XDG_CACHE_HOME (default ~/.cache) / app; empty if neither it nor HOME is set.
+std::string user_cache_dir(std::string_view app);
+// Writes `content` to `path` atomically (a private temporary file renamed over it), mode 0600,
+// creating missing parent directories (0700).
+Error replace_private_file(const std::string& path, std::string_view content);
+
 // The real user id of this process.
 unsigned current_user_id();
 

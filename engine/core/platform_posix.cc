@@ -204,6 +204,50 @@ std::string find_executable(std::string_view name) {
   return {};
 }
 
+std::string user_cache_dir(std::string_view app) {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg == '/') return std::string(xdg) + "/" + std::string(app);
+  const char* home = std::getenv("HOME");
+  if (home && *home == '/') return std::string(home) + "/.cache/" + std::string(app);
+  return {};
+}
+
+Error replace_private_file(const std::string& path, std::string_view content) {
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::error_code ec;
+    std::string dir = path.substr(0, slash);
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Error(Errc::io, "cannot create " + dir + ": " + ec.message());
+  }
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) {
+    int e = errno;
+    return Error(Errc::io, "cannot write " + path + ": " + errno_text(e), e);
+  }
+  fchmod(fd, 0600);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return Error(Errc::io, "cannot write " + path + ": " + errno_text(e), e);
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    return Error(Errc::io, "cannot write " + path + ": " + errno_text(e), e);
+  }
+  return Error();
+}
+
 unsigned current_user_id() {
   return static_cast<unsigned>(getuid());
 }

@@ -116,6 +116,20 @@ struct SignalSet {
   std::vector<std::unique_ptr<SignalWatcher>> watchers;
 };
 
+// The shell completions offer guest names from the last `list`, never from a network call while
+// the user types: one line per guest, "vmid<TAB>name<TAB>node".
+void save_guest_cache(const std::vector<Guest>& guests, Output& out) {
+  std::string dir = user_cache_dir("pvebridge");
+  if (dir.empty()) return;
+  std::string text;
+  for (const Guest& g : guests) {
+    if (g.is_template) continue;
+    text += std::to_string(g.vmid) + "\t" + g.name + "\t" + g.node + "\n";
+  }
+  Error e = replace_private_file(dir + "/guests", text);
+  if (e.failed()) out.verbose(0, "not caching guest names: " + e.message());
+}
+
 }  // namespace
 
 int run_list(const CliOptions& o, Output& out) {
@@ -145,6 +159,7 @@ int run_list(const CliOptions& o, Output& out) {
       std::vector<Guest> guests = std::move(*r);
       std::sort(guests.begin(), guests.end(),
                 [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+      save_guest_cache(guests, out);
       std::string text = out.json() ? guests_json(guests) + "\n" : guests_table(guests);
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);

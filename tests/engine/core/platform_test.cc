@@ -76,3 +76,24 @@ TEST(FindExecutable, SearchesPath) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+TEST(CacheFile, ReplacedAtomicallyAndPrivate) {
+  auto d = PrivateDir::create("pvb-test");
+  ASSERT_TRUE(d.ok());
+  setenv("XDG_CACHE_HOME", d->path().c_str(), 1);
+  std::string dir = user_cache_dir("pvebridge");
+  EXPECT_EQ(dir, d->path() + "/pvebridge");
+  ASSERT_TRUE(replace_private_file(dir + "/guests", "100\tweb01\tpve1\n").ok());
+  ASSERT_TRUE(replace_private_file(dir + "/guests", "101\tdb01\tpve2\n").ok());
+  EXPECT_EQ(file_mode(dir + "/guests"), 0600);
+  auto content = read_secret_file(dir + "/guests");
+  ASSERT_TRUE(content.ok());
+  EXPECT_EQ(*content, "101\tdb01\tpve2");
+  unsetenv("XDG_CACHE_HOME");
+}
+
+}  // namespace
+}  // namespace pvb
