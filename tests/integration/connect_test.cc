@@ -357,5 +357,28 @@ TEST_F(ConnectTest, WebsocketDroppedMidSession) {
   EXPECT_EQ(json_get(event(r, "closed"), "reason"), "server_closed");
 }
 
+TEST_F(ConnectTest, VerboseOutputCarriesNoSecret) {
+  MockPveproxy m;
+  ASSERT_TRUE(m.ok());
+  auto env = base_env({{"PVE_PASSWORD", m.info().password},
+                       {"PVB_TEST_VIEWER_OUT", path("viewer.json")}});
+  auto r = run_pvebridge(args(m, {"connect", "web01", "--verbose", "--json", "--user",
+                                  m.info().user, "--viewer", test_viewer_path()}),
+                         env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("vncproxy"), std::string::npos) << "verbose shows the protocol steps";
+  std::string all = r.err;
+  for (auto& l : r.out) all += l + "\n";
+  EXPECT_EQ(all.find(m.info().password), std::string::npos);
+  EXPECT_EQ(all.find("PVE:"), std::string::npos) << "an API ticket leaked";
+  EXPECT_EQ(all.find("PVEVNC:"), std::string::npos) << "a VNC ticket leaked";
+  EXPECT_EQ(all.find("CSRFPreventionToken:"), std::string::npos);
+  auto tok = run_pvebridge(args(m, {"list", "--verbose"}), token_env(m));
+  ASSERT_EQ(tok.exit_code, 0) << tok.err;
+  std::string secret = m.info().api_token.substr(m.info().api_token.find('=') + 1);
+  EXPECT_EQ(tok.err.find(secret), std::string::npos);
+  for (auto& l : tok.out) EXPECT_EQ(l.find(secret), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pvb::testing
