@@ -40,10 +40,10 @@ void Transport::update_write_level() {
       }
       break;
     case Watermark::Crossing::went_low:
-      if (high_fired_) {
-        high_fired_ = false;
-        if (sink_ && !closed_) sink_->on_write_low();
-      }
+      // Always reported, even when the posted "high" has not run yet: a sink may have paused on
+      // its own reading of pending_write_bytes() (the pump does), and must hear it may resume.
+      high_fired_ = false;
+      if (sink_ && !closed_) sink_->on_write_low();
       break;
     case Watermark::Crossing::none:
       break;

@@ -13,8 +13,9 @@
 //   bytes, on the next on_data. end_stream = the peer ended its direction; no more data follows.
 // - read_disable(true/false) is counted: two reasons to pause need two resumes.
 // - pending_write_bytes() = bytes accepted by write() and not yet handed to the layer below (or the
-//   kernel). Crossing the high mark fires on_write_high (posted); falling back to the low mark
-//   fires on_write_low. Memory is bounded by whoever honours those.
+//   kernel). Crossing the high mark fires on_write_high (posted, and only if still above when it
+//   runs); falling back to the low mark after being above fires on_write_low (always, even if the
+//   posted high never fired). Memory is bounded by whoever honours those.
 // - close(Flush) sends what is pending then closes; close(Abort) drops it (TCP RST where possible).
 // - on_closed(error) comes exactly once, last, always posted or from I/O (never from inside a
 //   public call): error.ok() when we closed it ourselves, otherwise why it ended.
@@ -87,7 +88,8 @@ class Transport {
   void emit_connected();
   void emit_data(ByteChain& data, bool end_stream);
   // Re-evaluates pending_write_bytes() against the marks. Safe from anywhere: "high" is always
-  // posted (and re-checked when it runs), "low" is delivered directly only after "high" was.
+  // posted (and re-checked when it runs), "low" is delivered directly on every fall to the low
+  // mark.
   void update_write_level();
   // Ends the transport: records the error, posts on_closed once. Later calls are ignored.
   void finish(Error error);

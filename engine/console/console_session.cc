@@ -36,7 +36,8 @@ ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, HostConne
       observer_(observer),
       rng_(rng),
       client_wait_timer_(loop),
-      keepalive_timer_(loop) {}
+      keepalive_timer_(loop),
+      viewer_exit_wait_(loop) {}
 
 ConsoleSession::~ConsoleSession() {
   // Transports may still hold us as their sink; detach before they outlive us.
@@ -301,6 +302,14 @@ void ConsoleSession::pump_done(const Pump::Result& r) {
   end_.bytes_to_guest = r.bytes_a_to_b;
   end_.bytes_from_guest = r.bytes_b_to_a;
   if (!ending_) {
+    if (r.ended_first == Pump::Side::a && viewer_ && viewer_->running()) {
+      // Our viewer closed its connection: it is most likely exiting. Wait for its status.
+      Error e = r.error;
+      viewer_exit_wait_.start(options_.viewer_grace_ms, [this, e] {
+        if (!ending_) end_with(CloseReason::client_closed, e);
+      });
+      return;
+    }
     if (r.ended_first == Pump::Side::a) {
       end_with(CloseReason::client_closed, r.error);
     } else if (r.error.ok()) {
@@ -344,6 +353,7 @@ void ConsoleSession::end_with(CloseReason reason, Error error) {
   end_.error = std::move(error);
   client_wait_timer_.stop();
   keepalive_timer_.stop();
+  viewer_exit_wait_.stop();
   if (listener_) listener_->close();
   if (pump_ && !pump_->finished()) {
     pump_->stop();  // Flush both ways, then both close

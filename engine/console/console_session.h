@@ -146,6 +146,9 @@ class ConsoleSession : private TransportSink {
   std::unique_ptr<Pump> pump_;
   Timer client_wait_timer_;
   Timer keepalive_timer_;
+  // The viewer's socket closing usually arrives just before its exit status: this window lets the
+  // exit be the reason (and its code count) rather than "client closed".
+  Timer viewer_exit_wait_;
   bool awaiting_pong_ = false;
   uint64_t from_guest_at_ping_ = 0;
 

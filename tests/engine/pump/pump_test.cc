@@ -184,3 +184,21 @@ TEST(Pump, StopFlushesAndReportsDone) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+// Regression: the writer drains below the low mark before the posted "high" callback runs. The
+// pump paused on its own check of pending_write_bytes(); it must still hear "low" and resume.
+TEST(Pump, ResumesWhenDrainBeatsThePostedHigh) {
+  Rig rig(MemPipeOptions{512 * 1024});  // one delivery drains everything at once
+  rig.start();
+  std::string data = random_bytes(8 * 1024 * 1024, 9);
+  ByteChain c(data);
+  rig.client->write(c);
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.server_peer.got.size() == data.size(); }));
+  EXPECT_EQ(rig.server_peer.got, data);
+}
+
+}  // namespace
+}  // namespace pvb
