@@ -35,6 +35,8 @@ void MemPipeEnd::start() {
     }
   });
   if (out_.size() > 0 || out_end_) schedule_delivery();
+  // The peer may have written before we started: pull that in too.
+  if (peer_) peer_->schedule_delivery();
 }
 
 void MemPipeEnd::write(ByteChain& data, bool end_stream) {

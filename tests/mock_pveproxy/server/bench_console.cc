@@ -1,0 +1,81 @@
+#include "tests/mock_pveproxy/server/bench_console.h"
+
+#include <cassert>
+
+namespace pvb::mock {
+
+BenchConsole::BenchConsole(Loop& loop, ConsoleKind kind) : Transport(loop), kind_(kind) {
+  assert(kind != ConsoleKind::rfb);
+  if (kind_ == ConsoleKind::source) {
+    ByteChain block;
+    std::span<uint8_t> room = block.reserve(kPatternBytes);
+    for (size_t i = 0; i < kPatternBytes; ++i) room[i] = source_byte(i);
+    block.commit(kPatternBytes);
+    pattern_ = block.front();
+  }
+}
+
+void BenchConsole::start() {
+  if (started_) return;
+  started_ = true;
+  post([this] {
+    if (closed()) return;
+    emit_connected();
+    schedule_emit();
+  });
+}
+
+void BenchConsole::write(ByteChain& data, bool end_stream) {
+  if (closed() || end_written_) {
+    data.clear();
+    return;
+  }
+  bytes_in_ += data.size();
+  if (kind_ == ConsoleKind::echo) {
+    echo_.move_from(data);
+    update_write_level();
+  } else {
+    data.clear();
+  }
+  if (end_stream) end_written_ = true;
+  if (kind_ == ConsoleKind::echo || end_stream) schedule_emit();
+}
+
+void BenchConsole::close(CloseMode) {
+  echo_.clear();
+  out_.clear();
+  finish(Error());
+}
+
+void BenchConsole::on_read_enable_changed(bool enabled) {
+  if (enabled) schedule_emit();
+}
+
+void BenchConsole::schedule_emit() {
+  if (emit_posted_ || !started_ || closed()) return;
+  emit_posted_ = true;
+  post([this] {
+    emit_posted_ = false;
+    emit();
+  });
+}
+
+void BenchConsole::emit() {
+  if (closed() || !connected() || !reading_enabled()) return;
+  if (kind_ == ConsoleKind::source && !end_written_) {
+    while (out_.size() < kSourceBurst) out_.append_slice(pattern_);
+  } else if (kind_ == ConsoleKind::echo) {
+    out_.move_from(echo_);
+    update_write_level();
+  }
+  const bool end_now = end_written_ && !end_emitted_ && echo_.empty();
+  if (out_.empty() && !end_now) return;
+  const size_t before = out_.size();
+  if (end_now) end_emitted_ = true;
+  emit_data(out_, end_now);
+  bytes_out_ += before - out_.size();
+  // The source goes on next iteration, so that reads and writes of other connections interleave.
+  if (kind_ == ConsoleKind::source && !end_written_ && reading_enabled()) schedule_emit();
+}
+
+}  // namespace pvb::mock

@@ -1,0 +1,87 @@
+#include "tests/mock_pveproxy/server/console_session.h"
+
+#include "tests/mock_pveproxy/server/close_frame_filter.h"
+#include "tests/mock_pveproxy/server/frame_rules.h"
+
+namespace pvb::mock {
+
+ConsoleSession::ConsoleSession(std::unique_ptr<Transport> lower, ByteChain leftover,
+                               ConsoleGrant grant, const MockOptions& options, Clock& clock,
+                               Random& random, std::function<void(const std::string&)> log,
+                               DoneFn done)
+    : grant_(std::move(grant)), done_(std::move(done)) {
+  summary_.port = grant_.port;
+  summary_.vmid = grant_.vmid;
+  summary_.console = grant_.console;
+  Loop& loop = lower->loop();
+
+  std::optional<RawFrameKind> raw = options.raw_after_upgrade();
+  if (raw && *raw != RawFrameKind::never_close) {
+    summary_.mode = "raw:" + std::string(raw_frame_kind_name(*raw));
+    raw_ = std::make_unique<RawFrameSession>(std::move(lower), *raw, [this](const Error& e) {
+      RelayResult r;
+      r.error = e;
+      finish(r);
+    });
+    return;
+  }
+
+  std::unique_ptr<Transport> below = std::move(lower);
+  if (raw) {
+    summary_.mode = "never_close";
+    below = std::make_unique<CloseFrameFilter>(std::move(below), std::move(leftover));
+    leftover = ByteChain();
+  } else {
+    summary_.mode = options.stall_ws() ? "stall" : "relay";
+  }
+  ws_lower_ = below.get();
+
+  WsServerOptions ws_options;
+  ws_options.codec.max_frame_payload = kWsMaxFramePayload;
+  ws_options.codec.max_message = options.ws_max_payload_bytes() != 0
+                                     ? options.ws_max_payload_bytes()
+                                     : options.ws_max_frame_bytes();
+  ws_options.reply_to_close = false;
+  ws_options.frame_hook = [&options](const WsFrameInfo& frame) {
+    return check_client_frame(frame, options);
+  };
+  ws_ = WsTransport::server(std::move(below), std::move(leftover), std::move(ws_options), random);
+
+  vm_ = make_vm_console(loop, grant_, options.stall_ws(), clock, random);
+  if (vm_.rfb) {
+    vm_.rfb->set_on_closed([log = std::move(log), port = grant_.port](const Error& e) {
+      if (e.failed() && log) log("console " + std::to_string(port) + ": fake VM: " + e.message());
+    });
+  }
+  RelayRules rules;
+  rules.max_vm_backlog = MockOptions::ws_max_buffered_bytes;
+  rules.drop_after = options.drop_ws_after();
+  relay_ = std::make_unique<ConsoleRelay>(*ws_, *ws_lower_, *vm_.transport, rules,
+                                          [this](const RelayResult& r) { finish(r); });
+}
+
+ConsoleSession::~ConsoleSession() {
+  // The relay lets go of the transports before they are destroyed.
+  relay_.reset();
+}
+
+void ConsoleSession::start() {
+  if (started_) return;
+  started_ = true;
+  if (raw_) {
+    raw_->start();
+    return;
+  }
+  relay_->start();
+  if (vm_.rfb) vm_.rfb->start();
+}
+
+void ConsoleSession::finish(const RelayResult& result) {
+  if (finished_) return;
+  finished_ = true;
+  summary_.relay = result;
+  summary_.error = result.error;
+  if (done_) done_(*this, summary_);
+}
+
+}  // namespace pvb::mock

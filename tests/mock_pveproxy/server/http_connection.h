@@ -1,0 +1,96 @@
+// One client connection of the mock pveproxy, from the first request to its end or its upgrade to
+// a console websocket.
+//
+// Requests are read with HttpRequestParser under pveproxy's limits (request head under 8 KiB and
+// 64 lines, bodies up to 64 KiB), handed to MockApi, and answered one at a time in arrival order,
+// keep-alive. A reply the API wants delayed (the 401 delay, the slow fault) is sent when its Timer
+// fires; meanwhile reading stops, so pipelined requests wait their turn and nothing else on the
+// connection moves. Other connections are not held up.
+//
+// A GET with Upgrade headers goes to MockApi::accept_vncwebsocket: a refusal is an ordinary HTTP
+// reply (then the connection closes: what follows the head is not HTTP); a grant writes the 101
+// and hands the transport, the bytes after the request head and the grant to `upgraded`.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/core/clock.h"
+#include "engine/core/loop.h"
+#include "tests/mock_pveproxy/mock_api.h"
+#include "transports/http/http_parser.h"
+#include "transports/transport.h"
+
+namespace pvb::mock {
+
+// Where log lines go (stderr in the program; tests collect them). Never given secrets.
+using LogFn = std::function<void(const std::string&)>;
+
+// pveproxy's request limits (PVE::APIServer::AnyEvent): fewer than 64 head lines, fewer than
+// 8 KiB of head, at most 64 KiB of body.
+HttpLimits pveproxy_request_limits();
+
+class HttpConnection final : private TransportSink {
+ public:
+  struct Events {
+    // The connection is over (closed by either side, or failed). Called once, last.
+    std::function<void(HttpConnection&)> closed;
+    // A console websocket was granted and the 101 written. The connection is over too: the
+    // transport (reading enabled, its sink to be set by the taker) and the bytes that followed
+    // the request head now belong to the callee.
+    std::function<void(HttpConnection&, std::unique_ptr<Transport>, ByteChain, ConsoleGrant)>
+        upgraded;
+  };
+
+  // `transport` is started already or will be by start(); `peer` names the client in logs.
+  HttpConnection(std::unique_ptr<Transport> transport, MockApi& api, Clock& clock, LogFn log,
+                 std::string peer, Events events);
+  ~HttpConnection() override;
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  void start();
+
+  uint64_t requests_answered() const { return requests_; }
+
+ private:
+  // TransportSink
+  void on_data(ByteChain& data, bool end_stream) override;
+  void on_closed(const Error& error) override;
+
+  // Parses and answers what is buffered, as long as no reply is being delayed.
+  void process();
+  void handle_request();
+  // Sends now, or after reply.delay_ms; then the next request (or the close).
+  void respond(MockResponse reply, bool keep_alive);
+  void send_reply(const MockResponse& reply, bool keep_alive);
+  void grant_upgrade(ConsoleGrant grant);
+  void upgrade_now(ConsoleGrant grant);
+  void after_reply(bool keep_alive);
+  void pause_reading(bool pause);
+  void log_request(int status);
+
+  Loop& loop_;
+  std::unique_ptr<Transport> transport_;
+  MockApi& api_;
+  Clock& clock_;
+  LogFn log_;
+  std::string peer_;
+  Events events_;
+  HttpRequestParser parser_;
+  ByteChain in_;    // received, not parsed yet
+  ByteChain body_;  // the current request's body
+  Timer delay_timer_;
+  bool started_ = false;
+  bool waiting_ = false;  // a delayed reply is pending
+  bool paused_ = false;   // we disabled reading
+  bool peer_ended_ = false;
+  bool closing_ = false;  // no more requests: closing, closed, or upgraded
+  bool continue_sent_ = false;
+  bool closed_reported_ = false;
+  uint64_t requests_ = 0;
+  AliveToken alive_;
+};
+
+}  // namespace pvb::mock

@@ -1,0 +1,113 @@
+// mock-pveproxy: a stand-in for Proxmox VE's pveproxy (REST API over HTTPS and console
+// websockets relayed to a fake VM) for tests, demos and benchmarks. See --help and
+// tests/mock_pveproxy/server/README.md.
+//
+// Exit status: 0 after SIGINT/SIGTERM (or the end of stdin with --exit-on-stdin-eof), 2 for bad
+// arguments or a bad inventory, 1 when it cannot start (certificate, listening).
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "engine/core/loop.h"
+#include "engine/core/rng.h"
+#include "tests/mock_pveproxy/mock_api.h"
+#include "tests/mock_pveproxy/server/mock_server.h"
+#include "tests/mock_pveproxy/server/ready_line.h"
+#include "tests/mock_pveproxy/server/server_args.h"
+#include "tests/mock_pveproxy/server/server_identity.h"
+#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
+#include "transports/tcp/tcp_listener.h"
+
+namespace pvb::mock {
+namespace {
+
+void log_line(const std::string& line) {
+  std::fprintf(stderr, "mock-pveproxy: %s\n", line.c_str());
+}
+
+int fail(const Error& e, const char* what) {
+  log_line(std::string(what) + ": " + e.message());
+  return e.code() == Errc::usage ? 2 : 1;
+}
+
+std::string describe_options(const MockOptions& o) {
+  std::string s = "Proxmox VE " + std::string(o.pve_version());
+  for (const Fault& f : o.faults) s += ", fault " + std::string(fault_name(f.kind));
+  return s;
+}
+
+int run(int argc, char** argv) {
+  // Peers vanish mid-write; that is an error to handle, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
+  Result<ParsedArgs> parsed = parse_server_args(argc, argv);
+  if (!parsed.ok()) {
+    log_line(parsed.error().message());
+    return 2;
+  }
+  if (parsed->help) {
+    std::fputs(kServerUsage, stdout);
+    return 0;
+  }
+  ServerConfig& config = parsed->config;
+
+  Result<Inventory> inventory = config.inventory_file.empty()
+                                    ? Result<Inventory>(Inventory::builtin_default())
+                                    : load_inventory_file(config.inventory_file);
+  if (!inventory.ok()) return fail(inventory.error(), "inventory");
+  Result<ServerIdentity> identity = config.cert_file.empty()
+                                        ? generate_server_identity()
+                                        : load_server_identity(config.cert_file, config.key_file);
+  if (!identity.ok()) return fail(identity.error(), "certificate");
+  Result<StateDir> state_dir = StateDir::open(config.state_dir);
+  if (!state_dir.ok()) return fail(state_dir.error(), "state directory");
+  Result<std::string> ca_file = state_dir->write_file("ca.pem", identity->ca_pem);
+  if (!ca_file.ok()) return fail(ca_file.error(), "state directory");
+
+  TlsServerConfig tls_config;
+  tls_config.cert_chain_pem = identity->chain_pem;
+  tls_config.key_pem = identity->key_pem;
+  Result<std::shared_ptr<TlsContext>> tls = TlsContext::create_server(tls_config);
+  if (!tls.ok()) return fail(tls.error(), "TLS");
+
+  config.api.cert_pem = identity->ca_pem;  // vncproxy's `cert`: the cluster CA
+  Loop loop;
+  MockApi api(std::move(*inventory), config.api, system_clock(), system_random());
+  MockServer server(loop, api, *tls, system_clock(), system_random(), log_line);
+  Result<std::unique_ptr<TcpListener>> listener = TcpListener::listen(
+      loop, config.listen_host, config.listen_port, [&server](std::unique_ptr<TcpTransport> t) {
+        std::string peer = t->peer_address() + ":" + std::to_string(t->peer_port());
+        server.accept(std::move(t), std::move(peer));
+      });
+  if (!listener.ok()) return fail(listener.error(), "listen");
+
+  bool stopping = false;
+  auto stop = [&] {
+    if (stopping) return;
+    stopping = true;
+    (*listener)->close();
+    server.shut_down();
+    loop.stop();
+  };
+  SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
+  SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
+  std::unique_ptr<StdinEofWatch> stdin_watch;
+  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
+
+  log_line("listening on " + (*listener)->address() + ":" + std::to_string((*listener)->port()) +
+           " (" + describe_options(api.options()) + ")");
+  // Ready only now: whoever reads the line may connect (or signal us) at once.
+  ReadyInfo ready{(*listener)->port(), identity->fingerprint, *ca_file};
+  std::printf("%s\n", ready_line(ready, api.inventory()).c_str());
+  std::fflush(stdout);
+  loop.run();
+  log_line("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace pvb::mock
+
+int main(int argc, char** argv) {
+  return pvb::mock::run(argc, argv);
+}

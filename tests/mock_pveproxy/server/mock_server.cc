@@ -1,0 +1,95 @@
+#include "tests/mock_pveproxy/server/mock_server.h"
+
+#include "transports/tls/tls_transport.h"
+
+namespace pvb::mock {
+
+MockServer::MockServer(Loop& loop, MockApi& api, std::shared_ptr<TlsContext> tls, Clock& clock,
+                       Random& random, LogFn log)
+    : loop_(loop),
+      api_(api),
+      tls_(std::move(tls)),
+      clock_(clock),
+      random_(random),
+      log_(std::move(log)) {}
+
+MockServer::~MockServer() {
+  shut_down();
+}
+
+void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer) {
+  std::unique_ptr<Transport> transport = std::move(connection);
+  if (tls_) {
+    transport = std::make_unique<TlsTransport>(std::move(transport), tls_, std::string());
+  }
+  HttpConnection::Events events;
+  events.closed = [this](HttpConnection& c) { connection_closed(c); };
+  events.upgraded = [this](HttpConnection& c, std::unique_ptr<Transport> t, ByteChain leftover,
+                           ConsoleGrant grant) {
+    connection_upgraded(c, std::move(t), std::move(leftover), std::move(grant));
+  };
+  auto http = std::make_unique<HttpConnection>(std::move(transport), api_, clock_, log_,
+                                               std::move(peer), std::move(events));
+  HttpConnection* raw = http.get();
+  http_.emplace(raw, std::move(http));
+  raw->start();
+}
+
+void MockServer::shut_down() {
+  // Destroying a transport drops its connection; nothing calls back into us afterwards (their
+  // posted callbacks check that they are still alive).
+  consoles_.clear();
+  http_.clear();
+}
+
+ConsoleSession* MockServer::find_console(uint16_t port) {
+  for (auto& [raw, session] : consoles_) {
+    if (session->grant().port == port) return raw;
+  }
+  return nullptr;
+}
+
+void MockServer::connection_closed(HttpConnection& connection) {
+  auto it = http_.find(&connection);
+  if (it == http_.end()) return;
+  loop_.defer_delete(std::move(it->second));
+  http_.erase(it);
+}
+
+void MockServer::connection_upgraded(HttpConnection& connection,
+                                     std::unique_ptr<Transport> transport, ByteChain leftover,
+                                     ConsoleGrant grant) {
+  connection_closed(connection);
+  log_("console " + std::to_string(grant.port) + ": " + std::string(guest_kind_name(grant.type)) +
+       "/" + std::to_string(grant.vmid) + " (" + std::string(console_kind_name(grant.console)) +
+       ") opened by " + grant.authid);
+  auto session = std::make_unique<ConsoleSession>(
+      std::move(transport), std::move(leftover), std::move(grant), api_.options(), clock_, random_,
+      log_, [this](ConsoleSession& s, const ConsoleSummary& summary) { console_done(s, summary); });
+  ConsoleSession* raw = session.get();
+  consoles_.emplace(raw, std::move(session));
+  raw->start();
+}
+
+void MockServer::console_done(ConsoleSession& session, const ConsoleSummary& summary) {
+  api_.release_console(summary.port);
+  log_(describe_console_end(summary));
+  finished_.push_back(summary);
+  auto it = consoles_.find(&session);
+  if (it != consoles_.end()) {
+    loop_.defer_delete(std::move(it->second));
+    consoles_.erase(it);
+  }
+  if (on_console_end_) on_console_end_(summary);
+}
+
+std::string describe_console_end(const ConsoleSummary& s) {
+  std::string line = "console " + std::to_string(s.port) + " (vmid " + std::to_string(s.vmid) +
+                     ", " + s.mode + ") ended by " + relay_end_name(s.relay.ended_by) + ": " +
+                     std::to_string(s.relay.to_vm) + " bytes to the VM, " +
+                     std::to_string(s.relay.to_client) + " to the client";
+  if (s.error.failed()) line += " (" + s.error.message() + ")";
+  return line;
+}
+
+}  // namespace pvb::mock

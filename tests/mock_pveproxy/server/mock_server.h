@@ -1,0 +1,73 @@
+// MockServer: the I/O side of the mock pveproxy. Each client connection gets TLS (the server's
+// certificate, TLS 1.2+, AES-GCM preferred), then an HttpConnection answering through MockApi;
+// a granted console upgrade becomes a ConsoleSession. When a console ends, MockApi hears
+// release_console() so its port is free again and its vncproxy task ends.
+//
+// Connections come from the program's TcpListener, or from tests as MemPipe ends (with or
+// without TLS). Everything runs on one Loop.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/clock.h"
+#include "engine/core/loop.h"
+#include "engine/core/rng.h"
+#include "tests/mock_pveproxy/mock_api.h"
+#include "tests/mock_pveproxy/server/console_session.h"
+#include "tests/mock_pveproxy/server/http_connection.h"
+#include "transports/tls/tls_engine.h"
+
+namespace pvb::mock {
+
+class MockServer {
+ public:
+  // `tls` null: plain HTTP (tests). `api`, `clock` and `random` must outlive the server.
+  MockServer(Loop& loop, MockApi& api, std::shared_ptr<TlsContext> tls, Clock& clock,
+             Random& random, LogFn log);
+  ~MockServer();
+  MockServer(const MockServer&) = delete;
+  MockServer& operator=(const MockServer&) = delete;
+
+  // A new client connection, not started yet. `peer` names it in the log ("127.0.0.1:40000").
+  void accept(std::unique_ptr<Transport> connection, std::string peer);
+  // Drops every connection and console now (SIGTERM, end of stdin): they are destroyed, so call
+  // it from outside their callbacks. Nothing is released in the API: the process is about to
+  // exit.
+  void shut_down();
+
+  size_t http_connections() const { return http_.size(); }
+  size_t console_sessions() const { return consoles_.size(); }
+  // The running console session on that port, or null.
+  ConsoleSession* find_console(uint16_t port);
+  const std::vector<ConsoleSummary>& finished_consoles() const { return finished_; }
+  // Called when a console session has ended (after release_console).
+  void set_on_console_end(std::function<void(const ConsoleSummary&)> cb) {
+    on_console_end_ = std::move(cb);
+  }
+
+ private:
+  void connection_closed(HttpConnection& connection);
+  void connection_upgraded(HttpConnection& connection, std::unique_ptr<Transport> transport,
+                           ByteChain leftover, ConsoleGrant grant);
+  void console_done(ConsoleSession& session, const ConsoleSummary& summary);
+
+  Loop& loop_;
+  MockApi& api_;
+  std::shared_ptr<TlsContext> tls_;
+  Clock& clock_;
+  Random& random_;
+  LogFn log_;
+  std::map<HttpConnection*, std::unique_ptr<HttpConnection>> http_;
+  std::map<ConsoleSession*, std::unique_ptr<ConsoleSession>> consoles_;
+  std::vector<ConsoleSummary> finished_;
+  std::function<void(const ConsoleSummary&)> on_console_end_;
+};
+
+// One line about an ended console for the log: port, guest, mode, bytes, how it ended.
+std::string describe_console_end(const ConsoleSummary& summary);
+
+}  // namespace pvb::mock

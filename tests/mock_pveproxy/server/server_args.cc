@@ -1,0 +1,172 @@
+#include "tests/mock_pveproxy/server/server_args.h"
+
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <string_view>
+
+namespace pvb::mock {
+
+const char* const kServerUsage =
+    "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
+    "                     [--cert FILE --key FILE] [--fault NAME[=ARG]]... [--old-pveproxy]\n"
+    "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
+    "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
+    "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
+    "api_token, totp_user, totp_password, totp_secret. Logs go to stderr. Runs until "
+    "SIGINT/SIGTERM.\n"
+    "  --listen HOST:PORT        loopback address (default 127.0.0.1:0 = any free port)\n"
+    "  --inventory FILE          cluster JSON (default: the built-in cluster)\n"
+    "  --state-dir DIR           where ca.pem is written (default: a private temporary directory,\n"
+    "                            removed at exit)\n"
+    "  --cert FILE --key FILE    serve this PEM chain and key instead of generating a CA and a\n"
+    "                            leaf for localhost, 127.0.0.1 and ::1 (ca_file is then a copy of\n"
+    "                            the chain)\n"
+    "  --fault NAME[=ARG]        drop_ws_after=BYTES, stall_ws, reject_ticket, oversized_header,\n"
+    "                            malformed_json=PATH_SUBSTRING, slow=MS,\n"
+    "                            raw_after_upgrade=masked_frame|rsv_bits|huge_length|\n"
+    "                            reserved_opcode|ping_flood|never_close (repeatable)\n"
+    "  --old-pveproxy            behave like Proxmox VE 8.3 and earlier (64 KiB websocket frames)\n"
+    "  --exit-on-stdin-eof       also exit when standard input is closed\n"
+    "timers:\n"
+    "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
+    "  --start-delay-ms N        a started guest runs after N ms (default 2000)\n"
+    "  --ws-window-ms N          the websocket must follow vncproxy within N ms (default 10000;\n"
+    "                            the mock's clock counts whole seconds)\n"
+    "  --vnc-password-life-s N   the VNC password expires N s after the websocket (default 30)\n"
+    "  --vncticket-min-age-s N   a vncticket is valid while MIN < age < MAX (default -20)\n"
+    "  --vncticket-max-age-s N   (default 40)\n"
+    "  --ticket-min-age-s N      login tickets: valid while MIN < age < LIFE (default -300)\n"
+    "  --ticket-life-s N         (default 7200)\n"
+    "  --tfa-challenge-life-s N  the two-factor challenge ticket (default 120)\n"
+    "  --help                    this text\n";
+
+namespace {
+
+Error usage(std::string message) {
+  return Error(Errc::usage, std::move(message));
+}
+
+template <class T>
+std::optional<T> parse_int(std::string_view s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// HOST:PORT, IPv6 literals in brackets: [::1]:8006.
+Error parse_listen(std::string_view s, ServerConfig& config) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos)
+    return usage("--listen wants HOST:PORT, got " + std::string(s));
+  std::string_view host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::optional<uint16_t> port = parse_int<uint16_t>(s.substr(colon + 1));
+  if (host.empty() || !port) return usage("--listen wants HOST:PORT, got " + std::string(s));
+  config.listen_host = std::string(host);
+  config.listen_port = *port;
+  return Error();
+}
+
+// Flags taking a number, and where each one goes.
+struct TimerFlag {
+  std::string_view name;
+  uint64_t MockOptions::*unsigned_field;
+  int64_t MockOptions::*signed_field;
+};
+
+constexpr TimerFlag kTimerFlags[] = {
+    {"--auth-fail-delay-ms", &MockOptions::auth_fail_delay_ms, nullptr},
+    {"--start-delay-ms", &MockOptions::start_delay_ms, nullptr},
+    {"--ws-window-ms", &MockOptions::ws_window_ms, nullptr},
+    {"--vnc-password-life-s", nullptr, &MockOptions::vnc_password_life_s},
+    {"--vncticket-min-age-s", nullptr, &MockOptions::vncticket_min_age_s},
+    {"--vncticket-max-age-s", nullptr, &MockOptions::vncticket_max_age_s},
+    {"--ticket-min-age-s", nullptr, &MockOptions::ticket_min_age_s},
+    {"--ticket-life-s", nullptr, &MockOptions::ticket_life_s},
+    {"--tfa-challenge-life-s", nullptr, &MockOptions::tfa_challenge_life_s},
+};
+
+Error set_timer(const TimerFlag& flag, std::string_view value, MockOptions& options) {
+  if (flag.unsigned_field != nullptr) {
+    std::optional<uint64_t> v = parse_int<uint64_t>(value);
+    if (!v || *v > 24ull * 3600 * 1000) {
+      return usage(std::string(flag.name) + " wants milliseconds (0..86400000), got '" +
+                   std::string(value) + "'");
+    }
+    options.*flag.unsigned_field = *v;
+  } else {
+    std::optional<int64_t> v = parse_int<int64_t>(value);
+    if (!v || *v < -10 * 365 * 86400ll || *v > 10 * 365 * 86400ll) {
+      return usage(std::string(flag.name) + " wants seconds, got '" + std::string(value) + "'");
+    }
+    options.*flag.signed_field = *v;
+  }
+  return Error();
+}
+
+}  // namespace
+
+Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
+  ParsedArgs out;
+  ServerConfig& c = out.config;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> inline_value;
+    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto flag_only = [&]() -> Error {
+      if (inline_value) return usage(std::string(arg) + " takes no value");
+      return Error();
+    };
+    auto value = [&]() -> Result<std::string_view> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argc) return usage(std::string(arg) + " needs a value");
+      return std::string_view(argv[++i]);
+    };
+
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      return out;
+    }
+    if (arg == "--exit-on-stdin-eof" || arg == "--old-pveproxy") {
+      if (Error e = flag_only(); e.failed()) return e;
+      (arg == "--old-pveproxy" ? c.api.old_pveproxy : c.exit_on_stdin_eof) = true;
+      continue;
+    }
+    const TimerFlag* timer = nullptr;
+    for (const TimerFlag& t : kTimerFlags) {
+      if (t.name == arg) timer = &t;
+    }
+    bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
+                 arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault";
+    if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
+    Result<std::string_view> v = value();
+    if (!v.ok()) return v.error();
+    if (timer != nullptr) {
+      if (Error e = set_timer(*timer, *v, c.api); e.failed()) return e;
+    } else if (arg == "--listen") {
+      if (Error e = parse_listen(*v, c); e.failed()) return e;
+    } else if (arg == "--fault") {
+      if (Error e = c.api.add_fault(*v); e.failed()) return e;
+    } else {
+      if (v->empty()) return usage(std::string(arg) + " needs a non-empty value");
+      std::string s(*v);
+      if (arg == "--inventory") c.inventory_file = s;
+      if (arg == "--state-dir") c.state_dir = s;
+      if (arg == "--cert") c.cert_file = s;
+      if (arg == "--key") c.key_file = s;
+    }
+  }
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    return usage("--cert and --key go together");
+  }
+  return out;
+}
+
+}  // namespace pvb::mock

@@ -1,0 +1,34 @@
+// The mock-pveproxy command line: where to listen, what cluster to simulate, which certificate to
+// serve, every timer of MockOptions (so tests never wait for real timeouts) and the faults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/core/error.h"
+#include "tests/mock_pveproxy/mock_options.h"
+
+namespace pvb::mock {
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;
+  std::string inventory_file;  // empty: the built-in default cluster
+  std::string state_dir;       // empty: a private temporary directory, removed at exit
+  std::string cert_file;       // both empty: a CA and a leaf are generated at start
+  std::string key_file;
+  bool exit_on_stdin_eof = false;
+  MockOptions api;  // timers, pveproxy generation, faults
+};
+
+struct ParsedArgs {
+  ServerConfig config;
+  bool help = false;  // --help: print kServerUsage and exit 0
+};
+
+// Accepts "--flag value" and "--flag=value". Errc::usage with a one-line message naming the flag.
+Result<ParsedArgs> parse_server_args(int argc, const char* const* argv);
+
+extern const char* const kServerUsage;
+
+}  // namespace pvb::mock

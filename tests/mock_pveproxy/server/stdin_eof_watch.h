@@ -1,0 +1,26 @@
+// Calls back once standard input reaches end of file, so a test that started the mock with a pipe
+// on its stdin never leaves it running: when the test process dies, the pipe closes.
+#pragma once
+
+#include <functional>
+
+#include "engine/core/loop.h"
+
+namespace pvb::mock {
+
+class StdinEofWatch {
+ public:
+  // Pipes, sockets and terminals are watched; anything else (a regular file, /dev/null) is at its
+  // end already, so on_eof is posted at once.
+  StdinEofWatch(Loop& loop, std::function<void()> on_eof);
+  ~StdinEofWatch();
+  StdinEofWatch(const StdinEofWatch&) = delete;
+  StdinEofWatch& operator=(const StdinEofWatch&) = delete;
+
+ private:
+  struct Handle;  // the libuv stream, freed in its close callback
+  Handle* h_ = nullptr;
+  AliveToken alive_;
+};
+
+}  // namespace pvb::mock

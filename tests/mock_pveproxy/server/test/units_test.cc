@@ -1,0 +1,316 @@
+// The mock server's small parts on their own: arguments, frame rules, the ready line, the
+// identity and state directory, the benchmark consoles and the Close-swallowing filter.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/mock_pveproxy/server/bench_console.h"
+#include "tests/mock_pveproxy/server/close_frame_filter.h"
+#include "tests/mock_pveproxy/server/frame_rules.h"
+#include "tests/mock_pveproxy/server/ready_line.h"
+#include "tests/mock_pveproxy/server/server_args.h"
+#include "tests/mock_pveproxy/server/server_identity.h"
+#include "tests/mock_pveproxy/server/test/harness.h"
+#include "transports/http/json.h"
+#include "transports/testing/mem_pipe.h"
+
+namespace pvb::mock::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<ParsedArgs> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "mock-pveproxy");
+  return parse_server_args(static_cast<int>(args.size()), args.data());
+}
+
+TEST(ServerArgs, DefaultsAndEveryFlag) {
+  Result<ParsedArgs> d = parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->config.listen_host, "127.0.0.1");
+  EXPECT_EQ(d->config.listen_port, 0);
+  EXPECT_EQ(d->config.api.auth_fail_delay_ms, 3000u);
+
+  Result<ParsedArgs> a = parse({"--listen",
+                                "[::1]:8006",
+                                "--inventory",
+                                "inv.json",
+                                "--state-dir=/tmp/x",
+                                "--fault",
+                                "stall_ws",
+                                "--fault=slow=5",
+                                "--old-pveproxy",
+                                "--auth-fail-delay-ms",
+                                "50",
+                                "--start-delay-ms=0",
+                                "--ws-window-ms",
+                                "100",
+                                "--vnc-password-life-s",
+                                "2",
+                                "--vncticket-min-age-s",
+                                "-5",
+                                "--vncticket-max-age-s",
+                                "5",
+                                "--ticket-min-age-s",
+                                "-1",
+                                "--ticket-life-s",
+                                "60",
+                                "--tfa-challenge-life-s",
+                                "10",
+                                "--cert",
+                                "c.pem",
+                                "--key",
+                                "k.pem",
+                                "--exit-on-stdin-eof"});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  const ServerConfig& c = a->config;
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 8006);
+  EXPECT_EQ(c.inventory_file, "inv.json");
+  EXPECT_EQ(c.state_dir, "/tmp/x");
+  EXPECT_TRUE(c.api.stall_ws());
+  EXPECT_EQ(c.api.slow_ms(), 5u);
+  EXPECT_TRUE(c.api.old_pveproxy);
+  EXPECT_EQ(c.api.auth_fail_delay_ms, 50u);
+  EXPECT_EQ(c.api.start_delay_ms, 0u);
+  EXPECT_EQ(c.api.ws_window_ms, 100u);
+  EXPECT_EQ(c.api.vnc_password_life_s, 2);
+  EXPECT_EQ(c.api.vncticket_min_age_s, -5);
+  EXPECT_EQ(c.api.vncticket_max_age_s, 5);
+  EXPECT_EQ(c.api.ticket_min_age_s, -1);
+  EXPECT_EQ(c.api.ticket_life_s, 60);
+  EXPECT_EQ(c.api.tfa_challenge_life_s, 10);
+  EXPECT_EQ(c.cert_file, "c.pem");
+  EXPECT_EQ(c.key_file, "k.pem");
+  EXPECT_TRUE(c.exit_on_stdin_eof);
+  EXPECT_TRUE(parse({"--help"})->help);
+}
+
+TEST(ServerArgs, Mistakes) {
+  for (std::vector<const char*> bad :
+       std::vector<std::vector<const char*>>{{"--bogus"},
+                                             {"--listen"},
+                                             {"--listen", "127.0.0.1"},
+                                             {"--listen", "127.0.0.1:99999"},
+                                             {"--auth-fail-delay-ms", "-1"},
+                                             {"--ws-window-ms", "soon"},
+                                             {"--fault", "no_such_fault"},
+                                             {"--fault", "drop_ws_after"},
+                                             {"--cert", "c.pem"},
+                                             {"--old-pveproxy=1"},
+                                             {"--inventory="}}) {
+    Result<ParsedArgs> r = parse(bad);
+    ASSERT_FALSE(r.ok()) << bad[0];
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+}
+
+WsFrameInfo frame(bool fin, uint8_t rsv, uint8_t opcode, bool masked, uint64_t length) {
+  return WsFrameInfo{fin, rsv, opcode, masked, length};
+}
+
+TEST(FrameRulesUnit, CurrentPveproxy) {
+  MockOptions o;
+  EXPECT_TRUE(check_client_frame(frame(true, 0, 2, true, 128 * 1024), o).ok());
+  EXPECT_TRUE(check_client_frame(frame(true, 0, 1, true, 5), o).ok());
+  EXPECT_TRUE(check_client_frame(frame(true, 0, 9, true, 5), o).ok());
+  EXPECT_EQ(check_client_frame(frame(true, 0, 2, true, 128 * 1024 + 1), o).code(), Errc::too_large);
+  EXPECT_EQ(check_client_frame(frame(true, 0, 2, false, 1), o).code(), Errc::protocol);
+  EXPECT_EQ(check_client_frame(frame(false, 0, 2, true, 1), o).code(), Errc::protocol);
+  EXPECT_EQ(check_client_frame(frame(true, 0, 0, true, 1), o).code(), Errc::protocol);
+  EXPECT_EQ(check_client_frame(frame(true, 4, 2, true, 1), o).code(), Errc::protocol);
+}
+
+TEST(FrameRulesUnit, OldPveproxyCountsTheWholeFrame) {
+  MockOptions o;
+  o.old_pveproxy = true;
+  EXPECT_EQ(ws_header_bytes(frame(true, 0, 2, true, 125)), 6u);
+  EXPECT_EQ(ws_header_bytes(frame(true, 0, 2, true, 126)), 8u);
+  EXPECT_EQ(ws_header_bytes(frame(true, 0, 2, true, 70000)), 14u);
+  EXPECT_TRUE(check_client_frame(frame(true, 0, 2, true, 65536 - 8), o).ok());
+  EXPECT_EQ(check_client_frame(frame(true, 0, 2, true, 65536 - 7), o).code(), Errc::too_large);
+  EXPECT_EQ(check_client_frame(frame(true, 0, 2, true, 100000), o).code(), Errc::too_large);
+}
+
+TEST(ReadyLine, CarriesTheInventorysCredentials) {
+  ReadyInfo info;
+  info.port = 40123;
+  info.fingerprint.fill(0xAB);
+  info.ca_file = "/tmp/ca.pem";
+  std::string line = ready_line(info, Inventory::builtin_default());
+  Result<JsonDocument> doc = JsonDocument::parse(line, "ready line");
+  ASSERT_TRUE(doc.ok()) << line;
+  JsonElement r = doc->root();
+  EXPECT_EQ(*json_int(r, "port", ""), 40123);
+  EXPECT_TRUE(json_string(r, "fingerprint", "")->starts_with("AB:AB:"));
+  EXPECT_EQ(*json_string(r, "ca_file", ""), "/tmp/ca.pem");
+  EXPECT_EQ(*json_string(r, "user", ""), "root@pam");
+  EXPECT_EQ(*json_string(r, "password", ""), "mock-root-password");
+  EXPECT_EQ(*json_string(r, "api_token", ""), std::string(kRootToken));
+  EXPECT_EQ(*json_string(r, "totp_user", ""), "totp@pve");
+  EXPECT_EQ(*json_string(r, "totp_password", ""), "totp-password");
+  EXPECT_EQ(*json_string(r, "totp_secret", ""), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+
+  Inventory bare;
+  UserEntry bob;
+  bob.userid = "bob@pve";
+  bob.password = "pw";
+  bare.users.push_back(bob);
+  Result<JsonDocument> bare_doc = JsonDocument::parse(ready_line(info, bare), "ready line");
+  ASSERT_TRUE(bare_doc.ok());
+  EXPECT_EQ(*json_string(bare_doc->root(), "user", ""), "bob@pve");
+  EXPECT_FALSE(json_optional_string(bare_doc->root(), "api_token", "")->has_value());
+  EXPECT_FALSE(json_optional_string(bare_doc->root(), "totp_secret", "")->has_value());
+}
+
+TEST(ServerIdentity, GeneratedLeafAndCa) {
+  Result<ServerIdentity> id = generate_server_identity();
+  ASSERT_TRUE(id.ok()) << id.error().message();
+  EXPECT_EQ(*first_cert_fingerprint(id->chain_pem), id->fingerprint);
+  EXPECT_NE(*first_cert_fingerprint(id->ca_pem), id->fingerprint);
+  EXPECT_TRUE(id->chain_pem.ends_with(id->ca_pem));
+  EXPECT_FALSE(first_cert_fingerprint("not a certificate").ok());
+}
+
+TEST(ServerIdentity, LoadedFromFiles) {
+  Result<StateDir> dir = StateDir::open("");
+  ASSERT_TRUE(dir.ok());
+  Result<ServerIdentity> id = generate_server_identity();
+  ASSERT_TRUE(id.ok());
+  std::string cert = *dir->write_file("cert.pem", id->chain_pem);
+  std::string key = *dir->write_file("key.pem", id->key_pem);
+  Result<ServerIdentity> loaded = load_server_identity(cert, key);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->fingerprint, id->fingerprint);
+  EXPECT_EQ(loaded->ca_pem, id->chain_pem);
+  EXPECT_FALSE(load_server_identity(dir->path() + "/missing.pem", key).ok());
+}
+
+TEST(StateDirTest, TemporaryIsPrivateAndRemovedGivenIsKept) {
+  std::string temp_path;
+  {
+    Result<StateDir> dir = StateDir::open("");
+    ASSERT_TRUE(dir.ok());
+    temp_path = dir->path();
+    EXPECT_EQ(fs::status(temp_path).permissions() & fs::perms::all, fs::perms::owner_all);
+    Result<std::string> f = dir->write_file("ca.pem", "pem");
+    ASSERT_TRUE(f.ok());
+    std::ifstream in(*f);
+    std::string text;
+    in >> text;
+    EXPECT_EQ(text, "pem");
+  }
+  EXPECT_FALSE(fs::exists(temp_path));
+  std::string given = temp_path + "-given/sub";
+  {
+    Result<StateDir> dir = StateDir::open(given);
+    ASSERT_TRUE(dir.ok());
+    ASSERT_TRUE(dir->write_file("ca.pem", "x").ok());
+  }
+  EXPECT_TRUE(fs::exists(given + "/ca.pem"));
+  fs::remove_all(temp_path + "-given");
+}
+
+TEST(BenchConsoleTest, SourceEmitsThePatternAndStopsWhenReadingIsDisabled) {
+  Loop loop;
+  BenchConsole source(loop, ConsoleKind::source);
+  struct Reader : TransportSink {
+    BenchConsole* console = nullptr;
+    std::string data;
+    size_t stop_after = 0;
+    void on_data(ByteChain& chain, bool) override {
+      data += chain.to_string();
+      chain.clear();
+      if (data.size() >= stop_after && console->reading_enabled()) console->read_disable(true);
+    }
+    void on_closed(const Error&) override {}
+  } reader;
+  reader.console = &source;
+  reader.stop_after = 600 * 1024;
+  source.set_sink(&reader);
+  source.start();
+  loop.run_until([] { return false; });  // stops by itself once reading is disabled
+  EXPECT_GE(reader.data.size(), reader.stop_after);
+  EXPECT_LT(reader.data.size(), reader.stop_after + BenchConsole::kSourceBurst + 1);
+  for (size_t i = 0; i < reader.data.size(); ++i) {
+    ASSERT_EQ(static_cast<uint8_t>(reader.data[i]), BenchConsole::source_byte(i)) << i;
+  }
+  EXPECT_EQ(source.bytes_out(), reader.data.size());
+  const size_t before = reader.data.size();
+  reader.stop_after = before + 1;
+  source.read_disable(false);
+  loop.run_until([&] { return reader.data.size() > before; });
+  EXPECT_GT(reader.data.size(), before);
+  source.close(CloseMode::Abort);
+}
+
+TEST(BenchConsoleTest, EchoHandsBackWhatItGetsAndHoldsItWhilePaused) {
+  Loop loop;
+  BenchConsole echo(loop, ConsoleKind::echo);
+  Collector c;
+  echo.set_sink(&c);
+  echo.start();
+  echo.read_disable(true);
+  ByteChain in("hello, echo");
+  echo.write(in);
+  loop.run_until([] { return false; });
+  EXPECT_EQ(c.data, "");
+  EXPECT_EQ(echo.pending_write_bytes(), 11u);
+  echo.read_disable(false);
+  ByteChain end;
+  echo.write(end, /*end_stream=*/true);
+  ASSERT_TRUE(loop.run_until([&] { return c.ended; }));
+  EXPECT_EQ(c.data, "hello, echo");
+  EXPECT_EQ(echo.pending_write_bytes(), 0u);
+  EXPECT_EQ(echo.bytes_in(), 11u);
+}
+
+TEST(BenchConsoleTest, SinkCountsAndSaysNothing) {
+  Loop loop;
+  BenchConsole sink(loop, ConsoleKind::sink);
+  Collector c;
+  sink.set_sink(&c);
+  sink.start();
+  ByteChain in(std::string(100000, 'z'));
+  sink.write(in);
+  loop.run_until([] { return false; });
+  EXPECT_TRUE(in.empty());
+  EXPECT_EQ(sink.bytes_in(), 100000u);
+  EXPECT_EQ(c.data, "");
+  sink.close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return c.closed; }));
+  EXPECT_TRUE(c.error.ok());
+}
+
+TEST(CloseFrameFilterTest, PassesFramesUntilTheFirstCloseThenSwallows) {
+  Loop loop;
+  auto [client, server] = make_mem_pipe(loop, MemPipeOptions{.max_delivery = 3});  // torn headers
+  Collector client_sink;
+  client->set_sink(&client_sink);
+  server->start();
+  client->start();
+  CloseFrameFilter filter(std::move(server), ByteChain(client_frame(kFin | 2, "lead")));
+  Collector got;
+  filter.set_sink(&got);
+  filter.start();
+  const std::string before =
+      client_frame(kFin | 2, std::string(300, 'a')) + client_frame(kFin | 9, "p");
+  ByteChain bytes(before + client_frame(kFin | 8, "\x03\xe8") + client_frame(kFin | 2, "after"));
+  client->write(bytes);
+  loop.run_until([] { return false; });
+  EXPECT_EQ(got.data, client_frame(kFin | 2, "lead") + before);
+  EXPECT_TRUE(filter.swallowing());
+  EXPECT_FALSE(got.ended);
+  // Writes pass down untouched.
+  ByteChain reply("to the client");
+  filter.write(reply);
+  ASSERT_TRUE(loop.run_until([&] { return client_sink.data == "to the client"; }));
+  // The client leaving still ends it.
+  client->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return got.ended; }));
+}
+
+}  // namespace
+}  // namespace pvb::mock::test

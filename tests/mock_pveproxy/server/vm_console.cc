@@ -1,0 +1,37 @@
+#include "tests/mock_pveproxy/server/vm_console.h"
+
+#include "tests/mock_pveproxy/server/bench_console.h"
+#include "transports/testing/mem_pipe.h"
+
+namespace pvb::mock {
+
+std::string vm_desktop_name(const ConsoleGrant& grant) {
+  return grant.name.empty() ? "vm" + std::to_string(grant.vmid) : grant.name;
+}
+
+VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, Clock& clock,
+                          Random& random) {
+  VmConsole vm;
+  if (stalled || grant.console != ConsoleKind::rfb) {
+    vm.transport =
+        std::make_unique<BenchConsole>(loop, stalled ? ConsoleKind::sink : grant.console);
+    return vm;
+  }
+  auto [relay_end, vm_end] = make_mem_pipe(loop);
+  RfbServerOptions options;
+  options.vnc_auth = true;
+  options.desktop_name = vm_desktop_name(grant);
+  // A viewer polls with incremental requests; an unchanging screen is re-sent at most 10 times
+  // a second instead of as fast as the viewer asks.
+  options.incremental_delay_ms = 100;
+  options.password = [password = grant.vnc_password, expires = grant.vnc_password_expires,
+                      &clock]() -> std::optional<std::string> {
+    if (clock.unix_seconds() > expires) return std::nullopt;
+    return password;
+  };
+  vm.rfb = std::make_unique<RfbServer>(std::move(vm_end), std::move(options), random);
+  vm.transport = std::move(relay_end);
+  return vm;
+}
+
+}  // namespace pvb::mock
