@@ -1,8 +1,12 @@
 #include "engine/console/vv_file.h"
 
+#include "engine/core/text.h"
+
 namespace pvb {
 
-std::string escape_keyfile_value(std::string_view value) {
+std::string escape_keyfile_value(std::string_view raw) {
+  // GLib refuses a whole file with invalid UTF-8 in it: never write one.
+  std::string value = valid_utf8(raw);
   std::string out;
   out.reserve(value.size() + 8);
   for (size_t i = 0; i < value.size(); ++i) {
@@ -22,7 +26,7 @@ std::string escape_keyfile_value(std::string_view value) {
         break;
       case ' ':
         // GLib strips leading white space from values unless escaped.
-        out += (i == 0) ? "\\s" : " ";
+        out += out.empty() ? "\\s" : " ";
         break;
       default:
         // GKeyFile has no escape for other control characters and they cannot stand raw in a

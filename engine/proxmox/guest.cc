@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/core/text.h"
+
 namespace pvb {
 
 std::string_view guest_type_name(GuestType t) {
@@ -40,7 +42,7 @@ Result<GuestSpec> parse_guest_spec(std::string_view spec) {
     std::string_view rest = spec.substr(slash + 1);
     auto vmid = parse_vmid(rest);
     if (node.empty() || !plausible_name(node) || !vmid) {
-      return Error(Errc::usage, "invalid guest '" + std::string(spec) +
+      return Error(Errc::usage, "invalid guest '" + printable(spec) +
                                     "': expected a vmid (100), a name (web01) or node/vmid "
                                     "(pve1/100)");
     }
@@ -54,7 +56,7 @@ Result<GuestSpec> parse_guest_spec(std::string_view spec) {
   }
   if (!plausible_name(spec)) {
     return Error(Errc::usage,
-                 "invalid guest '" + std::string(spec) +
+                 "invalid guest '" + printable(spec) +
                      "': expected a vmid (100), a name (web01) or node/vmid (pve1/100)");
   }
   out.name = std::string(spec);
@@ -84,15 +86,15 @@ Result<Guest> resolve_guest(const GuestSpec& spec, std::string_view spec_text,
   }
   if (usable.empty()) {
     if (!matches.empty()) {
-      return Error(Errc::template_guest, "guest '" + std::string(spec_text) + "' is a template (" +
+      return Error(Errc::template_guest, "guest '" + printable(spec_text) + "' is a template (" +
                                              describe(*matches.front()) +
                                              "); templates have no console");
     }
-    return Error(Errc::not_found, "no guest '" + std::string(spec_text) +
+    return Error(Errc::not_found, "no guest '" + printable(spec_text) +
                                       "' visible to this user (try 'pvebridge list')");
   }
   if (usable.size() > 1) {
-    std::string msg = "guest name '" + std::string(spec_text) + "' is ambiguous: ";
+    std::string msg = "guest name '" + printable(spec_text) + "' is ambiguous: ";
     for (size_t i = 0; i < usable.size(); ++i) {
       if (i) msg += ", ";
       msg += describe(*usable[i]);

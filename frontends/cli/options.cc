@@ -5,6 +5,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "engine/core/text.h"
 #include "engine/proxmox/credentials.h"
 
 namespace pvb {
@@ -29,19 +30,21 @@ static Error split_host_port(std::string_view item, std::string& host, uint16_t&
   if (item.front() == '[') {
     auto close = item.find(']');
     if (close == std::string_view::npos)
-      return usage(std::string(what) + ": missing ']' in '" + std::string(item) + "'");
+      return usage(std::string(what) + ": missing ']' in '" + printable(item) + "'");
     host = std::string(item.substr(1, close - 1));
     std::string_view rest = item.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':')
-        return usage(std::string(what) + ": junk after ']' in '" + std::string(item) + "'");
+        return usage(std::string(what) + ": junk after ']' in '" + printable(item) + "'");
       auto p = parse_uint(rest.substr(1), 65535);
-      if (!p) return usage(std::string(what) + ": invalid port in '" + std::string(item) + "'");
+      if (!p || (*p == 0 && default_port != 0)) {
+        return usage(std::string(what) + ": invalid port in '" + printable(item) + "'");
+      }
       port = static_cast<uint16_t>(*p);
     }
     in6_addr a6;
     if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
-      return usage(std::string(what) + ": '" + host + "' is not an IPv6 address");
+      return usage(std::string(what) + ": '" + printable(host) + "' is not an IPv6 address");
     }
     return Error();
   }
@@ -51,7 +54,7 @@ static Error split_host_port(std::string_view item, std::string& host, uint16_t&
     host = std::string(item);
     in6_addr a6;
     if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
-      return usage(std::string(what) + ": '" + host +
+      return usage(std::string(what) + ": '" + printable(host) +
                    "' is not a valid address (IPv6 with a port needs brackets: [::1]:8006)");
     }
     return Error();
@@ -60,14 +63,15 @@ static Error split_host_port(std::string_view item, std::string& host, uint16_t&
   if (first != std::string_view::npos) {
     auto p = parse_uint(item.substr(first + 1), 65535);
     if (!p || (*p == 0 && default_port != 0)) {
-      return usage(std::string(what) + ": invalid port in '" + std::string(item) + "'");
+      return usage(std::string(what) + ": invalid port in '" + printable(item) + "'");
     }
     port = static_cast<uint16_t>(*p);
   }
-  if (host.empty()) return usage(std::string(what) + ": empty host in '" + std::string(item) + "'");
+  if (host.empty()) return usage(std::string(what) + ": empty host in '" + printable(item) + "'");
   for (unsigned char c : host) {
-    if (c <= 0x20 || c == 0x7f || c == '/' || c == '@' || c == '?' || c == '#') {
-      return usage(std::string(what) + ": invalid host name '" + host + "'");
+    if (c <= 0x20 || c == 0x7f || c == '/' || c == '@' || c == '?' || c == '#' || c == '[' ||
+        c == ']') {
+      return usage(std::string(what) + ": invalid host name '" + printable(host) + "'");
     }
   }
   return Error();
@@ -107,7 +111,7 @@ Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
   if (e.failed()) return e;
   if (host == "localhost") host = "127.0.0.1";
   if (!is_loopback(host)) {
-    return usage("--listen: '" + host +
+    return usage("--listen: '" + printable(host) +
                  "' is not a loopback address; the console listener binds 127.0.0.1 or [::1] only");
   }
   return Error();
@@ -159,7 +163,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
         else if (a == "version")
           o.command = Command::version;
         else
-          return usage("unknown command '" + std::string(a) + "' (try: pvebridge --help)");
+          return usage("unknown command '" + printable(a) + "' (try: pvebridge --help)");
         continue;
       }
       if (o.command == Command::connect) {
@@ -170,7 +174,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
         o.help_topic = std::string(a);
         continue;
       }
-      return usage("unexpected argument '" + std::string(a) + "'");
+      return usage("unexpected argument '" + printable(a) + "'");
     }
     if (a == "--") {
       positional_only = true;
@@ -219,7 +223,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       if (err.failed()) return err;
       auto t = parse_uint(v, 3600);
       if (!t || *t == 0)
-        return usage("--timeout: expected seconds from 1 to 3600, got '" + v + "'");
+        return usage("--timeout: expected seconds from 1 to 3600, got '" + printable(v) + "'");
       o.timeout_s = *t;
     } else if (a == "--json") {
       o.json = true;
@@ -234,13 +238,13 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     } else if (value("--keepalive")) {
       if (err.failed()) return err;
       auto k = parse_uint(v, 86400);
-      if (!k) return usage("--keepalive: expected seconds (0 = off), got '" + v + "'");
+      if (!k) return usage("--keepalive: expected seconds (0 = off), got '" + printable(v) + "'");
       o.keepalive_s = *k;
     } else if (value("--client-wait")) {
       if (err.failed()) return err;
       auto k = parse_uint(v, 3600);
       if (!k || *k == 0)
-        return usage("--client-wait: expected seconds from 1 to 3600, got '" + v + "'");
+        return usage("--client-wait: expected seconds from 1 to 3600, got '" + printable(v) + "'");
       o.client_wait_s = *k;
     } else if (value("--vv-file")) {
       if (err.failed()) return err;
@@ -265,7 +269,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       if (err.failed()) return err;
       o.title = v;
     } else {
-      return usage("unknown option '" + std::string(a.substr(0, a.find('='))) +
+      return usage("unknown option '" + printable(a.substr(0, a.find('='))) +
                    "' (try: pvebridge --help)");
     }
   }

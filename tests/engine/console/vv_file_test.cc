@@ -65,3 +65,25 @@ TEST(VvFile, AValueCannotInjectAKey) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+// Regressions found by fuzz_vv_file.
+TEST(VvFile, SpaceAfterADroppedControlCharacterIsStillLeading) {
+  VvFileSpec s;
+  s.port = 1;
+  s.title = std::string("\x01 x");
+  EXPECT_EQ(keyfile_get(build_vv_file(s), "title"), " x");
+}
+
+TEST(VvFile, InvalidUtf8IsReplacedSoGlibReadsTheFile) {
+  VvFileSpec s;
+  s.port = 1;
+  s.title = std::string("bad \xff title");
+  EXPECT_EQ(keyfile_get(build_vv_file(s), "title"), "bad \xEF\xBF\xBD title");
+  EXPECT_EQ(keyfile_get(build_vv_file(s), "type"), "vnc");
+}
+
+}  // namespace
+}  // namespace pvb

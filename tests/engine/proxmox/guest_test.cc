@@ -102,3 +102,20 @@ TEST(Guest, ApiPath) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+// Regression found by fuzz_guest_spec: the spec is echoed in one line.
+TEST(GuestSpec, ErrorsQuoteTheSpecOnOneLine) {
+  auto r = parse_guest_spec("a\nb/c");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail().find('\n'), std::string::npos);
+  std::vector<Guest> none;
+  auto n = resolve_guest(GuestSpec{std::nullopt, std::nullopt, std::string("x\ny")}, "x\ny", none);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().detail().find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pvb

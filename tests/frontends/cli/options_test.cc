@@ -160,3 +160,23 @@ TEST(ExitCodes, AreDistinctPerClass) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+// Regressions found by fuzz_cli_options.
+TEST(Options, EchoedInputNeverBreaksTheLine) {
+  auto o = parse_command_line({"frob\nnicate"}, [](const std::string&) { return std::nullopt; });
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().detail().find('\n'), std::string::npos);
+}
+
+TEST(Options, HostNamesWithBracketsAndBracketedPortZeroAreRefused) {
+  EXPECT_FALSE(parse_host_list("a[b").ok());
+  EXPECT_FALSE(parse_host_list("pve]1:8006").ok());
+  EXPECT_FALSE(parse_host_list("[::1]:0").ok());
+  EXPECT_TRUE(parse_host_list("[::1]:8006").ok());
+}
+
+}  // namespace
+}  // namespace pvb
