@@ -1,4 +1,5 @@
 #include "transports/tls/mbedtls/mbedtls_context.h"
+#include "transports/tls/openssl/openssl_context.h"
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {
@@ -23,6 +24,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create_client(const TlsClientCon
   switch (config.backend) {
     case TlsBackendKind::mbedtls:
       return MbedtlsContext::create_client(config);
+    case TlsBackendKind::openssl:
+      return OpensslContext::create_client(config);
   }
   return Error(Errc::internal, "unknown TLS backend");
 }
@@ -31,6 +34,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create_server(const TlsServerCon
   switch (config.backend) {
     case TlsBackendKind::mbedtls:
       return MbedtlsContext::create_server(config);
+    case TlsBackendKind::openssl:
+      return OpensslContext::create_server(config);
   }
   return Error(Errc::internal, "unknown TLS backend");
 }

@@ -22,7 +22,7 @@ void count_tls_out(size_t n) {
 
 constexpr const char* kNeedsTls13 =
     "the server requires TLS 1.3, which the mbedTLS backend (TLS 1.2 only) cannot speak; "
-    "re-enable TLS 1.2 on the server (pveproxy) or use a TLS 1.3 capable backend";
+    "re-enable TLS 1.2 on the server (pveproxy) or use the OpenSSL backend (--tls-backend openssl)";
 
 }  // namespace
 
