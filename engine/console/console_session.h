@@ -136,7 +136,6 @@ class ConsoleSession : private TransportSink {
   VncTicket ticket_;
   std::unique_ptr<WsTransport> ws_;
   ByteChain early_from_guest_;  // server bytes that arrived before the viewer did
-  bool ws_ended_early_ = false;
   std::unique_ptr<TcpListener> listener_;
   uint16_t port_ = 0;
   std::optional<PrivateDir> vv_dir_;

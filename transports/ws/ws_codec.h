@@ -1,6 +1,6 @@
 // The WebSocket frame codec seam (RFC 6455 framing, no I/O). WsTransport talks to this interface
-// only, so the wslay-backed codec can later be swapped for a zero-copy one and the two
-// differential-fuzzed against each other.
+// only: the zero-copy codec is the default, the wslay-backed one stays as the reference the
+// zero-copy one is differentially tested against.
 #pragma once
 
 #include <cstddef>
@@ -77,6 +77,12 @@ class WsCodec {
   virtual void encode_close(uint16_t code, std::string_view reason, ByteChain& out) = 0;
 };
 
+// Which WsCodec implementation make_ws_codec() builds.
+enum class WsCodecImpl {
+  zero_copy,  // zero_copy_codec.h: payload slices move, masking is the only copy (the default)
+  wslay,      // wslay_codec.h: the reference implementation (copies every payload byte twice)
+};
+
 struct WsCodecOptions {
   WsRole role = WsRole::client;
   // Payload bytes per data frame. Clamped so that no whole frame (header included) exceeds
@@ -84,6 +90,7 @@ struct WsCodecOptions {
   size_t max_frame_payload = 16 * 1024;
   // Largest message accepted when decoding (the sum of its frames); beyond it: Errc::too_large.
   uint64_t max_message = 16 * 1024 * 1024;
+  WsCodecImpl implementation = WsCodecImpl::zero_copy;
 };
 
 // Largest whole frame we ever emit, and the payload limit that follows for the biggest header
@@ -95,5 +102,15 @@ inline constexpr size_t kWsMaxFramePayload = kWsMaxWireFrame - kWsMaxFrameHeader
 // The wslay-backed codec (wslay_codec.cc). Mask keys come from `rng` (client role).
 std::unique_ptr<WsCodec> make_wslay_codec(const WsCodecOptions& options, WsCodecSink& sink,
                                           Random& rng);
+// The zero-copy codec (zero_copy_codec.cc): same contract, same errors for the same frames.
+std::unique_ptr<WsCodec> make_zero_copy_codec(const WsCodecOptions& options, WsCodecSink& sink,
+                                              Random& rng);
+
+// The codec options.implementation names.
+inline std::unique_ptr<WsCodec> make_ws_codec(const WsCodecOptions& options, WsCodecSink& sink,
+                                              Random& rng) {
+  return options.implementation == WsCodecImpl::wslay ? make_wslay_codec(options, sink, rng)
+                                                      : make_zero_copy_codec(options, sink, rng);
+}
 
 }  // namespace pvb

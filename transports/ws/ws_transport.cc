@@ -17,7 +17,7 @@ WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const Ws
       close_timer_(loop()) {
   WsCodecOptions o = codec;
   o.role = role;
-  codec_ = make_wslay_codec(o, *this, rng_);
+  codec_ = make_ws_codec(o, *this, rng_);
   lower_->set_sink(this);
 }
 

@@ -128,7 +128,17 @@ ssize_t WslayCodec::feed_wslay(uint8_t* buf, size_t len) {
     last_opcode_ = header->info.opcode;
     frame_left_ = header->header_length + header->info.payload_length;
     header_left_ = header->header_length;
+    // wslay 1.1.1 checks a Close reason's UTF-8 per received chunk, skipping two bytes of every
+    // chunk: hand it control frames (at most 139 bytes) whole, never split.
+    control_waiting_ = (header->info.opcode & 0x8) != 0;
     sink_.on_frame_start(header->info);
+  }
+  if (control_waiting_) {
+    if (in_->size() < frame_left_) {
+      wslay_event_set_error(decoder_, WSLAY_ERR_WOULDBLOCK);
+      return -1;
+    }
+    control_waiting_ = false;
   }
   size_t n = std::min<uint64_t>({len, in_->size(), frame_left_});
   copy_front(*in_, buf, n);
@@ -250,7 +260,13 @@ void WslayCodec::encode_close(uint16_t code, std::string_view reason, ByteChain&
   if (code == 0 || code == kWsCloseNoStatus) {
     wslay_event_queue_close(encoder_, 0, nullptr, 0);
   } else {
-    reason = reason.substr(0, 123);
+    if (reason.size() > 123) {
+      // Cut at 123 bytes, but never inside a UTF-8 character (the peer would reject the Close):
+      // while the first byte left out continues a character, cut before that character.
+      size_t n = 123;
+      while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+      reason = reason.substr(0, n);
+    }
     wslay_event_queue_close(encoder_, code, reinterpret_cast<const uint8_t*>(reason.data()),
                             reason.size());
   }

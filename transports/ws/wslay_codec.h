@@ -67,12 +67,13 @@ class WslayCodec final : public WsCodec {
 
   // --- decoding ---
   WsFrameGuard guard_;
-  ByteChain* in_ = nullptr;  // set while wslay_event_recv runs
-  uint64_t frame_left_ = 0;  // bytes of the admitted frame not yet handed to wslay
-  size_t header_left_ = 0;   // of which header bytes (not counted as payload copies)
-  uint8_t last_opcode_ = 0;  // of the last admitted frame, to explain wslay's rejections
-  Error rejected_;           // a header WsFrameGuard refused during this decode()
-  Error dead_;               // once failed, always failed
+  ByteChain* in_ = nullptr;       // set while wslay_event_recv runs
+  uint64_t frame_left_ = 0;       // bytes of the admitted frame not yet handed to wslay
+  bool control_waiting_ = false;  // a control frame is buffered until it is complete
+  size_t header_left_ = 0;        // of which header bytes (not counted as payload copies)
+  uint8_t last_opcode_ = 0;       // of the last admitted frame, to explain wslay's rejections
+  Error rejected_;                // a header WsFrameGuard refused during this decode()
+  Error dead_;                    // once failed, always failed
   bool close_received_ = false;
   bool frame_is_data_ = false;  // the frame wslay is decoding now
   bool frame_fin_ = false;

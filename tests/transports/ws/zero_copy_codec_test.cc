@@ -98,8 +98,10 @@ struct Codec {
       in.move_from(piece);
       pos += n;
       last = codec->decode(in);
+      // How many bytes a codec holds back is its own business (wslay's holds control frames
+      // until whole); what it decodes and rejects is what must agree.
       log.events.push_back(last.failed() ? std::string("error ") + errc_name(last.code())
-                                         : "ok left=" + std::to_string(in.size()));
+                                         : std::string("ok"));
     }
     return last;
   }
@@ -824,19 +826,19 @@ TEST(ZeroCopyDifferential, Utf8EdgeCasesSplitAtEveryByte) {
   }
 }
 
-TEST(ZeroCopyDifferential, CloseReasonSplitAcrossReadsIsJudgedWholeUnlikeWslay) {
-  // The one known difference: wslay 1.1.1 checks a Close reason piece by piece, skipping the first
-  // two bytes of every piece as if each began with the status code, so a valid reason that
-  // arrives in pieces can fail (and an invalid one pass). The zero-copy codec judges it whole.
+TEST(ZeroCopyDifferential, CloseReasonSplitAcrossReadsIsJudgedWhole) {
+  // wslay 1.1.1 checks a Close reason piece by piece, skipping the first two bytes of every piece
+  // as if each began with the status code; our wslay codec therefore hands it control frames
+  // whole. Both codecs must accept a valid reason however it is split.
   const std::string frame = make_frame(ws_opcode::kClose, std::string("\x03\xe8\xc3\xa9", 4));
   for (size_t cut = 1; cut < frame.size(); ++cut) {
-    Codec ours = zero_copy(WsRole::client);
-    ASSERT_TRUE(ours.feed(frame, {cut}).ok()) << cut;
-    ASSERT_TRUE(ours.log.close.has_value());
-    EXPECT_EQ(*ours.log.close, std::make_pair(uint16_t{1000}, std::string("\xc3\xa9")));
+    for (WsCodecImpl impl : {WsCodecImpl::zero_copy, WsCodecImpl::wslay}) {
+      Codec c(impl, WsRole::client);
+      ASSERT_TRUE(c.feed(frame, {cut}).ok()) << cut;
+      ASSERT_TRUE(c.log.close.has_value());
+      EXPECT_EQ(*c.log.close, std::make_pair(uint16_t{1000}, std::string("\xc3\xa9")));
+    }
   }
-  Codec wslay(WsCodecImpl::wslay, WsRole::client);
-  EXPECT_EQ(wslay.feed(frame, {frame.size() - 1}).code(), Errc::protocol);  // the quirk
 }
 
 // Random frame sequences, mostly valid; with `faults`, every kind of fault now and then.

@@ -1,0 +1,10 @@
+// The WebSocket codec decoding arbitrary bytes in the client role, i.e. frames as a
+// server (pveproxy) sends them: unmasked. See ws_decode_fuzz.h for the input layout and the
+// invariants.
+#include <cstdint>
+
+#include "fuzz/ws_decode_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
+  return pvb::fuzz::fuzz_ws_decode(pvb::WsRole::client, bytes, size);
+}
