@@ -11,6 +11,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # independent peers for interop tests
   curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl
+  xvfb virt-viewer libxtst6 libx11-6
 )
 
 missing=()
