@@ -446,6 +446,23 @@ TEST(ZeroCopyCodec, ControlPayloadsAreTruncatedTo125Bytes) {
   EXPECT_EQ(frames[1].payload, std::string("\x0f\xa0", 2) + std::string(123, 'r'));
 }
 
+TEST(ZeroCopyCodec, CloseReasonIsNeverCutInsideACharacter) {
+  // 122 ASCII bytes and a 2-byte character: the 123-byte limit falls inside the character, which
+  // is then left out whole (a cut character would make the peer reject the Close).
+  const std::string reason = std::string(122, 'a') + "\xc3\xa9";
+  for (WsRole role : {WsRole::client, WsRole::server}) {
+    Codec ours = zero_copy(role, 3), wslay(WsCodecImpl::wslay, role, 3);
+    ByteChain a, b;
+    ours.codec->encode_close(1001, reason, a);
+    wslay.codec->encode_close(1001, reason, b);
+    const std::string wire = a.to_string();
+    EXPECT_TRUE(wire == b.to_string());
+    std::vector<WireFrame> frames = frames_of(wire);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].payload, std::string("\x03\xe9", 2) + std::string(122, 'a'));
+  }
+}
+
 TEST(ZeroCopyCodec, CloseWithoutStatusReports1005) {
   Codec server = zero_copy(WsRole::server), client = zero_copy(WsRole::client);
   ByteChain wire;
