@@ -5,8 +5,8 @@
 // - the text loads, has exactly one group, [virt-viewer], and exactly the keys we wrote (a value
 //   can never inject a key or a group);
 // - every key reads back (g_key_file_get_string, as virt-viewer reads it) as exactly the string
-//   we put in, after the documented rule: control characters other than \n, \t and \r (and DEL)
-//   are dropped.
+//   we put in, after the documented rules: invalid UTF-8 becomes U+FFFD, then control characters
+//   other than \n, \t and \r (and DEL) are dropped.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <glib.h>
 
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "engine/console/vv_file.h"
+#include "engine/core/text.h"
 #include "fuzz/fuzz_support.h"
 
 namespace pvb::fuzz {
@@ -43,7 +44,7 @@ std::map<std::string, std::string> expected_keys(const VvFileSpec& s) {
   if (!s.toggle_fullscreen.empty()) keys["toggle-fullscreen"] = s.toggle_fullscreen;
   if (!s.release_cursor.empty()) keys["release-cursor"] = s.release_cursor;
   if (!s.secure_attention.empty()) keys["secure-attention"] = s.secure_attention;
-  for (auto& [key, value] : keys) value = drop_control_characters(value);
+  for (auto& [key, value] : keys) value = drop_control_characters(valid_utf8(value));
   return keys;
 }
 
