@@ -360,8 +360,8 @@ TEST_F(ConnectTest, WebsocketDroppedMidSession) {
 TEST_F(ConnectTest, VerboseOutputCarriesNoSecret) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());
-  auto env = base_env({{"PVE_PASSWORD", m.info().password},
-                       {"PVB_TEST_VIEWER_OUT", path("viewer.json")}});
+  auto env =
+      base_env({{"PVE_PASSWORD", m.info().password}, {"PVB_TEST_VIEWER_OUT", path("viewer.json")}});
   auto r = run_pvebridge(args(m, {"connect", "web01", "--verbose", "--json", "--user",
                                   m.info().user, "--viewer", test_viewer_path()}),
                          env);
