@@ -12,6 +12,8 @@ PACKAGES=(
   # independent peers for interop tests
   curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl
   xvfb virt-viewer libxtst6 libx11-6
+  # packaging: the .deb (dpkg-shlibdeps), man page rendering, completion tests
+  dpkg-dev groff-base man-db zsh bash-completion
 )
 
 missing=()

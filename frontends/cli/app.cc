@@ -54,6 +54,7 @@ Result<Credentials> load_credentials(const CliOptions& o) {
 
 Result<std::shared_ptr<TlsContext>> make_tls(const CliOptions& o, Output& out) {
   TlsClientConfig cfg;
+  cfg.backend = o.tls_backend;
   if (!o.fingerprints.empty()) {
     cfg.verify = TlsVerify::pinned;
     for (const auto& f : o.fingerprints) {

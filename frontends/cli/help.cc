@@ -25,6 +25,8 @@ Connection and authentication (every command):
   --ca-file FILE          trust certificates signed by this CA (env PVE_CA_FILE), e.g. the
                           cluster's /etc/pve/pve-root-ca.pem
   --insecure              do not verify the server certificate (warns; for tests only)
+  --tls-backend NAME      openssl (default: its AES-GCM is ~14x faster) or mbedtls (the
+                          reference implementation; TLS 1.2 only)
   --timeout SECONDS       limit for each network step: connect, TLS handshake, each request
                           (default 15)
   --json                  machine-readable output: one JSON object per line on stdout

@@ -219,6 +219,11 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       o.ca_file = v;
     } else if (a == "--insecure") {
       o.insecure = true;
+    } else if (value("--tls-backend")) {
+      if (err.failed()) return err;
+      auto b = parse_tls_backend(v);
+      if (!b) return usage("--tls-backend: expected mbedtls or openssl, got '" + printable(v) + "'");
+      o.tls_backend = *b;
     } else if (value("--timeout")) {
       if (err.failed()) return err;
       auto t = parse_uint(v, 3600);

@@ -11,6 +11,7 @@
 
 #include "engine/core/error.h"
 #include "engine/proxmox/api_host.h"
+#include "transports/tls/tls_config.h"
 
 namespace pvb {
 
@@ -31,6 +32,7 @@ struct CliOptions {
   std::string ca_file;
   bool insecure = false;
   uint64_t timeout_s = 15;
+  TlsBackendKind tls_backend = kDefaultTlsBackend;
   std::vector<std::string>
       secret_env_names;  // variables we read secrets from (dropped for children)
 

@@ -2,7 +2,9 @@
 // and the OpenSSL backend.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "transports/tls/fingerprint.h"
@@ -12,6 +14,22 @@ namespace pvb {
 // Which TLS library implements a context. mbedTLS 2.28 (Debian 12) speaks TLS 1.2 only; OpenSSL 3
 // speaks TLS 1.2 and 1.3 and its AES-GCM is an order of magnitude faster (DEPENDENCIES.md).
 enum class TlsBackendKind { mbedtls, openssl };
+
+// The backend programs use unless told otherwise: OpenSSL, whose AES-GCM runs ~14x faster than
+// Debian's mbedTLS on the same core (bench/README: tls_backend_throughput), so the cipher does not
+// cap a console. mbedTLS stays the reference implementation, chosen with `--tls-backend mbedtls`.
+inline constexpr TlsBackendKind kDefaultTlsBackend = TlsBackendKind::openssl;
+
+// "mbedtls" / "openssl": the names `--tls-backend` takes and logs print. Inline: the option
+// parsers name backends without linking the TLS libraries.
+inline std::string_view tls_backend_name(TlsBackendKind kind) {
+  return kind == TlsBackendKind::openssl ? "openssl" : "mbedtls";
+}
+inline std::optional<TlsBackendKind> parse_tls_backend(std::string_view name) {
+  if (name == "mbedtls") return TlsBackendKind::mbedtls;
+  if (name == "openssl") return TlsBackendKind::openssl;
+  return std::nullopt;
+}
 
 enum class TlsVerify {
   system_ca,  // chain to the system trust store, then our host name check (default)

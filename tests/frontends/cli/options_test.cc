@@ -38,6 +38,20 @@ TEST(Options, ConnectWithTokenAndDefaults) {
   EXPECT_EQ(o->timeout_s, 15u);
   EXPECT_EQ(o->keepalive_s, 30u);
   EXPECT_EQ(o->viewer, "remote-viewer");
+  EXPECT_EQ(o->tls_backend, TlsBackendKind::openssl);
+}
+
+TEST(Options, TlsBackend) {
+  auto o = parse({"list", "--host", "h", "--api-token", kToken, "--tls-backend", "mbedtls"});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->tls_backend, TlsBackendKind::mbedtls);
+  o = parse({"list", "--host", "h", "--api-token", kToken, "--tls-backend=openssl"});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->tls_backend, TlsBackendKind::openssl);
+  auto bad = parse({"list", "--host", "h", "--api-token", kToken, "--tls-backend", "gnutls"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Errc::usage);
+  EXPECT_NE(bad.error().message().find("mbedtls or openssl"), std::string::npos);
 }
 
 TEST(Options, HostListsAndFailoverOrder) {

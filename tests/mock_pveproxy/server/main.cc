@@ -65,6 +65,7 @@ int run(int argc, char** argv) {
   if (!ca_file.ok()) return fail(ca_file.error(), "state directory");
 
   TlsServerConfig tls_config;
+  tls_config.backend = config.tls_backend;
   tls_config.cert_chain_pem = identity->chain_pem;
   tls_config.key_pem = identity->key_pem;
   Result<std::shared_ptr<TlsContext>> tls = TlsContext::create_server(tls_config);

@@ -10,6 +10,7 @@ namespace pvb::mock {
 const char* const kServerUsage =
     "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
     "                     [--cert FILE --key FILE] [--fault NAME[=ARG]]... [--old-pveproxy]\n"
+    "                     [--tls-backend openssl|mbedtls]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
@@ -26,6 +27,8 @@ const char* const kServerUsage =
     "                            malformed_json=PATH_SUBSTRING, slow=MS,\n"
     "                            raw_after_upgrade=masked_frame|rsv_bits|huge_length|\n"
     "                            reserved_opcode|ping_flood|never_close (repeatable)\n"
+    "  --tls-backend NAME        openssl (default: fast enough to be the far end of the\n"
+    "                            throughput benchmark) or mbedtls\n"
     "  --old-pveproxy            behave like Proxmox VE 8.3 and earlier (64 KiB websocket frames)\n"
     "  --exit-on-stdin-eof       also exit when standard input is closed\n"
     "timers:\n"
@@ -144,7 +147,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (t.name == arg) timer = &t;
     }
     bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
-                 arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault";
+                 arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
+                 arg == "--tls-backend";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -154,6 +158,11 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (Error e = parse_listen(*v, c); e.failed()) return e;
     } else if (arg == "--fault") {
       if (Error e = c.api.add_fault(*v); e.failed()) return e;
+    } else if (arg == "--tls-backend") {
+      auto b = parse_tls_backend(*v);
+      if (!b)
+        return usage("--tls-backend: expected openssl or mbedtls, got '" + std::string(*v) + "'");
+      c.tls_backend = *b;
     } else {
       if (v->empty()) return usage(std::string(arg) + " needs a non-empty value");
       std::string s(*v);

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "tests/mock_pveproxy/mock_options.h"
+#include "transports/tls/tls_config.h"
 
 namespace pvb::mock {
 
@@ -18,6 +19,7 @@ struct ServerConfig {
   std::string cert_file;       // both empty: a CA and a leaf are generated at start
   std::string key_file;
   bool exit_on_stdin_eof = false;
+  TlsBackendKind tls_backend = kDefaultTlsBackend;
   MockOptions api;  // timers, pveproxy generation, faults
 };
 

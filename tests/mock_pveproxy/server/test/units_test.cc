@@ -62,7 +62,8 @@ TEST(ServerArgs, DefaultsAndEveryFlag) {
                                 "c.pem",
                                 "--key",
                                 "k.pem",
-                                "--exit-on-stdin-eof"});
+                                "--exit-on-stdin-eof",
+                                "--tls-backend=mbedtls"});
   ASSERT_TRUE(a.ok()) << a.error().message();
   const ServerConfig& c = a->config;
   EXPECT_EQ(c.listen_host, "::1");
@@ -84,6 +85,8 @@ TEST(ServerArgs, DefaultsAndEveryFlag) {
   EXPECT_EQ(c.cert_file, "c.pem");
   EXPECT_EQ(c.key_file, "k.pem");
   EXPECT_TRUE(c.exit_on_stdin_eof);
+  EXPECT_EQ(c.tls_backend, TlsBackendKind::mbedtls);
+  EXPECT_EQ(parse({})->config.tls_backend, TlsBackendKind::openssl);
   EXPECT_TRUE(parse({"--help"})->help);
 }
 
@@ -96,6 +99,7 @@ TEST(ServerArgs, Mistakes) {
                                              {"--auth-fail-delay-ms", "-1"},
                                              {"--ws-window-ms", "soon"},
                                              {"--fault", "no_such_fault"},
+                                             {"--tls-backend", "gnutls"},
                                              {"--fault", "drop_ws_after"},
                                              {"--cert", "c.pem"},
                                              {"--old-pveproxy=1"},

@@ -1,0 +1,206 @@
+# bash completion for pvebridge(1)                                      -*- shell-script -*-
+#
+# Commands, options per command, and guest names. Guest names and vmids come from the cache that
+# `pvebridge list` writes (one "vmid<TAB>name<TAB>node" line per guest): completing never makes a
+# network call while the user types.
+#
+# Self-contained: works with or without the bash-completion package.
+# tests/packaging checks these lists against frontends/cli/options.cc and help.cc.
+
+# Options of every command (the connection options of `pvebridge --help`).
+_pvebridge_global_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
+  --insecure --tls-backend --timeout --json --verbose --help --version)
+# Options of `pvebridge connect` only.
+_pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
+  --title --client-wait --vv-file --vv-stdin --no-viewer)
+# Options of `pvebridge list` only.
+_pvebridge_list_opts=()
+# Options followed by a value (the next word, or after '='): that word is never a command or guest.
+_pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
+  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file)
+_pvebridge_commands=(connect list help version)
+
+# The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
+_pvebridge_guest_cache() {
+  if [[ ${XDG_CACHE_HOME-} == /* ]]; then
+    printf '%s\n' "$XDG_CACHE_HOME/pvebridge/guests"
+  elif [[ ${HOME-} == /* ]]; then
+    printf '%s\n' "$HOME/.cache/pvebridge/guests"
+  fi
+}
+
+# Adds the guests whose vmid, name or "node/vmid" starts with $1 to COMPREPLY ("node/vmid" only
+# once something is typed: an empty word offers vmids and names).
+_pvebridge_add_guests() {
+  local cur=$1 cache vmid name node
+  cache=$(_pvebridge_guest_cache)
+  [[ -n $cache && -r $cache ]] || return 0
+  while IFS=$'\t' read -r vmid name node; do
+    [[ -n $vmid ]] || continue
+    [[ $vmid == "$cur"* ]] && COMPREPLY+=("$vmid")
+    [[ -n $name && $name == "$cur"* ]] && COMPREPLY+=("$name")
+    [[ -n $cur && -n $node && "$node/$vmid" == "$cur"* ]] && COMPREPLY+=("$node/$vmid")
+  done <"$cache"
+  return 0
+}
+
+# Adds the words after $1 that start with $1 to COMPREPLY (no globbing, no expansion).
+_pvebridge_add_matching() {
+  local cur=$1 word
+  shift
+  for word in "$@"; do
+    [[ $word == "$cur"* ]] && COMPREPLY+=("$word")
+  done
+  return 0
+}
+
+# True if the word $1 is one of the words after it.
+_pvebridge_is_one_of() {
+  local word=$1
+  shift
+  local w
+  for w in "$@"; do [[ $w == "$word" ]] && return 0; done
+  return 1
+}
+
+# True if every character of $1 is one of COMP_WORDBREAKS (as "=" or ":" are).
+_pvebridge_is_wordbreak() {
+  local text=$1 i
+  [[ -n $text ]] || return 1
+  for ((i = 0; i < ${#text}; i++)); do
+    [[ ${COMP_WORDBREAKS-} == *"${text:i:1}"* ]] || return 1
+  done
+  return 0
+}
+
+# Sets _pvebridge_words/_pvebridge_cword from COMP_WORDS with the pieces bash split at
+# COMP_WORDBREAKS glued back ("--host" "=" "pve1" -> "--host=pve1", "AA" ":" "BB" -> "AA:BB"),
+# using COMP_LINE to tell "a=b" from "a = b".
+_pvebridge_reassemble() {
+  local line=${COMP_LINE-} pos=0 i token previous="" blank
+  [[ -n $line ]] || line="${COMP_WORDS[*]}"
+  _pvebridge_words=()
+  _pvebridge_cword=0
+  for ((i = 0; i < ${#COMP_WORDS[@]}; i++)); do
+    token=${COMP_WORDS[i]}
+    blank=""
+    while [[ ${line:pos:1} == [[:blank:]] ]]; do
+      pos=$((pos + 1))
+      blank=1
+    done
+    if ((i > 0)) && [[ -z $blank ]] &&
+      { _pvebridge_is_wordbreak "$token" || _pvebridge_is_wordbreak "$previous"; }; then
+      _pvebridge_words[-1]+=$token
+    else
+      _pvebridge_words+=("$token")
+    fi
+    pos=$((pos + ${#token}))
+    previous=$token
+    ((i == COMP_CWORD)) && _pvebridge_cword=$((${#_pvebridge_words[@]} - 1))
+  done
+  # The cursor after a blank at the end of the line: bash gives an empty last word.
+  ((COMP_CWORD < ${#COMP_WORDS[@]})) || _pvebridge_words+=("")
+  ((COMP_CWORD < ${#COMP_WORDS[@]})) || _pvebridge_cword=$((${#_pvebridge_words[@]} - 1))
+  return 0
+}
+
+# Completes the value of option $1, the value so far being $2.
+_pvebridge_complete_value() {
+  local opt=$1 cur=$2
+  case $opt in
+    --password-file | --ca-file | --vv-file)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      ;;
+    --viewer)
+      mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+      ;;
+    --listen)
+      _pvebridge_add_matching "$cur" "127.0.0.1:0" "[::1]:0"
+      ;;
+    --tls-backend)
+      _pvebridge_add_matching "$cur" openssl mbedtls
+      ;;
+    *)
+      # Hosts, users, secrets, numbers, titles: nothing sensible to offer.
+      ;;
+  esac
+  return 0
+}
+
+# Sets _pvebridge_command to the command among words 1.._pvebridge_cword-1, skipping options and
+# their values as the parser does; _pvebridge_after_dashdash when "--" ended the options.
+_pvebridge_find_command() {
+  local i word
+  _pvebridge_command=""
+  _pvebridge_after_dashdash=""
+  for ((i = 1; i < _pvebridge_cword; i++)); do
+    word=${_pvebridge_words[i]}
+    if [[ -n $_pvebridge_after_dashdash || $word != -* || $word == "-" ]]; then
+      [[ -n $_pvebridge_command ]] || _pvebridge_command=$word
+    elif [[ $word == "--" ]]; then
+      _pvebridge_after_dashdash=1
+    elif _pvebridge_is_one_of "$word" "${_pvebridge_value_opts[@]}"; then
+      i=$((i + 1)) # its value is the next word
+    fi
+  done
+  return 0
+}
+
+# Fills COMPREPLY for the reassembled current word $1 (the previous word being $2).
+_pvebridge_complete_word() {
+  local cur=$1 prev=$2
+  if [[ -z $_pvebridge_after_dashdash ]]; then
+    if [[ $cur == --*=* ]]; then
+      local opt=${cur%%=*} i
+      _pvebridge_complete_value "$opt" "${cur#*=}"
+      for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]="$opt=${COMPREPLY[i]}"; done
+      return 0
+    fi
+    if _pvebridge_is_one_of "$prev" "${_pvebridge_value_opts[@]}"; then
+      _pvebridge_complete_value "$prev" "$cur"
+      return 0
+    fi
+    if [[ $cur == -* ]]; then
+      local -a opts=("${_pvebridge_global_opts[@]}")
+      case $_pvebridge_command in
+        connect) opts+=("${_pvebridge_connect_opts[@]}") ;;
+        list) opts+=("${_pvebridge_list_opts[@]}") ;;
+      esac
+      _pvebridge_add_matching "$cur" "${opts[@]}"
+      return 0
+    fi
+  fi
+  case $_pvebridge_command in
+    "") _pvebridge_add_matching "$cur" "${_pvebridge_commands[@]}" ;;
+    connect) _pvebridge_add_guests "$cur" ;;
+    help) _pvebridge_add_matching "$cur" connect list ;;
+  esac
+  return 0
+}
+
+_pvebridge() {
+  COMPREPLY=()
+  # Locals here are visible to the helpers (dynamic scope) and leave no globals behind.
+  local -a _pvebridge_words
+  local _pvebridge_cword _pvebridge_command _pvebridge_after_dashdash
+  _pvebridge_reassemble
+  _pvebridge_find_command
+  local cur=${_pvebridge_words[_pvebridge_cword]-} prev=""
+  ((_pvebridge_cword > 0)) && prev=${_pvebridge_words[_pvebridge_cword - 1]}
+  _pvebridge_complete_word "$cur" "$prev"
+
+  # Bash replaces only the text after the last COMP_WORDBREAKS character of the word ("pve1" in
+  # "--host=pve1"): strip what comes before it from every completion.
+  local keep=${#cur} i
+  while ((keep > 0)) && [[ ${COMP_WORDBREAKS-} != *"${cur:keep-1:1}"* ]]; do
+    keep=$((keep - 1))
+  done
+  if ((keep > 0)); then
+    local prefix=${cur:0:keep}
+    for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=${COMPREPLY[i]#"$prefix"}; done
+  fi
+  return 0
+}
+
+complete -F _pvebridge pvebridge

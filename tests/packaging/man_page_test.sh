@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2015 # "check && pass || fail": pass only prints, it cannot fail.
+# The pvebridge(1) man page renders without warnings, has the sections a man page needs, and
+# matches the program: its version, every exit code, every environment variable, every option.
+# Usage: man_page_test.sh SOURCE_DIR
+set -euo pipefail
+src=$1
+source "$src/tests/packaging/lib.sh"
+page="$src/docs/pvebridge.1"
+if ! command -v groff >/dev/null; then
+  fail "groff is not installed (Debian package groff-base): cannot check the man page"
+  finish
+fi
+
+warnings=$(groff -man -ww -z "$page" 2>&1) || fail "groff failed: $warnings"
+[ -z "$warnings" ] && pass "groff -man -ww: no warnings" || fail "groff warnings: $warnings"
+if command -v man >/dev/null; then
+  warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) || fail "man -l failed"
+  [ -z "$warnings" ] && pass "man --warnings: none" || fail "man warnings: $warnings"
+fi
+
+# Plain text, one long line per paragraph, no hyphenation: what a reader can search for.
+text=$(groff -man -Tascii -P-cbou -rLL=250n "$page" 2>/dev/null)
+narrow=$(groff -man -Tascii -P-cbou -rLL=80n "$page" 2>/dev/null)
+# The text of one section (its heading starts at column 0).
+section() { awk -v want="$1" '/^[A-Z]/ { on = ($0 == want); next } on' <<<"$text"; }
+
+for s in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS ENVIRONMENT FILES "EXIT STATUS" SECURITY \
+  EXAMPLES "SEE ALSO"; do
+  [ -n "$(section "$s")" ] && pass "section $s" || fail "no section '$s'"
+done
+section "SEE ALSO" | grep -q "remote-viewer(1)" && pass "SEE ALSO remote-viewer(1)" ||
+  fail "SEE ALSO lacks remote-viewer(1)"
+wide=$(awk 'length > 80' <<<"$narrow")
+[ -z "$wide" ] && pass "fits 80 columns" || fail "lines wider than 80 columns:
+$wide"
+
+version=$(sed -n 's/^project(pvebridge VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+grep -q "^\.TH PVEBRIDGE 1 .*\"pvebridge $version\"" "$page" && pass ".TH says pvebridge $version" ||
+  fail ".TH does not name the project version $version (CMakeLists.txt)"
+
+commands_text=$(section COMMANDS)
+for cmd in connect list help; do
+  grep -Eq "^ +$cmd( |$)" <<<"$commands_text" && pass "command $cmd" || fail "command $cmd missing"
+done
+
+# Every long and short option in OPTIONS; the refused ones explained in SECURITY.
+options_text=$(section OPTIONS)
+for o in $(long_options) $(short_options); do
+  mentions "$options_text" "$o" && pass "option $o" || fail "OPTIONS does not document $o"
+done
+security_text=$(section SECURITY)
+for o in $refused_options; do
+  mentions "$security_text" "$o" && pass "refused $o explained" ||
+    fail "SECURITY does not explain why $o is refused"
+done
+
+# Every environment variable the parser reads, as an entry of ENVIRONMENT.
+environment_text=$(section ENVIRONMENT)
+for v in $(grep -o 'env("[A-Z_]*")' "$options_cc" | sed 's/env("\(.*\)")/\1/' | sort -u); do
+  [[ $environment_text =~ (^|$'\n')\ *$v($'\n'|,|\ ) ]] && pass "environment $v" ||
+    fail "ENVIRONMENT does not document $v"
+done
+
+# Every exit code of frontends/cli/exit_codes.h.
+exit_codes=$(grep -o '= *[0-9][0-9]*,' "$src/frontends/cli/exit_codes.h" | tr -dc '0-9\n')
+[ -n "$exit_codes" ] || fail "no exit codes found in exit_codes.h"
+exit_text=$(section "EXIT STATUS")
+for c in $exit_codes; do
+  [[ $exit_text =~ (^|$'\n')\ +([0-9]+,\ )*$c(,|\ |$'\n'|$) ]] && pass "exit status $c" ||
+    fail "EXIT STATUS does not document $c"
+done
+finish
