@@ -5,6 +5,14 @@
 
 namespace pvb::mock {
 
+namespace {
+QemuConsoleSource* g_qemu_console_source = nullptr;
+}  // namespace
+
+void set_qemu_console_source(QemuConsoleSource* source) {
+  g_qemu_console_source = source;
+}
+
 std::string vm_desktop_name(const ConsoleGrant& grant) {
   return grant.name.empty() ? "vm" + std::to_string(grant.vmid) : grant.name;
 }
@@ -15,6 +23,10 @@ VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, C
   if (stalled || grant.console != ConsoleKind::rfb) {
     vm.transport =
         std::make_unique<BenchConsole>(loop, stalled ? ConsoleKind::sink : grant.console);
+    return vm;
+  }
+  if (g_qemu_console_source != nullptr && grant.type == GuestKind::qemu) {
+    vm.transport = g_qemu_console_source->open_console(loop, grant, clock);
     return vm;
   }
   auto [relay_end, vm_end] = make_mem_pipe(loop);

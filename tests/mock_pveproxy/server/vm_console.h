@@ -1,6 +1,7 @@
 // What sits behind a granted console, per ConsoleGrant::console: the fake VM (an RfbServer at
 // the far end of an in-memory pipe, with the per-console VNC password that expires like QEMU's)
-// or a benchmark console. The relay only ever sees `transport`.
+// or a benchmark console, or (mock-pveproxy --qemu) a real QEMU's VNC socket. The relay only ever
+// sees `transport`.
 #pragma once
 
 #include <memory>
@@ -21,10 +22,26 @@ struct VmConsole {
   std::unique_ptr<RfbServer> rfb;
 };
 
+// mock-pveproxy --qemu: where the rfb consoles of qemu guests come from instead of the fake VM
+// (a real QEMU per guest, see qemu_consoles.h).
+class QemuConsoleSource {
+ public:
+  virtual ~QemuConsoleSource() = default;
+  // The relay's VM side for `grant`, not started.
+  virtual std::unique_ptr<Transport> open_console(Loop& loop, const ConsoleGrant& grant,
+                                                  Clock& clock) = 0;
+};
+
+// Installs the process's source (null: none, the default: every console is the fake VM's). A
+// process-wide setting, as --qemu is one for the whole mock: the program sets it before serving
+// and clears it before the source goes away.
+void set_qemu_console_source(QemuConsoleSource* source);
+
 // The desktop name QEMU reports for a Proxmox guest: its name, or "vm<vmid>" without one.
 std::string vm_desktop_name(const ConsoleGrant& grant);
 
-// `stalled`: the stall_ws fault — a VM side that swallows everything and never says a word,
+// With a QemuConsoleSource installed, a qemu guest's rfb console comes from it (vm.rfb is then
+// null). `stalled`: the stall_ws fault — a VM side that swallows everything and never says a word,
 // whatever the guest's console kind. `clock` decides when the VNC password has expired
 // (the fake VM refuses it once clock time > grant.vnc_password_expires).
 VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, Clock& clock,
