@@ -6,6 +6,18 @@
 
 namespace pvb {
 
+namespace {
+
+// The console's WebSocket is one of several connections pvebridge makes: its errors say so
+// ("connection to ... lost" alone does not tell which one broke).
+Error websocket_error(Error e) {
+  const std::string& d = e.detail();
+  if (d.rfind("WebSocket", 0) != 0 && d.rfind("websocket", 0) != 0) e.context("console WebSocket");
+  return e;
+}
+
+}  // namespace
+
 const char* close_reason_name(CloseReason r) {
   switch (r) {
     case CloseReason::client_closed:
@@ -139,7 +151,7 @@ void ConsoleSession::on_data(ByteChain& data, bool end_stream) {
 void ConsoleSession::on_closed(const Error& error) {
   if (!ending_) {
     if (error.failed()) {
-      end_with(CloseReason::error, error);
+      end_with(CloseReason::error, websocket_error(error));
     } else {
       end_with(CloseReason::server_closed,
                Error(Errc::connection_lost, "the server closed the console"));
@@ -316,7 +328,7 @@ void ConsoleSession::pump_done(const Pump::Result& r) {
       end_with(CloseReason::server_closed,
                Error(Errc::connection_lost, "the server ended the console"));
     } else {
-      end_with(CloseReason::error, r.error);
+      end_with(CloseReason::error, websocket_error(r.error));
     }
     return;
   }

@@ -59,14 +59,23 @@ Result<std::vector<Guest>> decode_resources(std::string_view body) {
     return Error(Errc::protocol, std::string(what) + ": 'data' is not a list");
   }
   std::vector<Guest> out;
+  size_t malformed = 0;
   for (JsonElement e : list) {
-    if (!e.is_object()) continue;
     // Nodes, storage and malformed entries are skipped rather than failing the whole list.
-    std::string type = loose_string(e, "type", what);
+    auto type_field = e.is_object() ? json_optional_string(e, "type", what)
+                                    : Result<std::optional<std::string>>(std::nullopt);
+    if (!e.is_object() || !type_field.ok()) {
+      ++malformed;
+      continue;
+    }
+    std::string type = type_field->value_or("");
     if (type != "qemu" && type != "lxc") continue;
     auto vmid = json_int(e, "vmid", what);
     std::string node = loose_string(e, "node", what);
-    if (!vmid.ok() || *vmid <= 0 || *vmid > 999999999 || node.empty()) continue;
+    if (!vmid.ok() || *vmid <= 0 || *vmid > 999999999 || node.empty()) {
+      ++malformed;
+      continue;
+    }
     Guest g;
     g.type = type == "qemu" ? GuestType::qemu : GuestType::lxc;
     g.vmid = static_cast<uint32_t>(*vmid);
@@ -79,6 +88,12 @@ Result<std::vector<Guest>> decode_resources(std::string_view body) {
     g.pool = loose_string(e, "pool", what);
     g.lock = loose_string(e, "lock", what);
     out.push_back(std::move(g));
+  }
+  // Nothing readable at all is a broken reply, not an empty cluster: "guest not found" would
+  // send the user looking in the wrong place.
+  if (out.empty() && malformed > 0) {
+    return Error(Errc::protocol, std::string(what) + ": no guest could be read (" +
+                                     std::to_string(malformed) + " malformed entries)");
   }
   return out;
 }

@@ -22,8 +22,16 @@ std::map<std::string, std::string> base_env(std::map<std::string, std::string> e
   for (const char* k : {"PATH", "HOME", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TMPDIR"}) {
     if (mine.count(k)) env[k] = mine[k];
   }
+  // Never the developer's own ~/.config/pvebridge/config (tests that want a config pass one).
+  env["XDG_CONFIG_HOME"] = "/nonexistent/pvebridge-tests";
   for (auto& [k, v] : extra) env[k] = v;
   return env;
+}
+
+MockPveproxy::~MockPveproxy() {
+  if (!proc_) return;
+  proc_->close_stdin();
+  proc_->wait(5000);
 }
 
 MockPveproxy::MockPveproxy(std::vector<std::string> flags) {

@@ -30,6 +30,9 @@ class MockPveproxy {
  public:
   // Extra flags for the mock (faults, timers). Fails the current test if it does not start.
   explicit MockPveproxy(std::vector<std::string> flags = {});
+  // Closes the mock's stdin and waits for it to exit, so it removes its private directory (a
+  // SIGKILL, the ChildProcess fallback, would leave it behind in /tmp).
+  ~MockPveproxy();
   const MockInfo& info() const { return info_; }
   bool ok() const { return ok_; }
   ChildProcess& process() { return *proc_; }

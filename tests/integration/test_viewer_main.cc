@@ -5,11 +5,15 @@
 //   {"name":..., "width":..., "height":..., "nonblank":..., "vv_mode":..., "argv":[...],
 //    "env_has_pve":..., "error":...}
 // Then it exits with --exit-code (default 0), or keeps the connection until the server side
-// closes it (--hold).
+// closes it (--hold). Faults for end-to-end tests: --disconnect-after BYTES closes the connection
+// (a clean TCP close) once that many bytes have arrived, in the middle of the first update;
+// --crash kills the viewer with SIGKILL right after the first screen (its report written first).
+// --ready-file PATH: PATH is created once the first screen has arrived (tests wait for it).
 #include <glib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +24,7 @@
 #include "engine/core/loop.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "transports/tcp/tcp_transport.h"
+#include "transports/testing/fault_injector.h"
 
 extern char** environ;
 
@@ -72,6 +77,18 @@ VvFile read_vv(const std::string& path, int* mode_out) {
   return vv;
 }
 
+void write_report(const std::string& text) {
+  if (const char* out = std::getenv("PVB_TEST_VIEWER_OUT")) {
+    FILE* f = std::fopen(out, "w");
+    if (f) {
+      std::fputs(text.c_str(), f);
+      std::fclose(f);
+    }
+  } else {
+    std::puts(text.c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +96,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   int keys = 0;
   bool hold = false;
+  bool crash = false;
+  std::optional<size_t> disconnect_after;
+  std::string ready_file;
   std::string vv_path;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -88,6 +108,12 @@ int main(int argc, char** argv) {
       keys = std::atoi(argv[++i]);
     } else if (a == "--hold") {
       hold = true;
+    } else if (a == "--crash") {
+      crash = true;
+    } else if (a == "--ready-file" && i + 1 < argc) {
+      ready_file = argv[++i];
+    } else if (a == "--disconnect-after" && i + 1 < argc) {
+      disconnect_after = static_cast<size_t>(std::atoll(argv[++i]));
     } else if (a.rfind("--", 0) == 0) {
       // Other viewer flags (--kiosk, ...) are accepted and ignored, as remote-viewer would use
       // them.
@@ -112,13 +138,27 @@ int main(int argc, char** argv) {
   bool closed = false;
   if (vv.error.empty()) {
     Loop loop;
-    auto tcp = TcpTransport::connect(
+    std::unique_ptr<Transport> tcp = TcpTransport::connect(
         loop, TcpConnectOptions{vv.host, static_cast<uint16_t>(vv.port), 5000});
+    if (disconnect_after) {
+      // The RFB client sees the end of the stream after exactly that many bytes and closes.
+      FaultPlan plan;
+      plan.eof_after_read = *disconnect_after;
+      tcp = std::make_unique<FaultInjector>(std::move(tcp), plan);
+    }
     RfbClientOptions o;
     o.password = vv.password;
     std::unique_ptr<RfbTestClient> client;
     client = std::make_unique<RfbTestClient>(std::move(tcp), o, [&](Result<RfbSnapshot> r) {
       result = std::move(r);
+      if (result->ok() && !ready_file.empty()) {
+        if (FILE* f = std::fopen(ready_file.c_str(), "w")) std::fclose(f);
+      }
+      if (result->ok() && crash) {
+        // A viewer that dies at once: no goodbye, the kernel closes its socket.
+        write_report(R"({"crashing":true,"name":")" + result->value().name + "\"}");
+        std::raise(SIGKILL);
+      }
       if (result->ok()) {
         for (int k = 0; k < keys; ++k) {
           client->send_key(0x61 + (k % 26), true);
@@ -150,14 +190,6 @@ int main(int argc, char** argv) {
     report.key("keys_sent").value(keys);
   }
   report.end_object();
-  if (const char* out = std::getenv("PVB_TEST_VIEWER_OUT")) {
-    FILE* f = std::fopen(out, "w");
-    if (f) {
-      std::fputs(report.str().c_str(), f);
-      std::fclose(f);
-    }
-  } else {
-    std::puts(report.str().c_str());
-  }
+  write_report(report.str());
   return exit_code;
 }

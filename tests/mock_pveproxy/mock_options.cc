@@ -8,16 +8,40 @@ namespace {
 
 constexpr std::string_view kKnownFaults =
     "drop_ws_after=BYTES, stall_ws, reject_ticket, oversized_header, "
-    "malformed_json=PATH_SUBSTRING, slow=MS, raw_after_upgrade=KIND";
+    "malformed_json=PATH_SUBSTRING, slow=MS, raw_after_upgrade=KIND, "
+    "endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING, endless_chunked=PATH_SUBSTRING, "
+    "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade, "
+    "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
+    "cert_change_after=N";
 
 constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
                                       RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
-                                      RawFrameKind::ping_flood,   RawFrameKind::never_close};
+                                      RawFrameKind::ping_flood,   RawFrameKind::never_close,
+                                      RawFrameKind::silent};
 
-constexpr FaultKind kFaultKinds[] = {FaultKind::drop_ws_after,    FaultKind::stall_ws,
-                                     FaultKind::reject_ticket,    FaultKind::oversized_header,
-                                     FaultKind::malformed_json,   FaultKind::slow,
-                                     FaultKind::raw_after_upgrade};
+constexpr FaultKind kFaultKinds[] = {
+    FaultKind::drop_ws_after,     FaultKind::stall_ws,        FaultKind::reject_ticket,
+    FaultKind::oversized_header,  FaultKind::malformed_json,  FaultKind::slow,
+    FaultKind::raw_after_upgrade, FaultKind::endless_headers, FaultKind::huge_body,
+    FaultKind::endless_chunked,   FaultKind::wrong_types,     FaultKind::no_reply,
+    FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
+    FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
+    FaultKind::cert_change_after};
+
+// Faults whose argument is a path substring: they may be given several times.
+bool takes_path(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::malformed_json:
+    case FaultKind::endless_headers:
+    case FaultKind::huge_body:
+    case FaultKind::endless_chunked:
+    case FaultKind::wrong_types:
+    case FaultKind::no_reply:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::optional<uint64_t> parse_number(std::string_view s) {
   uint64_t v = 0;
@@ -48,6 +72,30 @@ std::string_view fault_name(FaultKind kind) {
       return "slow";
     case FaultKind::raw_after_upgrade:
       return "raw_after_upgrade";
+    case FaultKind::endless_headers:
+      return "endless_headers";
+    case FaultKind::huge_body:
+      return "huge_body";
+    case FaultKind::endless_chunked:
+      return "endless_chunked";
+    case FaultKind::wrong_types:
+      return "wrong_types";
+    case FaultKind::no_reply:
+      return "no_reply";
+    case FaultKind::bad_ws_accept:
+      return "bad_ws_accept";
+    case FaultKind::reset_upgrade:
+      return "reset_upgrade";
+    case FaultKind::reset_after:
+      return "reset_after";
+    case FaultKind::chunk_writes:
+      return "chunk_writes";
+    case FaultKind::tls_alert:
+      return "tls_alert";
+    case FaultKind::tls_renegotiate:
+      return "tls_renegotiate";
+    case FaultKind::cert_change_after:
+      return "cert_change_after";
   }
   return "?";
 }
@@ -66,6 +114,8 @@ std::string_view raw_frame_kind_name(RawFrameKind kind) {
       return "ping_flood";
     case RawFrameKind::never_close:
       return "never_close";
+    case RawFrameKind::silent:
+      return "silent";
   }
   return "?";
 }
@@ -91,22 +141,45 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::stall_ws:
     case FaultKind::reject_ticket:
     case FaultKind::oversized_header:
+    case FaultKind::bad_ws_accept:
+    case FaultKind::reset_upgrade:
+    case FaultKind::tls_renegotiate:
       if (arg) return usage(prefix + "takes no argument");
       return fault;
     case FaultKind::drop_ws_after:
-    case FaultKind::slow: {
-      const char* what = fault.kind == FaultKind::slow ? "milliseconds" : "a byte count";
+    case FaultKind::slow:
+    case FaultKind::reset_after:
+    case FaultKind::chunk_writes:
+    case FaultKind::cert_change_after: {
+      const char* what = fault.kind == FaultKind::slow                ? "milliseconds"
+                         : fault.kind == FaultKind::cert_change_after ? "a connection count"
+                                                                      : "a byte count";
       std::optional<uint64_t> n = arg ? parse_number(*arg) : std::nullopt;
-      if (!n) return usage(prefix + "needs " + what + " (" + std::string(name) + "=N)");
+      if (!n || (fault.kind == FaultKind::chunk_writes && *n == 0)) {
+        return usage(prefix + "needs " + what + " (" + std::string(name) + "=N)");
+      }
       fault.number = *n;
       return fault;
     }
     case FaultKind::malformed_json:
+    case FaultKind::endless_headers:
+    case FaultKind::huge_body:
+    case FaultKind::endless_chunked:
+    case FaultKind::wrong_types:
+    case FaultKind::no_reply:
       if (!arg || arg->empty()) {
-        return usage(prefix + "needs a path substring (malformed_json=/cluster/resources)");
+        return usage(prefix + "needs a path substring (" + std::string(name) +
+                     "=/cluster/resources)");
       }
       fault.text = std::string(*arg);
       return fault;
+    case FaultKind::tls_alert:
+      if (arg && *arg == "handshake") return fault;
+      if (arg && *arg == "request") {
+        fault.alert = TlsAlertPoint::request;
+        return fault;
+      }
+      return usage(prefix + "needs handshake or request (tls_alert=handshake)");
     case FaultKind::raw_after_upgrade:
       for (RawFrameKind k : kRawKinds) {
         if (arg && raw_frame_kind_name(k) == *arg) {
@@ -116,7 +189,7 @@ Result<Fault> parse_fault(std::string_view spec) {
       }
       return usage(prefix +
                    "needs one of masked_frame, rsv_bits, huge_length, reserved_opcode, "
-                   "ping_flood, never_close");
+                   "ping_flood, never_close, silent");
   }
   return usage(prefix + "not handled");
 }
@@ -124,7 +197,7 @@ Result<Fault> parse_fault(std::string_view spec) {
 Error MockOptions::add_fault(std::string_view spec) {
   Result<Fault> fault = parse_fault(spec);
   if (!fault.ok()) return fault.error();
-  if (fault->kind != FaultKind::malformed_json && find(fault->kind) != nullptr) {
+  if (!takes_path(fault->kind) && find(fault->kind) != nullptr) {
     return usage("fault " + std::string(fault_name(fault->kind)) + " given twice");
   }
   faults.push_back(std::move(*fault));
@@ -164,12 +237,56 @@ std::optional<RawFrameKind> MockOptions::raw_after_upgrade() const {
 }
 
 bool MockOptions::malformed_json_for(std::string_view path) const {
+  return path_fault(FaultKind::malformed_json, path);
+}
+
+bool MockOptions::path_fault(FaultKind kind, std::string_view path) const {
   for (const Fault& f : faults) {
-    if (f.kind == FaultKind::malformed_json && path.find(f.text) != std::string_view::npos) {
-      return true;
-    }
+    if (f.kind == kind && path.find(f.text) != std::string_view::npos) return true;
   }
   return false;
+}
+
+std::optional<FaultKind> MockOptions::hostile_reply_for(std::string_view path) const {
+  for (FaultKind k : {FaultKind::no_reply, FaultKind::endless_headers, FaultKind::huge_body,
+                      FaultKind::endless_chunked}) {
+    if (path_fault(k, path)) return k;
+  }
+  return std::nullopt;
+}
+
+bool MockOptions::bad_ws_accept() const {
+  return find(FaultKind::bad_ws_accept) != nullptr;
+}
+bool MockOptions::reset_upgrade() const {
+  return find(FaultKind::reset_upgrade) != nullptr;
+}
+bool MockOptions::tls_renegotiate() const {
+  return find(FaultKind::tls_renegotiate) != nullptr;
+}
+
+std::optional<uint64_t> MockOptions::reset_after() const {
+  const Fault* f = find(FaultKind::reset_after);
+  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+}
+
+std::optional<uint64_t> MockOptions::chunk_writes() const {
+  const Fault* f = find(FaultKind::chunk_writes);
+  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+}
+
+std::optional<TlsAlertPoint> MockOptions::tls_alert() const {
+  const Fault* f = find(FaultKind::tls_alert);
+  return f ? std::optional<TlsAlertPoint>(f->alert) : std::nullopt;
+}
+
+std::optional<uint64_t> MockOptions::cert_change_after() const {
+  const Fault* f = find(FaultKind::cert_change_after);
+  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+}
+
+bool MockOptions::has_connection_faults() const {
+  return reset_after() || chunk_writes() || tls_alert() || tls_renegotiate() || cert_change_after();
 }
 
 }  // namespace pvb::mock

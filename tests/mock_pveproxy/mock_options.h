@@ -3,7 +3,8 @@
 //
 // Faults come from `--fault NAME[=ARG]` strings. The REST-level ones act inside the mock API
 // library (reject_ticket, malformed_json, slow, oversized_header as a flag on each reply); the
-// others are parsed and exposed here for the I/O layer that relays consoles.
+// others are parsed and exposed here for the I/O layer (server/): the console relay, the hostile
+// HTTP replies (server/hostile_reply.h) and the faults below HTTP (server/connection_faults.h).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +26,21 @@ enum class FaultKind {
   malformed_json,     // =PATH_SUBSTRING: replies to matching paths have a broken JSON body
   slow,               // =MS: every reply is delayed by this much
   raw_after_upgrade,  // =KIND: after the 101, the server misbehaves at the frame level
+  // Hostile HTTP replies to requests whose path contains =PATH_SUBSTRING (server/hostile_reply.h):
+  endless_headers,  // a head that never ends: header lines until the client leaves
+  huge_body,        // Content-Length of 1 GiB, then body bytes as fast as the client reads
+  endless_chunked,  // a chunked body whose last chunk never comes
+  wrong_types,      // the JSON reply with every scalar inside "data" wrapped in an array
+  no_reply,         // no answer at all; the connection stays open and silent
+  // The websocket upgrade:
+  bad_ws_accept,  // the 101 carries a Sec-WebSocket-Accept that does not match the key
+  reset_upgrade,  // the upgrade request is answered with a TCP reset
+  // Below HTTP, per connection (server/connection_faults.h):
+  reset_after,        // =BYTES: TCP reset once the server has sent BYTES on a connection
+  chunk_writes,       // =BYTES: the server's bytes leave in writes of at most BYTES
+  tls_alert,          // =handshake|request: a fatal TLS alert answers the ClientHello / a request
+  tls_renegotiate,    // a TLS HelloRequest answers the first request; then handshake_failure
+  cert_change_after,  // =N: connections after the Nth get another certificate (and CA)
 };
 
 // What raw_after_upgrade sends once the websocket is up.
@@ -35,12 +51,21 @@ enum class RawFrameKind {
   reserved_opcode,  // opcode 0x3
   ping_flood,       // pings, endlessly
   never_close,      // ignore the client's Close and keep the TCP connection open
+  silent,           // nothing at all after the 101: no data, pings unanswered
+};
+
+// When the tls_alert fault strikes.
+enum class TlsAlertPoint {
+  handshake,  // a plaintext fatal handshake_failure alert in answer to the ClientHello
+  request,    // after the handshake, a fatal internal_error alert in answer to the first request
 };
 
 struct Fault {
   FaultKind kind = FaultKind::slow;
-  uint64_t number = 0;  // drop_ws_after bytes, slow milliseconds
-  std::string text;     // malformed_json path substring
+  uint64_t number = 0;  // drop_ws_after / reset_after / chunk_writes bytes, slow milliseconds,
+                        // cert_change_after connections
+  std::string text;     // path substring (malformed_json and the hostile replies)
+  TlsAlertPoint alert = TlsAlertPoint::handshake;
   RawFrameKind raw = RawFrameKind::masked_frame;
 
   bool operator==(const Fault&) const = default;
@@ -77,8 +102,8 @@ struct MockOptions {
   std::string cert_pem;
   std::vector<Fault> faults;
 
-  // Adds a fault from a `--fault` argument. Several malformed_json faults may be given; any other
-  // fault twice is a usage error.
+  // Adds a fault from a `--fault` argument. Faults taking a path substring may be given several
+  // times; any other fault twice is a usage error.
   Error add_fault(std::string_view spec);
 
   std::optional<uint64_t> drop_ws_after() const;
@@ -89,6 +114,19 @@ struct MockOptions {
   std::optional<RawFrameKind> raw_after_upgrade() const;
   // True when a malformed_json fault's substring occurs in `path`.
   bool malformed_json_for(std::string_view path) const;
+  // True when a fault of this kind (one that takes a path substring) matches `path`.
+  bool path_fault(FaultKind kind, std::string_view path) const;
+  // The hostile reply (endless_headers, huge_body, endless_chunked, no_reply) for `path`, if any.
+  std::optional<FaultKind> hostile_reply_for(std::string_view path) const;
+  bool bad_ws_accept() const;
+  bool reset_upgrade() const;
+  std::optional<uint64_t> reset_after() const;
+  std::optional<uint64_t> chunk_writes() const;
+  std::optional<TlsAlertPoint> tls_alert() const;
+  bool tls_renegotiate() const;
+  std::optional<uint64_t> cert_change_after() const;
+  // Whether any fault below HTTP (server/connection_faults.h) is set.
+  bool has_connection_faults() const;
 
   // Client frame limits of pveproxy's relay: current ones reject payloads over 128 KiB; old ones
   // die on any whole frame (header included) over 64 KiB. 0 means "no such limit".

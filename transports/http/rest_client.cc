@@ -346,8 +346,13 @@ void RestClient::connection_lost(Error error) {
 
 void RestClient::on_timeout() {
   if (!active_) return;
-  Error e(Errc::timeout,
-          active_->what + ": no response within " + describe_timeout(active_->request.timeout_ms));
+  // Say which step hung: a host that never completes the TCP and TLS handshakes (down, filtered,
+  // not a TLS server) is another problem than a server that takes the request and never answers.
+  const bool connected = conn_ && conn_->transport().connected();
+  Error e(Errc::timeout, active_->what +
+                             (connected ? ": no response within "
+                                        : ": could not connect (TCP and TLS handshakes) within ") +
+                             describe_timeout(active_->request.timeout_ms));
   // The response may still be on its way: this connection is out of step and cannot be reused.
   retire_connection(CloseMode::Abort);
   complete_active(std::move(e));

@@ -42,7 +42,8 @@ ConsoleSession::ConsoleSession(std::unique_ptr<Transport> lower, ByteChain lefto
                                      ? options.ws_max_payload_bytes()
                                      : options.ws_max_frame_bytes();
   ws_options.reply_to_close = false;
-  ws_options.frame_hook = [&options](const WsFrameInfo& frame) {
+  ws_options.frame_hook = [this, &options](const WsFrameInfo& frame) {
+    if (frame.opcode == ws_opcode::kClose) client_close_seen_ = true;
     return check_client_frame(frame, options);
   };
   ws_ = WsTransport::server(std::move(below), std::move(leftover), std::move(ws_options), random);
@@ -81,6 +82,7 @@ void ConsoleSession::finish(const RelayResult& result) {
   finished_ = true;
   summary_.relay = result;
   summary_.error = result.error;
+  if (ws_ && client_close_seen_) summary_.client_close_code = ws_->peer_close_code();
   if (done_) done_(*this, summary_);
 }
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/core/clock.h"
@@ -29,6 +30,8 @@ struct ConsoleSummary {
   std::string mode;   // "relay", "stall", "never_close", "raw:<kind>"
   RelayResult relay;  // bytes and how it ended (raw sessions: ended_by client, no bytes)
   Error error;        // why it ended, when not orderly
+  // The status code of the client's Close frame, when one arrived (not for raw sessions).
+  std::optional<uint16_t> client_close_code;
 };
 
 class ConsoleSession {
@@ -66,6 +69,7 @@ class ConsoleSession {
   std::unique_ptr<ConsoleRelay> relay_;
   bool started_ = false;
   bool finished_ = false;
+  bool client_close_seen_ = false;  // a Close frame came from the client
 };
 
 }  // namespace pvb::mock

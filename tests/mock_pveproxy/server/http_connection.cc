@@ -1,5 +1,6 @@
 #include "tests/mock_pveproxy/server/http_connection.h"
 
+#include "tests/mock_pveproxy/server/hostile_reply.h"
 #include "tests/mock_pveproxy/server/http_reply.h"
 #include "transports/http/url.h"
 
@@ -91,6 +92,7 @@ void HttpConnection::handle_request() {
   const HttpRequestHead& head = parser_.head();
   const bool keep_alive = parser_.keep_alive();
   const bool upgrade = parser_.upgrade_requested() && head.method == "GET";
+  if (start_fault_reply(upgrade)) return;
   std::string body = body_.to_string();
   body_.clear();
 
@@ -113,6 +115,32 @@ void HttpConnection::handle_request() {
   } else {
     respond(std::move(std::get<MockResponse>(result)), false);
   }
+}
+
+bool HttpConnection::start_fault_reply(bool upgrade) {
+  const MockOptions& options = api_.options();
+  const std::string path = split_target(parser_.head().target).path;
+  if (upgrade && options.reset_upgrade()) {
+    log_(peer_ + ": GET " + path + ": a TCP reset instead of the 101 (fault reset_upgrade)");
+    closing_ = true;
+    transport_->close(CloseMode::Abort);
+    return true;
+  }
+  std::optional<FaultKind> hostile = options.hostile_reply_for(path);
+  if (!hostile) return false;
+  // No more requests on this connection: what the client sends from now on is ignored.
+  ++requests_;
+  closing_ = true;
+  log_(peer_ + ": " + parser_.head().method + " " + path + ": " +
+       std::string(fault_name(*hostile)) + " (fault)");
+  if (*hostile == FaultKind::no_reply) return true;
+  hostile_ = std::make_unique<HostileReply>(*transport_, *hostile);
+  hostile_->start();
+  return true;
+}
+
+void HttpConnection::on_write_low() {
+  if (hostile_) hostile_->on_write_low();
 }
 
 void HttpConnection::respond(MockResponse reply, bool keep_alive) {
@@ -138,7 +166,14 @@ void HttpConnection::send_reply(const MockResponse& reply, bool keep_alive) {
   ++requests_;
   log_request(reply.status);
   ByteChain out;
-  write_mock_reply(reply, keep_alive, clock_.unix_seconds(), out);
+  const std::string path = split_target(parser_.head().target).path;
+  if (parser_.has_head() && api_.options().path_fault(FaultKind::wrong_types, path)) {
+    MockResponse retyped = reply;
+    retyped.body = retype_json(reply.body);
+    write_mock_reply(retyped, keep_alive, clock_.unix_seconds(), out);
+  } else {
+    write_mock_reply(reply, keep_alive, clock_.unix_seconds(), out);
+  }
   transport_->write(out);
 }
 
@@ -171,6 +206,11 @@ void HttpConnection::upgrade_now(ConsoleGrant grant) {
   ++requests_;
   log_request(101);
   ByteChain out;
+  if (api_.options().bad_ws_accept()) {
+    // Still base64 of 20 bytes, but not the key's: the client must refuse the upgrade.
+    grant.ws_accept[0] = grant.ws_accept[0] == 'A' ? 'B' : 'A';
+    log_(peer_ + ": 101 with a wrong Sec-WebSocket-Accept (fault bad_ws_accept)");
+  }
   write_upgrade_reply(grant, out);
   transport_->write(out);
   // The taker starts with a transport whose reading is enabled (read_disable is counted).

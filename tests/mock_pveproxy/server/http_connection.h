@@ -19,6 +19,7 @@
 #include "engine/core/clock.h"
 #include "engine/core/loop.h"
 #include "tests/mock_pveproxy/mock_api.h"
+#include "tests/mock_pveproxy/server/hostile_reply.h"
 #include "transports/http/http_parser.h"
 #include "transports/transport.h"
 
@@ -58,10 +59,14 @@ class HttpConnection final : private TransportSink {
   // TransportSink
   void on_data(ByteChain& data, bool end_stream) override;
   void on_closed(const Error& error) override;
+  void on_write_low() override;
 
   // Parses and answers what is buffered, as long as no reply is being delayed.
   void process();
   void handle_request();
+  // The faults that replace the answer (reset_upgrade, no_reply, the hostile replies): true when
+  // one took the request.
+  bool start_fault_reply(bool upgrade);
   // Sends now, or after reply.delay_ms; then the next request (or the close).
   void respond(MockResponse reply, bool keep_alive);
   void send_reply(const MockResponse& reply, bool keep_alive);
@@ -82,6 +87,7 @@ class HttpConnection final : private TransportSink {
   ByteChain in_;    // received, not parsed yet
   ByteChain body_;  // the current request's body
   Timer delay_timer_;
+  std::unique_ptr<HostileReply> hostile_;  // a hostile reply being streamed (faults)
   bool started_ = false;
   bool waiting_ = false;  // a delayed reply is pending
   bool paused_ = false;   // we disabled reading

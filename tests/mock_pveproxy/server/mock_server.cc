@@ -19,8 +19,13 @@ MockServer::~MockServer() {
 
 void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer) {
   std::unique_ptr<Transport> transport = std::move(connection);
-  if (tls_) {
-    transport = std::make_unique<TlsTransport>(std::move(transport), tls_, std::string());
+  std::shared_ptr<TlsContext> tls = tls_;
+  if (connection_faults_) {
+    transport = connection_faults_->prepare(std::move(transport), peer, tls);
+    if (!transport) return;  // a fault session serves it
+  }
+  if (tls) {
+    transport = std::make_unique<TlsTransport>(std::move(transport), tls, std::string());
   }
   HttpConnection::Events events;
   events.closed = [this](HttpConnection& c) { connection_closed(c); };
@@ -40,6 +45,7 @@ void MockServer::shut_down() {
   // posted callbacks check that they are still alive).
   consoles_.clear();
   http_.clear();
+  if (connection_faults_) connection_faults_->shut_down();
 }
 
 ConsoleSession* MockServer::find_console(uint16_t port) {
@@ -89,6 +95,11 @@ std::string describe_console_end(const ConsoleSummary& s) {
                      std::to_string(s.relay.to_vm) + " bytes to the VM, " +
                      std::to_string(s.relay.to_client) + " to the client";
   if (s.error.failed()) line += " (" + s.error.message() + ")";
+  if (s.client_close_code) {
+    line += ", client Close " + std::to_string(*s.client_close_code);
+  } else if (s.mode.rfind("raw:", 0) != 0) {
+    line += ", no Close frame from the client";
+  }
   return line;
 }
 

@@ -17,6 +17,7 @@
 #include "engine/core/loop.h"
 #include "engine/core/rng.h"
 #include "tests/mock_pveproxy/mock_api.h"
+#include "tests/mock_pveproxy/server/connection_faults.h"
 #include "tests/mock_pveproxy/server/console_session.h"
 #include "tests/mock_pveproxy/server/http_connection.h"
 #include "transports/tls/tls_engine.h"
@@ -34,6 +35,11 @@ class MockServer {
 
   // A new client connection, not started yet. `peer` names it in the log ("127.0.0.1:40000").
   void accept(std::unique_ptr<Transport> connection, std::string peer);
+  // The faults below HTTP (null: none); consulted for every connection accepted from now on.
+  void set_connection_faults(std::unique_ptr<ConnectionFaults> faults) {
+    connection_faults_ = std::move(faults);
+  }
+  ConnectionFaults* connection_faults() { return connection_faults_.get(); }
   // Drops every connection and console now (SIGTERM, end of stdin): they are destroyed, so call
   // it from outside their callbacks. Nothing is released in the API: the process is about to
   // exit.
@@ -61,6 +67,7 @@ class MockServer {
   Clock& clock_;
   Random& random_;
   LogFn log_;
+  std::unique_ptr<ConnectionFaults> connection_faults_;
   std::map<HttpConnection*, std::unique_ptr<HttpConnection>> http_;
   std::map<ConsoleSession*, std::unique_ptr<ConsoleSession>> consoles_;
   std::vector<ConsoleSummary> finished_;

@@ -54,6 +54,8 @@ ByteChain raw_frame_bytes(RawFrameKind kind) {
       break;
     case RawFrameKind::never_close:
       break;  // not a frame: CloseFrameFilter's job
+    case RawFrameKind::silent:
+      break;  // nothing at all, ever
   }
   return out;
 }

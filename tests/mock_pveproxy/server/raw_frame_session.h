@@ -17,7 +17,8 @@ namespace pvb::mock {
 
 // The bytes of one misbehaving frame: a masked binary frame, a binary frame with RSV1-3 set, a
 // header announcing 2^63-1 payload bytes (then a few bytes of it), a frame with the reserved
-// opcode 0x3 (each carrying "RFB 003.008\n"), or one Ping of the flood.
+// opcode 0x3 (each carrying "RFB 003.008\n"), or one Ping of the flood; nothing for `silent`
+// (the session then never writes: pings go unanswered, as from a hung server).
 ByteChain raw_frame_bytes(RawFrameKind kind);
 
 class RawFrameSession final : private TransportSink {
