@@ -344,7 +344,31 @@ def tls_seeds():
                                                      cuts=(4,)))
 
 
+def known_hosts_seeds():
+    """fuzz_known_hosts: known_hosts texts (the last 4 bytes also steer a set())."""
+    import base64
+    import hashlib
+
+    def fp(raw):
+        return ":".join("%02X" % b for b in raw)
+
+    ca = bytes.fromhex("3082010a0282010100") + b"not really a certificate"
+    ca_line = "[fd00::10]:8006 ca %s %s" % (fp(hashlib.sha256(ca).digest()),
+                                            base64.b64encode(ca).decode())
+    pin = "pve1.example.com:8006 sha256 " + fp(bytes(range(32)))
+    header = ("# pvebridge known_hosts: Proxmox servers trusted on first use.\n"
+              "# One line per server.\n")
+    write("fuzz_known_hosts", "pin_and_ca", header + pin + "\n" + ca_line + "\n")
+    write("fuzz_known_hosts", "crlf_tabs_case", "PVE2:8006\tSHA256  " + fp(bytes(32)) + "\r\n\n")
+    write("fuzz_known_hosts", "damaged",
+          "pve1:8006 sha256 AA:BB\npve1:8006 md5 x\n[pve1]:8006 sha256 x\n" + pin + "\n")
+    write("fuzz_known_hosts", "ca_fingerprint_mismatch",
+          "192.0.2.10:8006 ca " + fp(bytes(32)) + " " + base64.b64encode(ca).decode() + "\n")
+    write("fuzz_known_hosts", "duplicates", pin + "\n# between\n" + pin + "\n" + ca_line)
+
+
 if __name__ == "__main__":
+    known_hosts_seeds()
     http_seeds()
     ws_seeds()
     engine_seeds()

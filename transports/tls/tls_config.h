@@ -2,6 +2,8 @@
 // and the OpenSSL backend.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +40,13 @@ enum class TlsVerify {
   insecure,   // nothing is checked (the CLI warns)
 };
 
+// What the client's verification refused, as TlsClientConfig::on_rejected hears it.
+struct TlsRejection {
+  std::string server_name;                      // as given to new_engine()
+  std::vector<std::vector<uint8_t>> chain_der;  // as the server sent it, leaf first
+  Error reason;  // Errc::tls_verify: the error the handshake then fails with
+};
+
 struct TlsClientConfig {
   TlsBackendKind backend = TlsBackendKind::mbedtls;
   TlsVerify verify = TlsVerify::system_ca;
@@ -54,6 +63,12 @@ struct TlsClientConfig {
   // Resume sessions (tickets) per server name, so a REST connection and the WebSocket to the same
   // node do one full handshake between them.
   bool session_cache = true;
+  // Told during the handshake whenever our verification refuses the server (every mode but
+  // insecure), just before the handshake fails with that Errc::tls_verify. It carries what the
+  // failed connection otherwise loses, the server's chain: trust on first use shows the user that
+  // certificate and asks, then connects again with a new context. It must only record (never
+  // prompt, never touch the connection): it runs inside the TLS library's verify callback.
+  std::function<void(const TlsRejection&)> on_rejected;
 };
 
 struct TlsServerConfig {

@@ -130,6 +130,7 @@ int MbedtlsEngine::verify_pinned(const mbedtls_x509_crt& leaf) {
   if (pins.size() > 1) expected += ")";
   verify_error_ = Error(Errc::tls_verify, "certificate fingerprint mismatch: expected " + expected +
                                               ", got " + format_fingerprint(got));
+  report_rejection(leaf);
   // Not CERT_VERIFY_FAILED: under VERIFY_OPTIONAL that one would be forgiven. Any other error
   // aborts the handshake before our Finished, so not one application byte reaches this server.
   return MBEDTLS_ERR_X509_FATAL_ERROR;
@@ -145,15 +146,30 @@ void MbedtlsEngine::verify_chain_and_name(const mbedtls_x509_crt& leaf, uint32_t
                                     ", issuer " + mbedtls_issuer(leaf) + ", subject " +
                                     mbedtls_subject(leaf));
     *flags = leaf_flags;
+    report_rejection(leaf);
     return;
   }
   Error name = check_host_name(server_name_, mbedtls_cert_names(leaf));
   if (name.failed()) {
     verify_error_ = std::move(name);
     *flags = MBEDTLS_X509_BADCERT_CN_MISMATCH;  // makes mbedTLS send bad_certificate
+    report_rejection(leaf);
     return;
   }
   *flags = 0;
+}
+
+void MbedtlsEngine::report_rejection(const mbedtls_x509_crt& leaf) const {
+  const auto& hook = ctx_->client_config().on_rejected;
+  if (!hook) return;
+  TlsRejection rejection;
+  rejection.server_name = server_name_;
+  // The leaf the callback sees at depth 0 heads the list of certificates the server sent.
+  for (const mbedtls_x509_crt* c = &leaf; c != nullptr && c->raw.p != nullptr; c = c->next) {
+    rejection.chain_der.emplace_back(c->raw.p, c->raw.p + c->raw.len);
+  }
+  rejection.reason = verify_error_;
+  hook(rejection);
 }
 
 // --- handshake -----------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class MbedtlsEngine : public TlsEngine {
   static int verify_cb(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
   int verify_pinned(const mbedtls_x509_crt& leaf);
   void verify_chain_and_name(const mbedtls_x509_crt& leaf, uint32_t* flags);
+  // Tells TlsClientConfig::on_rejected why verify_error_ refused `leaf` (and the chain after it).
+  void report_rejection(const mbedtls_x509_crt& leaf) const;
 
   bool is_client() const { return ctx_->role() == TlsRole::client; }
   void note_state();

@@ -131,6 +131,7 @@ bool OpensslEngine::verify_pinned(X509* leaf, X509_STORE_CTX* store) {
   verify_error_ = Error(Errc::tls_verify, "certificate fingerprint mismatch: expected " + expected +
                                               ", got " + format_fingerprint(got));
   X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);  // the server hears bad_certificate
+  report_rejection(leaf, store);
   return false;
 }
 
@@ -148,15 +149,34 @@ bool OpensslEngine::verify_chain_and_name(X509* leaf, X509_STORE_CTX* store) {
               std::string("certificate not trusted: ") + X509_verify_cert_error_string(err) +
                   ", issuer " + openssl_issuer(leaf) + ", subject " + openssl_subject(leaf),
               err);
+    report_rejection(leaf, store);
     return false;
   }
   Error name = check_host_name(server_name_, openssl_cert_names(leaf));
   if (name.failed()) {
     verify_error_ = std::move(name);
     X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);  // bad_certificate
+    report_rejection(leaf, store);
     return false;
   }
   return true;
+}
+
+void OpensslEngine::report_rejection(X509* leaf, X509_STORE_CTX* store) const {
+  const auto& hook = ctx_->client_config().on_rejected;
+  if (!hook) return;
+  TlsRejection rejection;
+  rejection.server_name = server_name_;
+  rejection.chain_der.push_back(openssl_der(leaf));
+  // The untrusted stack is the chain the server sent (the client's view starts with the leaf).
+  STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(store);
+  for (int i = 0; sent != nullptr && i < sk_X509_num(sent); ++i) {
+    X509* crt = sk_X509_value(sent, i);
+    if (X509_cmp(crt, leaf) == 0) continue;
+    rejection.chain_der.push_back(openssl_der(crt));
+  }
+  rejection.reason = verify_error_;
+  hook(rejection);
 }
 
 int OpensslEngine::on_new_session(SSL* ssl, SSL_SESSION* session) {

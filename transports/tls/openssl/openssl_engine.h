@@ -49,6 +49,8 @@ class OpensslEngine : public TlsEngine {
   bool verify(X509_STORE_CTX* store);
   bool verify_pinned(X509* leaf, X509_STORE_CTX* store);
   bool verify_chain_and_name(X509* leaf, X509_STORE_CTX* store);
+  // Tells TlsClientConfig::on_rejected why verify_error_ refused `leaf` (with the chain as sent).
+  void report_rejection(X509* leaf, X509_STORE_CTX* store) const;
   Error handshake_error(int ssl_error, bool before_server_hello);
   Error record_error(int ssl_error, std::string_view during);
   // "TLS 1.2 and 1.3", "TLS 1.2 only", "TLS 1.3 only": what this side speaks.

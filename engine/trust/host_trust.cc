@@ -1,0 +1,308 @@
+#include "engine/trust/host_trust.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/platform.h"
+#include "engine/core/text.h"
+#include "transports/tls/cert_inspect.h"
+
+namespace pvb {
+namespace {
+
+// known_hosts is small; anything this large is not ours.
+constexpr size_t kMaxFileBytes = 4 * 1024 * 1024;
+
+std::string key_of(const ApiHost& h) {
+  return known_host_key(h.host, h.port);
+}
+
+Result<KnownHosts> read_known_hosts(const std::string& path) {
+  if (path.empty()) return KnownHosts();
+  const int mode = file_mode(path);
+  if (mode < 0) return KnownHosts();  // not there yet
+  if (mode & 022) {
+    return Error(Errc::usage, "known_hosts " + path +
+                                  " may be written by other users (who could add servers); run: "
+                                  "chmod 600 " +
+                                  path);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error(Errc::usage, "cannot read known_hosts " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Error(Errc::usage, "cannot read known_hosts " + path);
+  if (text.str().size() > kMaxFileBytes) {
+    return Error(Errc::usage, "known_hosts " + path + " is too large to be ours");
+  }
+  return KnownHosts::parse(text.str());
+}
+
+// "CN=localhost, issued by CN=mock CA, valid 2024-05-01 to 2025-05-01"
+std::string one_line(const CertSummary& s) {
+  return s.subject + ", issued by " + s.issuer + ", valid " + s.not_before + " to " + s.not_after;
+}
+
+enum class Answer { certificate, ca, no, unclear };
+
+Answer parse_answer(std::string_view text, const Sha256Fingerprint& leaf,
+                    const std::optional<Sha256Fingerprint>& ca) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  std::string word(text);
+  for (char& c : word) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (word.empty() || word == "n" || word == "no") return Answer::no;
+  if (word == "y" || word == "yes") return Answer::certificate;
+  if (ca && (word == "c" || word == "ca")) return Answer::ca;
+  // Pasting the fingerprint one checked, as ssh allows, names the choice without doubt.
+  if (auto fp = parse_fingerprint(text); fp.ok()) {
+    if (*fp == leaf) return Answer::certificate;
+    if (ca && *fp == *ca) return Answer::ca;
+  }
+  return Answer::unclear;
+}
+
+}  // namespace
+
+std::optional<size_t> offerable_ca(const std::vector<std::vector<uint8_t>>& chain,
+                                   std::string_view host_name) {
+  for (size_t i = chain.size(); i-- > 1;) {
+    auto s = summarize_certificate(chain[i]);
+    // Only a self-issued root: the OpenSSL backend does not accept an intermediate as an anchor.
+    if (!s.ok() || !s->is_ca || !s->self_issued) continue;
+    if (verify_chain_with_ca(chain, chain[i], host_name).ok()) return i;
+  }
+  return std::nullopt;
+}
+
+std::string first_contact_question(const FirstContact& c) {
+  std::string q = "The authenticity of " + c.server +
+                  " cannot be established: its certificate is not signed by a CA this system "
+                  "trusts (" +
+                  c.reason + ").\n";
+  auto describe = [&](const char* title, const std::vector<uint8_t>& der) {
+    auto s = summarize_certificate(der);
+    if (!s.ok()) return;
+    q += std::string("  ") + title + s->subject + "\n";
+    if (!s->self_issued) q += "    issued by   " + s->issuer + "\n";
+    q += "    valid       " + s->not_before + " to " + s->not_after + "\n";
+    q += "    SHA-256     " + format_fingerprint(s->fingerprint) + "\n";
+  };
+  if (!c.chain.empty()) describe("certificate   ", c.chain.front());
+  if (c.ca_index) describe("signed by CA  ", c.chain[*c.ca_index]);
+  q +=
+      "Compare a fingerprint with the node's own (web interface: Node > System > Certificates, or\n"
+      "`pvenode cert info` on the node) before you trust it.\n";
+  q += "  yes  trust this certificate for " + c.server + "\n";
+  if (c.ca_index) {
+    std::string where;
+    for (const auto& s : c.ca_servers) where += (where.empty() ? "" : ", ") + s;
+    q += "  ca   trust the CA for " + where +
+         ": node certificate renewals and the other nodes keep working\n";
+  } else {
+    q +=
+        "  (The server sent no CA with its certificate, as pveproxy does, so only the certificate\n"
+        "  can be trusted here. To trust the cluster's CA instead, copy /etc/pve/pve-root-ca.pem\n"
+        "  from a node and give it with --ca-file.)\n";
+  }
+  q += "  no   do not connect (default)\n";
+  q += c.ca_index ? "Trust it? [yes/ca/no]: " : "Trust it? [yes/no]: ";
+  return q;
+}
+
+HostTrust::HostTrust(HostTrustOptions options, TrustPrompt prompt, KnownHosts known)
+    : options_(std::move(options)),
+      prompt_(std::move(prompt)),
+      known_(std::move(known)),
+      rejections_(std::make_shared<std::map<std::string, TlsRejection>>()) {}
+
+Result<std::unique_ptr<HostTrust>> HostTrust::open(HostTrustOptions options, TrustPrompt prompt) {
+  auto known = read_known_hosts(options.known_hosts_path);
+  if (!known.ok()) return known.error();
+  return std::unique_ptr<HostTrust>(
+      new HostTrust(std::move(options), std::move(prompt), std::move(*known)));
+}
+
+Result<std::shared_ptr<TlsContext>> HostTrust::make_context(const std::string& key,
+                                                            const KnownHost* entry) {
+  TlsClientConfig cfg = options_.tls;
+  cfg.pins.clear();
+  cfg.ca_file.clear();
+  cfg.ca_pem.clear();
+  if (entry == nullptr) {
+    cfg.verify = TlsVerify::system_ca;
+  } else if (entry->kind == TrustKind::certificate) {
+    cfg.verify = TlsVerify::pinned;
+    cfg.pins = {entry->fingerprint};
+  } else {
+    cfg.verify = TlsVerify::ca_file;
+    cfg.ca_pem = certificate_pem(entry->ca_der);
+  }
+  // A weak reference: the contexts may outlive us inside connections being torn down.
+  std::weak_ptr<std::map<std::string, TlsRejection>> log = rejections_;
+  cfg.on_rejected = [log, key](const TlsRejection& r) {
+    if (auto l = log.lock()) (*l)[key] = r;
+  };
+  return TlsContext::create_client(cfg);
+}
+
+Error HostTrust::prepare(const std::vector<ApiHost>& hosts) {
+  for (const ApiHost& h : hosts) {
+    const std::string key = key_of(h);
+    if (contexts_.count(key)) continue;
+    auto entry = known_.find(key);
+    if (!entry.ok())
+      return Error(Errc::usage, "known_hosts " + path() + ": " + entry.error().message());
+    auto ctx = make_context(key, *entry);
+    if (!ctx.ok()) return ctx.error();
+    hosts_[key] = h;
+    contexts_[key] = *ctx;
+  }
+  return Error();
+}
+
+std::shared_ptr<TlsContext> HostTrust::context(const ApiHost& host) const {
+  auto it = contexts_.find(key_of(host));
+  return it == contexts_.end() ? nullptr : it->second;
+}
+
+Error HostTrust::resolve_refusal(const ApiHost& host, const Error& error,
+                                 const std::vector<ApiHost>& cluster) {
+  if (error.code() != Errc::tls_verify) return error;
+  const std::string key = key_of(host);
+  auto it = rejections_->find(key);
+  if (it == rejections_->end()) return error;
+  TlsRejection rejection = std::move(it->second);
+  rejections_->erase(it);
+  if (rejection.chain_der.empty()) return error;
+  auto entry = known_.find(key);
+  if (!entry.ok())
+    return Error(Errc::usage, "known_hosts " + path() + ": " + entry.error().message());
+  if (*entry != nullptr) return changed(key, **entry, rejection);
+  if (asked_.count(key)) return error;
+  return first_contact(host, rejection, cluster);
+}
+
+Error HostTrust::changed(const std::string& key, const KnownHost& entry,
+                         const TlsRejection& r) const {
+  auto leaf = summarize_certificate(r.chain_der.front());
+  const std::string presented =
+      leaf.ok() ? "SHA-256 " + format_fingerprint(leaf->fingerprint) + " (" + one_line(*leaf) + ")"
+                : "an unreadable certificate";
+  const std::string where = path() + " line " + std::to_string(entry.line);
+  const std::string fix = "delete that line (sed -i '" + std::to_string(entry.line) + "d' '" +
+                          path() + "') and connect again";
+  if (entry.kind == TrustKind::certificate) {
+    return Error(Errc::tls_verify,
+                 "WARNING: the certificate of " + key + " has CHANGED: " + where +
+                     " trusts SHA-256 " + format_fingerprint(entry.fingerprint) +
+                     ", the server presents " + presented +
+                     ". Someone may be intercepting the connection, or the node's certificate was "
+                     "renewed. If you expected the change, compare the new fingerprint with the "
+                     "node's (pvenode cert info), then " +
+                     fix);
+  }
+  return Error(Errc::tls_verify,
+               "WARNING: the certificate of " + key + " does not verify with the CA that " + where +
+                   " trusts for it (CA SHA-256 " + format_fingerprint(entry.fingerprint) +
+                   "): " + r.reason.message() + ". The server presents " + presented +
+                   ". Someone may be intercepting the connection, or the cluster's CA changed. If "
+                   "you expected the change, " +
+                   fix);
+}
+
+Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
+                               const std::vector<ApiHost>& cluster) {
+  const std::string key = key_of(host);
+  auto leaf = summarize_certificate(r.chain_der.front());
+  if (!leaf.ok()) return r.reason;
+  FirstContact c;
+  c.server = key;
+  c.chain = r.chain_der;
+  c.reason = r.reason.message();
+  c.ca_index = offerable_ca(c.chain, host.host);
+  c.ca_servers.push_back(key);
+  for (const ApiHost& other : cluster) {
+    const std::string k = key_of(other);
+    auto e = known_.find(k);
+    if (e.ok() && *e == nullptr &&
+        std::find(c.ca_servers.begin(), c.ca_servers.end(), k) == c.ca_servers.end()) {
+      c.ca_servers.push_back(k);
+    }
+  }
+  const std::string fp = format_fingerprint(leaf->fingerprint);
+  const Error not_trusted(
+      Errc::tls_verify,
+      key + " is not a trusted server: " + c.reason + "; it is not in " +
+          (path().empty() ? std::string("known_hosts") : path()) +
+          ". Its certificate has SHA-256 " + fp + " (" + one_line(*leaf) +
+          "); if that is the node's (pvenode cert info), trust it with --fingerprint " + fp +
+          " (or PVE_FINGERPRINT), or run pvebridge on a terminal without --json to be asked");
+  if (!prompt_) return not_trusted;
+
+  std::optional<Sha256Fingerprint> ca_fp;
+  if (c.ca_index) ca_fp = sha256_fingerprint(c.chain[*c.ca_index]);
+  asked_.insert(key);
+  Answer answer = Answer::unclear;
+  std::string question = first_contact_question(c);
+  for (int attempt = 0; attempt < 3 && answer == Answer::unclear; ++attempt) {
+    auto line = prompt_(question);
+    if (!line.ok()) return not_trusted;
+    answer = parse_answer(*line, leaf->fingerprint, ca_fp);
+    question = c.ca_index ? "Please answer yes, ca or no (or paste a fingerprint): "
+                          : "Please answer yes or no (or paste the fingerprint): ";
+  }
+  if (answer == Answer::no || answer == Answer::unclear) {
+    return Error(Errc::tls_verify, key + " was not trusted (SHA-256 " + fp + "): not connecting");
+  }
+  std::vector<KnownHost> entries;
+  if (answer == Answer::certificate) {
+    KnownHost e;
+    e.server = key;
+    e.kind = TrustKind::certificate;
+    e.fingerprint = leaf->fingerprint;
+    entries.push_back(std::move(e));
+  } else {
+    for (const std::string& server : c.ca_servers) {
+      KnownHost e;
+      e.server = server;
+      e.kind = TrustKind::ca;
+      e.fingerprint = *ca_fp;
+      e.ca_der = c.chain[*c.ca_index];
+      entries.push_back(std::move(e));
+    }
+  }
+  if (Error e = save(entries); e.failed()) {
+    return Error(e.code(), "cannot remember " + key + ": " + e.message() +
+                               "; to trust it without saving, use --fingerprint " + fp);
+  }
+  // Connections from now on use the new entries.
+  for (const KnownHost& e : entries) {
+    auto it = hosts_.find(e.server);
+    if (it == hosts_.end()) continue;
+    auto found = known_.find(e.server);
+    if (!found.ok() || *found == nullptr) continue;
+    auto ctx = make_context(e.server, *found);
+    if (!ctx.ok()) return ctx.error();
+    contexts_[e.server] = *ctx;
+  }
+  return Error();
+}
+
+Error HostTrust::save(const std::vector<KnownHost>& entries) {
+  if (path().empty()) {
+    return Error(Errc::usage, "no place for known_hosts: neither XDG_DATA_HOME nor HOME is set");
+  }
+  // Read again right before writing: another pvebridge may have added a server meanwhile.
+  auto current = read_known_hosts(path());
+  if (!current.ok()) return current.error();
+  for (const KnownHost& e : entries) current->set(e);
+  if (Error e = replace_private_file(path(), current->format()); e.failed()) return e;
+  known_ = std::move(*current);
+  return Error();
+}
+
+}  // namespace pvb

@@ -1,0 +1,118 @@
+#include "frontends/cli/server_access.h"
+
+#include "engine/core/platform.h"
+#include "transports/http/connect_proxy.h"
+#include "transports/tcp/tcp_transport.h"
+#include "transports/tls/tls_transport.h"
+
+namespace pvb {
+namespace {
+
+// --fingerprint, --ca-file or --insecure: one context for every host, nothing remembered.
+Result<std::shared_ptr<TlsContext>> fixed_tls(const CliOptions& o, Output& out) {
+  TlsClientConfig cfg;
+  cfg.backend = o.tls_backend;
+  if (!o.fingerprints.empty()) {
+    cfg.verify = TlsVerify::pinned;
+    for (const auto& f : o.fingerprints) {
+      auto fp = parse_fingerprint(f);
+      if (!fp.ok()) return Error(Errc::usage, "--fingerprint: " + fp.error().message());
+      cfg.pins.push_back(*fp);
+    }
+  } else if (!o.ca_file.empty()) {
+    cfg.verify = TlsVerify::ca_file;
+    cfg.ca_file = o.ca_file;
+  } else {
+    cfg.verify = TlsVerify::insecure;
+    out.warning(
+        "--insecure: the server certificate is not verified; whoever sits between you "
+        "and the server can read your credentials and the console");
+  }
+  auto ctx = TlsContext::create_client(cfg);
+  if (!ctx.ok()) {
+    Error e = ctx.error();
+    if (e.code() != Errc::usage) e = Error(Errc::usage, "TLS setup: " + e.message());
+    return e;
+  }
+  return *ctx;
+}
+
+}  // namespace
+
+ServerAccess::ServerAccess(const CliOptions& o, Output& out)
+    : out_(out), hosts_(o.hosts), proxy_(o.proxy), timeout_ms_(o.timeout_s * 1000) {}
+
+Result<std::unique_ptr<ServerAccess>> ServerAccess::create(const CliOptions& o, Output& out) {
+  std::unique_ptr<ServerAccess> a(new ServerAccess(o, out));
+  if (!o.fingerprints.empty() || !o.ca_file.empty() || o.insecure) {
+    auto tls = fixed_tls(o, out);
+    if (!tls.ok()) return tls.error();
+    a->fixed_ = *tls;
+  } else {
+    HostTrustOptions options;
+    const std::string dir = user_data_dir("pvebridge");
+    if (!dir.empty()) options.known_hosts_path = dir + "/known_hosts";
+    options.tls.backend = o.tls_backend;
+    // Asked only where someone can answer: a terminal, and not --json (a program reads that).
+    TrustPrompt prompt;
+    if (stdin_is_terminal() && !o.json) {
+      prompt = [](const std::string& question) { return prompt_line(question); };
+    }
+    auto trust = HostTrust::open(std::move(options), std::move(prompt));
+    if (!trust.ok()) return trust.error();
+    if (Error e = (*trust)->prepare(o.hosts); e.failed()) {
+      if (e.code() != Errc::usage) e = Error(Errc::usage, "TLS setup: " + e.message());
+      return e;
+    }
+    a->trust_ = std::move(*trust);
+  }
+  if (o.proxy.url) {
+    std::string direct;
+    for (const ApiHost& h : o.hosts) {
+      if (!o.proxy.for_host(h.host)) direct += (direct.empty() ? "" : ", ") + h.authority();
+    }
+    out.verbose(0, "HTTP proxy " + o.proxy.url->authority() + " (from " + o.proxy.source + ")" +
+                       (direct.empty() ? "" : "; no_proxy: direct to " + direct));
+  }
+  return a;
+}
+
+std::shared_ptr<TlsContext> ServerAccess::tls_for(const ApiHost& host) const {
+  return fixed_ ? fixed_ : trust_->context(host);
+}
+
+HostConnector ServerAccess::connector(Loop& loop) {
+  return [this, &loop](const ApiHost& h) -> std::unique_ptr<Transport> {
+    std::unique_ptr<Transport> lower;
+    if (const ProxyUrl* proxy = proxy_.for_host(h.host)) {
+      auto tcp =
+          TcpTransport::connect(loop, TcpConnectOptions{proxy->host, proxy->port, timeout_ms_});
+      ConnectProxyOptions tunnel;
+      tunnel.target = h.authority();
+      tunnel.proxy_name = proxy->authority();
+      if (proxy->has_credentials()) tunnel.proxy_authorization = proxy->basic_authorization();
+      tunnel.answer_timeout_ms = timeout_ms_;
+      lower = std::make_unique<ConnectProxyTransport>(std::move(tcp), std::move(tunnel));
+    } else {
+      lower = TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms_});
+    }
+    return std::make_unique<TlsTransport>(std::move(lower), tls_for(h), h.host);
+  };
+}
+
+void ServerAccess::connect(Loop& loop, ProxmoxClient& client, std::function<void(Error)> done) {
+  client.connect([this, &loop, &client, done](Error e) {
+    if (!trust_ || e.code() != Errc::tls_verify) return done(std::move(e));
+    // Not from inside the client's callback: the question blocks, and connecting again replaces
+    // the REST client that is calling us.
+    loop.post([this, &loop, &client, done, e, host = client.host()] {
+      Error resolved = trust_->resolve_refusal(host, e, hosts_);
+      if (resolved.failed()) return done(resolved);
+      out_.warning("permanently added " + host.authority() + " to the trusted servers in " +
+                   trust_->path());
+      connect(loop, client, done);
+    });
+  });
+}
+
+}  // namespace pvb

@@ -1,0 +1,45 @@
+// How a command reaches its Proxmox hosts: the TLS trust each host gets (the fixed one of
+// --fingerprint, --ca-file or --insecure; otherwise trust on first use, engine/trust/host_trust.h,
+// with known_hosts in $XDG_DATA_HOME/pvebridge), and the way there (an HTTP proxy's CONNECT
+// tunnel, or TCP straight).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/loop.h"
+#include "engine/proxmox/api_client.h"
+#include "engine/trust/host_trust.h"
+#include "frontends/cli/options.h"
+#include "frontends/cli/output.h"
+
+namespace pvb {
+
+class ServerAccess {
+ public:
+  // Errc::usage for an unusable --fingerprint / --ca-file, or a known_hosts that cannot be used.
+  static Result<std::unique_ptr<ServerAccess>> create(const CliOptions& o, Output& out);
+
+  // Unstarted transports (TLS over TCP, or over a proxy tunnel) for the API client and the console
+  // WebSockets. `this` and `loop` must outlive every transport made.
+  HostConnector connector(Loop& loop);
+
+  // client.connect(); when trust on first use refused a host, the user is asked (on a terminal)
+  // and, once it is trusted, the client connects again. done gets the final outcome.
+  void connect(Loop& loop, ProxmoxClient& client, std::function<void(Error)> done);
+
+ private:
+  ServerAccess(const CliOptions& o, Output& out);
+  std::shared_ptr<TlsContext> tls_for(const ApiHost& host) const;
+
+  Output& out_;
+  std::vector<ApiHost> hosts_;
+  ProxySettings proxy_;
+  uint64_t timeout_ms_;
+  std::shared_ptr<TlsContext> fixed_;  // --fingerprint, --ca-file, --insecure
+  std::unique_ptr<HostTrust> trust_;   // otherwise
+};
+
+}  // namespace pvb

@@ -1,0 +1,315 @@
+// Trust on first use over real TLS handshakes (a MemPipe, the test PKI), for both client backends:
+// unknown servers (asked or not), what each answer stores and how the next connection verifies,
+// changed certificates, and the file's safety rules.
+#include "engine/trust/host_trust.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/platform.h"
+#include "tests/transports/tls/tls_backend_suite.h"
+
+namespace pvb {
+namespace {
+
+using namespace tls_test;
+
+const ApiHost kPve1{"pve1.example.com", 8006};
+const ApiHost kPve2{"pve2.example.com", 8006};
+const ApiHost kPve3{"pve3.example.com", 8006};
+
+struct Outcome {
+  bool connected = false;
+  Error error;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+GeneratedCert issue(const std::string& name, const GeneratedCert& ca) {
+  auto c = generate_cert({.common_name = name, .dns_sans = {name}, .issuer = &ca});
+  EXPECT_TRUE(c.ok());
+  return c.ok() ? std::move(c).value() : GeneratedCert{};
+}
+
+class HostTrustTest : public ::testing::TestWithParam<TlsBackendKind> {
+ protected:
+  void SetUp() override {
+    auto d = PrivateDir::create("pvb-trust");
+    ASSERT_TRUE(d.ok());
+    dir_.emplace(std::move(*d));
+    path_ = dir_->path() + "/data/pvebridge/known_hosts";
+  }
+
+  // The prompt: records each question, answers from `answers` (then "no").
+  TrustPrompt prompt() {
+    return [this](const std::string& q) -> Result<std::string> {
+      questions.push_back(q);
+      if (answers.empty()) return std::string("no");
+      std::string a = answers.front();
+      answers.erase(answers.begin());
+      return a;
+    };
+  }
+
+  std::unique_ptr<HostTrust> open(TrustPrompt p, std::vector<ApiHost> hosts = {kPve1}) {
+    HostTrustOptions o;
+    o.known_hosts_path = path_;
+    o.tls.backend = GetParam();
+    o.tls.system_ca_file = system_ca_;
+    auto t = HostTrust::open(o, std::move(p));
+    EXPECT_TRUE(t.ok()) << t.error().message();
+    if (!t.ok()) return nullptr;
+    Error e = (*t)->prepare(hosts);
+    EXPECT_TRUE(e.ok()) << e.message();
+    return std::move(*t);
+  }
+
+  Outcome connect(HostTrust& trust, const ApiHost& host, const GeneratedCert& leaf,
+                  const GeneratedCert* ca_in_chain) {
+    Loop loop;
+    TlsPair p(loop, trust.context(host), server_on(TlsBackendKind::mbedtls, leaf, ca_in_chain),
+              host.host);
+    p.start();
+    loop.run_until([&] { return p.c.connected || (p.c.closed && p.s.closed); });
+    return {p.c.connected, p.c.error};
+  }
+
+  void write_file(const std::string& text, mode_t mode = 0600) {
+    ASSERT_TRUE(replace_private_file(path_, text).ok());
+    chmod(path_.c_str(), mode);
+  }
+
+  std::optional<PrivateDir> dir_;
+  std::string path_;
+  std::string system_ca_ = "/etc/ssl/certs/ca-certificates.crt";
+  std::vector<std::string> questions;
+  std::vector<std::string> answers;
+};
+
+TEST_P(HostTrustTest, UnknownServerWithoutAPromptFailsWithItsFingerprint) {
+  auto trust = open(nullptr);
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_FALSE(o.connected);
+  ASSERT_EQ(o.error.code(), Errc::tls_verify);
+  Error e = trust->resolve_refusal(kPve1, o.error, {kPve1});
+  EXPECT_EQ(e.code(), Errc::tls_verify);
+  const std::string fp = format_fingerprint(pki().leaf.fingerprint);
+  EXPECT_NE(e.message().find("pve1.example.com:8006 is not a trusted server"), std::string::npos)
+      << e.message();
+  EXPECT_NE(e.message().find("--fingerprint " + fp), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find(path_), std::string::npos);
+  EXPECT_EQ(file_mode(path_), -1) << "nothing is written without an answer";
+}
+
+TEST_P(HostTrustTest, YesPinsTheCertificateForThisAndLaterRuns) {
+  answers = {"yes"};
+  auto trust = open(prompt());
+  Outcome first = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_FALSE(first.connected);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, first.error, {kPve1}).ok());
+  ASSERT_EQ(questions.size(), 1u);
+  const std::string& q = questions[0];
+  EXPECT_NE(q.find("CN=pve1.example.com"), std::string::npos) << q;
+  EXPECT_NE(q.find(format_fingerprint(pki().leaf.fingerprint)), std::string::npos) << q;
+  EXPECT_NE(q.find(format_fingerprint(pki().ca.fingerprint)), std::string::npos) << q;
+  EXPECT_NE(q.find("[yes/ca/no]"), std::string::npos) << q;
+
+  EXPECT_NE(slurp(path_).find("pve1.example.com:8006 sha256 " +
+                              format_fingerprint(pki().leaf.fingerprint)),
+            std::string::npos)
+      << slurp(path_);
+  EXPECT_EQ(file_mode(path_), 0600);
+  EXPECT_EQ(file_mode(dir_->path() + "/data/pvebridge"), 0700);
+  EXPECT_EQ(file_mode(dir_->path() + "/data"), 0700);
+  EXPECT_TRUE(connect(*trust, kPve1, pki().leaf, &pki().ca).connected);
+
+  auto next_run = open(prompt());
+  Outcome again = connect(*next_run, kPve1, pki().leaf, nullptr);
+  EXPECT_TRUE(again.connected) << again.error.message();
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(HostTrustTest, CaTrustsRenewalsAndTheOtherNodesWithoutAnEntry) {
+  const std::string pve3_line =
+      "pve3.example.com:8006 sha256 " + format_fingerprint(pki().self_signed.fingerprint);
+  write_file(pve3_line + "\n");
+  answers = {"ca"};
+  auto trust = open(prompt(), {kPve1, kPve2, kPve3});
+  Outcome first = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_FALSE(first.connected);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, first.error, {kPve1, kPve2, kPve3}).ok());
+  ASSERT_EQ(questions.size(), 1u);
+  EXPECT_NE(questions[0].find("trust the CA for pve1.example.com:8006, pve2.example.com:8006:"),
+            std::string::npos)
+      << questions[0];
+  const std::string file = slurp(path_);
+  const std::string ca_fp = format_fingerprint(pki().ca.fingerprint);
+  EXPECT_NE(file.find("pve1.example.com:8006 ca " + ca_fp + " "), std::string::npos) << file;
+  EXPECT_NE(file.find("pve2.example.com:8006 ca " + ca_fp + " "), std::string::npos) << file;
+  EXPECT_NE(file.find(pve3_line + "\n"), std::string::npos) << "an existing entry is left alone";
+
+  auto next_run = open(prompt(), {kPve1, kPve2});
+  GeneratedCert renewed = issue("pve1.example.com", pki().ca);
+  Outcome r = connect(*next_run, kPve1, renewed, nullptr);
+  EXPECT_TRUE(r.connected) << r.error.message();
+  GeneratedCert pve2 = issue("pve2.example.com", pki().ca);
+  Outcome other = connect(*next_run, kPve2, pve2, &pki().ca);
+  EXPECT_TRUE(other.connected) << other.error.message();
+  // The CA vouches for names, not for anything: pve1's certificate is not pve2's.
+  Outcome wrong = connect(*next_run, kPve2, renewed, nullptr);
+  EXPECT_FALSE(wrong.connected);
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(HostTrustTest, NoAndUnclearAnswersTrustNothing) {
+  answers = {"no"};
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  Error no = trust->resolve_refusal(kPve1, o.error, {kPve1});
+  EXPECT_EQ(no.code(), Errc::tls_verify);
+  EXPECT_NE(no.message().find("was not trusted"), std::string::npos) << no.message();
+  EXPECT_EQ(file_mode(path_), -1);
+
+  questions.clear();
+  answers = {"maybe", "sure?", "ok"};
+  auto again = open(prompt());
+  Outcome o2 = connect(*again, kPve1, pki().leaf, &pki().ca);
+  EXPECT_EQ(again->resolve_refusal(kPve1, o2.error, {kPve1}).code(), Errc::tls_verify);
+  ASSERT_EQ(questions.size(), 3u);
+  EXPECT_NE(questions[1].find("Please answer yes, ca or no"), std::string::npos) << questions[1];
+  EXPECT_EQ(file_mode(path_), -1);
+}
+
+TEST_P(HostTrustTest, APastedFingerprintChoosesWhatItNames) {
+  answers = {"  " + format_fingerprint(pki().ca.fingerprint) + " "};
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, o.error, {kPve1}).ok());
+  EXPECT_NE(slurp(path_).find("pve1.example.com:8006 ca "), std::string::npos);
+  EXPECT_TRUE(connect(*trust, kPve1, pki().leaf, &pki().ca).connected);
+}
+
+TEST_P(HostTrustTest, AChangedCertificateIsRefusedLoudlyWithoutAsking) {
+  write_file("# mine\npve1.example.com:8006 sha256 " +
+             format_fingerprint(pki().self_signed.fingerprint) + "\n");
+  answers = {"yes"};
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_FALSE(o.connected);
+  Error e = trust->resolve_refusal(kPve1, o.error, {kPve1});
+  EXPECT_EQ(e.code(), Errc::tls_verify);
+  const std::string m = e.message();
+  EXPECT_NE(m.find("has CHANGED"), std::string::npos) << m;
+  EXPECT_NE(m.find(format_fingerprint(pki().self_signed.fingerprint)), std::string::npos) << m;
+  EXPECT_NE(m.find(format_fingerprint(pki().leaf.fingerprint)), std::string::npos) << m;
+  EXPECT_NE(m.find(path_ + " line 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("sed -i '2d' '" + path_ + "'"), std::string::npos) << m;
+  EXPECT_TRUE(questions.empty());
+}
+
+TEST_P(HostTrustTest, ACaEntryRefusesACertificateFromAnotherCa) {
+  answers = {"ca"};
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, o.error, {kPve1}).ok());
+  Outcome stranger = connect(*trust, kPve1, pki().stranger, &pki().other_ca);
+  ASSERT_FALSE(stranger.connected);
+  Error e = trust->resolve_refusal(kPve1, stranger.error, {kPve1});
+  EXPECT_EQ(e.code(), Errc::tls_verify);
+  EXPECT_NE(e.message().find("does not verify with the CA"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find(format_fingerprint(pki().stranger.fingerprint)), std::string::npos);
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(HostTrustTest, WithoutItsCaOnlyTheCertificateIsOffered) {
+  answers = {"ca", "yes"};
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, nullptr);  // as pveproxy: the leaf alone
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, o.error, {kPve1}).ok());
+  ASSERT_EQ(questions.size(), 2u);  // "ca" is not an answer here
+  EXPECT_NE(questions[0].find("sent no CA"), std::string::npos) << questions[0];
+  EXPECT_NE(questions[0].find("[yes/no]"), std::string::npos);
+  EXPECT_NE(slurp(path_).find(" sha256 "), std::string::npos);
+}
+
+TEST_P(HostTrustTest, NoCaIsOfferedForANameItDoesNotVouchFor) {
+  const ApiHost alias{"alias.example.com", 8006};
+  answers = {"yes"};
+  auto trust = open(prompt(), {alias});
+  Outcome o = connect(*trust, alias, pki().leaf, &pki().ca);
+  ASSERT_TRUE(trust->resolve_refusal(alias, o.error, {alias}).ok());
+  ASSERT_EQ(questions.size(), 1u);
+  EXPECT_EQ(questions[0].find("[yes/ca/no]"), std::string::npos) << questions[0];
+  // A pinned certificate does not care for names: the alias now connects.
+  EXPECT_TRUE(connect(*trust, alias, pki().leaf, &pki().ca).connected);
+}
+
+TEST_P(HostTrustTest, AServerTheSystemTrustsNeedsNoEntry) {
+  const std::string bundle = dir_->path() + "/bundle.pem";
+  ASSERT_TRUE(replace_private_file(bundle, pki().ca.cert_pem).ok());
+  system_ca_ = bundle;
+  auto trust = open(prompt());
+  Outcome o = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  EXPECT_TRUE(o.connected) << o.error.message();
+  EXPECT_TRUE(questions.empty());
+  EXPECT_EQ(file_mode(path_), -1);
+}
+
+TEST_P(HostTrustTest, OtherErrorsPassUnchanged) {
+  auto trust = open(prompt());
+  Error refused(Errc::connect, "connection refused");
+  Error e = trust->resolve_refusal(kPve1, refused, {kPve1});
+  EXPECT_EQ(e.code(), Errc::connect);
+  EXPECT_EQ(e.message(), "connection refused");
+  Error verify(Errc::tls_verify, "no rejection was recorded for this");
+  EXPECT_EQ(trust->resolve_refusal(kPve1, verify, {kPve1}).message(), verify.message());
+  EXPECT_TRUE(questions.empty());
+}
+
+TEST_P(HostTrustTest, AFileOthersMayWriteIsRefused) {
+  write_file("# nothing\n", 0666);
+  HostTrustOptions o;
+  o.known_hosts_path = path_;
+  o.tls.backend = GetParam();
+  auto t = HostTrust::open(o, nullptr);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code(), Errc::usage);
+  EXPECT_NE(t.error().message().find("chmod 600"), std::string::npos) << t.error().message();
+}
+
+TEST_P(HostTrustTest, ADamagedLineForAHostStopsBeforeConnecting) {
+  write_file("pve1.example.com:8006 sha256 nonsense\n");
+  HostTrustOptions o;
+  o.known_hosts_path = path_;
+  o.tls.backend = GetParam();
+  auto t = HostTrust::open(o, nullptr);
+  ASSERT_TRUE(t.ok());
+  Error e = (*t)->prepare({kPve2});
+  EXPECT_TRUE(e.ok()) << "other hosts are not affected: " << e.message();
+  e = (*t)->prepare({kPve1});
+  EXPECT_EQ(e.code(), Errc::usage);
+  EXPECT_NE(e.message().find("line 1"), std::string::npos) << e.message();
+}
+
+TEST(OfferableCa, OnlyASelfIssuedCaThatVerifiesTheChainForTheName) {
+  const std::vector<std::vector<uint8_t>> chain = {pki().leaf.der, pki().ca.der};
+  EXPECT_EQ(offerable_ca(chain, "pve1.example.com"), 1u);
+  EXPECT_EQ(offerable_ca(chain, "192.0.2.10"), 1u);
+  EXPECT_FALSE(offerable_ca(chain, "other.example.com"));
+  EXPECT_FALSE(offerable_ca({pki().leaf.der}, "pve1.example.com"));
+  EXPECT_FALSE(offerable_ca({pki().leaf.der, pki().other_ca.der}, "pve1.example.com"));
+  EXPECT_FALSE(offerable_ca({pki().self_signed.der, pki().self_signed.der}, "pve1.example.com"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, HostTrustTest, all_backends(), backend_param_name);
+
+}  // namespace
+}  // namespace pvb
