@@ -17,7 +17,8 @@ void write_guest_resource(JsonWriter& w, const GuestEntry& g, const GuestState& 
   w.key("type").value(guest_kind_name(g.type));
   w.key("vmid").value(static_cast<int64_t>(g.vmid));
   w.key("node").value(g.node);
-  w.key("status").value(s.running ? "running" : "stopped");
+  // Like pvestatd, which records a running VM's QEMU run state (qmpstatus) as its status.
+  w.key("status").value(!s.running ? "stopped" : s.paused ? "paused" : "running");
   if (!g.name.empty()) w.key("name").value(g.name);
   if (g.is_template) w.key("template").value(1);
   if (!g.tags.empty()) w.key("tags").value(g.tags);
