@@ -14,6 +14,8 @@ PACKAGES=(
   xvfb virt-viewer libxtst6 libx11-6
   # packaging: the .deb (dpkg-shlibdeps), man page rendering, completion tests
   dpkg-dev groff-base man-db zsh bash-completion
+  # a real VNC server (the mock's --qemu) and an independent HTTP CONNECT proxy
+  qemu-system-x86 tinyproxy
 )
 
 missing=()
@@ -28,5 +30,13 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as tinyproxy start a service when installed; the tests run their own instances.
+# A policy-rc.d that denies every start (unless the machine has one already) keeps them quiet.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

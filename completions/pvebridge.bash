@@ -9,15 +9,16 @@
 
 # Options of every command (the connection options of `pvebridge --help`).
 _pvebridge_global_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
-  --insecure --tls-backend --timeout --json --verbose --help --version)
+  --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
 _pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
   --title --client-wait --vv-file --vv-stdin --no-viewer)
 # Options of `pvebridge list` only.
-_pvebridge_list_opts=()
+_pvebridge_list_opts=(--node --type --status --tag --pool --format)
 # Options followed by a value (the next word, or after '='): that word is never a command or guest.
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
-  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file)
+  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file
+  --config --profile --node --type --status --tag --pool --format --proxy)
 _pvebridge_commands=(connect list help version)
 
 # The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
@@ -27,6 +28,54 @@ _pvebridge_guest_cache() {
   elif [[ ${HOME-} == /* ]]; then
     printf '%s\n' "$HOME/.cache/pvebridge/guests"
   fi
+}
+
+# The config file, where pvebridge reads it: --config on the line, else $PVEBRIDGE_CONFIG, else
+# $XDG_CONFIG_HOME (only if absolute) or ~/.config.
+_pvebridge_config_file() {
+  local i word
+  for ((i = 1; i < ${#_pvebridge_words[@]}; i++)); do
+    word=${_pvebridge_words[i]}
+    if [[ $word == --config=* ]]; then
+      printf '%s\n' "${word#--config=}"
+      return 0
+    elif [[ $word == --config ]] && ((i + 1 < _pvebridge_cword)); then
+      printf '%s\n' "${_pvebridge_words[i + 1]}"
+      return 0
+    fi
+  done
+  if [[ -n ${PVEBRIDGE_CONFIG-} ]]; then
+    printf '%s\n' "$PVEBRIDGE_CONFIG"
+  elif [[ ${XDG_CONFIG_HOME-} == /* ]]; then
+    printf '%s\n' "$XDG_CONFIG_HOME/pvebridge/config"
+  elif [[ ${HOME-} == /* ]]; then
+    printf '%s\n' "$HOME/.config/pvebridge/config"
+  fi
+}
+
+# Adds the profiles of the config file ("[profile NAME]" lines) that start with $1 to COMPREPLY.
+_pvebridge_add_profiles() {
+  local cur=$1 config line re='^[[:blank:]]*\[[[:blank:]]*profile[[:blank:]]+([A-Za-z0-9._-]+)[[:blank:]]*\]'
+  config=$(_pvebridge_config_file)
+  [[ -n $config && -r $config ]] || return 0
+  while IFS= read -r line; do
+    [[ $line =~ $re && ${BASH_REMATCH[1]} == "$cur"* ]] && COMPREPLY+=("${BASH_REMATCH[1]}")
+  done <"$config"
+  return 0
+}
+
+# Adds the nodes of the guest cache that start with $1 to COMPREPLY, each once.
+_pvebridge_add_nodes() {
+  local cur=$1 cache vmid name node
+  local -A seen=()
+  cache=$(_pvebridge_guest_cache)
+  [[ -n $cache && -r $cache ]] || return 0
+  while IFS=$'\t' read -r vmid name node; do
+    [[ -n $node && -z ${seen[$node]-} && $node == "$cur"* ]] || continue
+    seen[$node]=1
+    COMPREPLY+=("$node")
+  done <"$cache"
+  return 0
 }
 
 # Adds the guests whose vmid, name or "node/vmid" starts with $1 to COMPREPLY ("node/vmid" only
@@ -108,7 +157,7 @@ _pvebridge_reassemble() {
 _pvebridge_complete_value() {
   local opt=$1 cur=$2
   case $opt in
-    --password-file | --ca-file | --vv-file)
+    --password-file | --ca-file | --vv-file | --config)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       ;;
@@ -120,6 +169,29 @@ _pvebridge_complete_value() {
       ;;
     --tls-backend)
       _pvebridge_add_matching "$cur" openssl mbedtls
+      ;;
+    --proxy)
+      compopt -o nospace 2>/dev/null
+      _pvebridge_add_matching "$cur" "http://"
+      ;;
+    --profile)
+      _pvebridge_add_profiles "$cur"
+      ;;
+    --node)
+      _pvebridge_add_nodes "$cur"
+      ;;
+    --type)
+      _pvebridge_add_matching "$cur" qemu lxc
+      ;;
+    --status)
+      _pvebridge_add_matching "$cur" running stopped paused suspended template
+      ;;
+    --format)
+      # A comma list: complete the field after the last comma.
+      local typed="" i
+      [[ $cur == *,* ]] && typed=${cur%,*},
+      _pvebridge_add_matching "${cur##*,}" vmid name node type status tags pool lock template
+      for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=$typed${COMPREPLY[i]}; done
       ;;
     *)
       # Hosts, users, secrets, numbers, titles: nothing sensible to offer.

@@ -59,7 +59,9 @@ bool is_loopback(const std::string& host) {
 constexpr std::string_view kValueOptions[] = {
     "--host",        "--user",    "--password-file", "--api-token",  "--otp",
     "--fingerprint", "--ca-file", "--timeout",       "--listen",     "--keepalive",
-    "--client-wait", "--vv-file", "--viewer",        "--viewer-arg", "--title"};
+    "--client-wait", "--vv-file", "--viewer",        "--viewer-arg", "--title",
+    "--config",      "--profile", "--node",          "--type",       "--status",
+    "--tag",         "--pool",    "--format",        "--proxy",      "--tls-backend"};
 constexpr std::string_view kSecretOptions[] = {"--api-token", "--otp"};
 
 bool is_one_of(std::string_view a, std::span<const std::string_view> list) {

@@ -10,6 +10,8 @@
 #include "engine/core/platform.h"
 #include "engine/proxmox/api_client.h"
 #include "frontends/cli/exit_codes.h"
+#include "frontends/cli/secret_source.h"
+#include "frontends/cli/server_access.h"
 #include "transports/tcp/tcp_transport.h"
 #include "transports/tls/tls_transport.h"
 
@@ -17,9 +19,9 @@ namespace pvb {
 
 namespace {
 
-// Everything a command needs to talk to Proxmox: credentials, TLS, the client.
+// Everything a command needs to talk to Proxmox: credentials, TLS trust and proxy, the client.
 struct ApiSetup {
-  std::shared_ptr<TlsContext> tls;
+  std::unique_ptr<ServerAccess> access;
   HostConnector connector;
   std::unique_ptr<ProxmoxClient> client;
 };
@@ -32,11 +34,27 @@ Result<Credentials> load_credentials(const CliOptions& o) {
     c.token = std::move(*t);
     return c;
   }
+  if (!o.token_id.empty()) {
+    // A config file token: its secret from token_file or token_command.
+    auto secret = token_secret(o.token_id, o.token_file, o.token_command);
+    if (!secret.ok()) return secret.error();
+    std::string text = o.token_id + "=" + *secret;
+    wipe(*secret);
+    auto t = parse_api_token(text);
+    wipe(text);
+    if (!t.ok()) return t.error();
+    c.token = std::move(*t);
+    return c;
+  }
   c.user = o.user;
   if (o.password) {
     c.password = *o.password;
   } else if (!o.password_file.empty()) {
     auto p = read_secret_file(o.password_file);
+    if (!p.ok()) return p.error();
+    c.password = std::move(*p);
+  } else if (!o.password_command.empty()) {
+    auto p = secret_from_command(o.password_command, "password_command");
     if (!p.ok()) return p.error();
     c.password = std::move(*p);
   } else if (stdin_is_terminal()) {
@@ -52,46 +70,16 @@ Result<Credentials> load_credentials(const CliOptions& o) {
   return c;
 }
 
-Result<std::shared_ptr<TlsContext>> make_tls(const CliOptions& o, Output& out) {
-  TlsClientConfig cfg;
-  cfg.backend = o.tls_backend;
-  if (!o.fingerprints.empty()) {
-    cfg.verify = TlsVerify::pinned;
-    for (const auto& f : o.fingerprints) {
-      auto fp = parse_fingerprint(f);
-      if (!fp.ok()) return Error(Errc::usage, "--fingerprint: " + fp.error().message());
-      cfg.pins.push_back(*fp);
-    }
-  } else if (!o.ca_file.empty()) {
-    cfg.verify = TlsVerify::ca_file;
-    cfg.ca_file = o.ca_file;
-  } else if (o.insecure) {
-    cfg.verify = TlsVerify::insecure;
-    out.warning(
-        "--insecure: the server certificate is not verified; whoever sits between you "
-        "and the server can read your credentials and the console");
-  }
-  auto ctx = TlsContext::create_client(cfg);
-  if (!ctx.ok()) {
-    Error e = ctx.error();
-    if (e.code() != Errc::usage) e = Error(Errc::usage, "TLS setup: " + e.message());
-    return e;
-  }
-  return *ctx;
-}
-
 Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
+  if (!o.config_origin.empty()) out.verbose(0, "config file: " + o.config_origin);
   auto creds = load_credentials(o);
   if (!creds.ok()) return creds.error();
-  auto tls = make_tls(o, out);
-  if (!tls.ok()) return tls.error();
+  auto access = ServerAccess::create(o, out);
+  if (!access.ok()) return access.error();
   ApiSetup s;
-  s.tls = *tls;
+  s.access = std::move(*access);
   uint64_t timeout_ms = o.timeout_s * 1000;
-  s.connector = [&loop, ctx = s.tls, timeout_ms](const ApiHost& h) -> std::unique_ptr<Transport> {
-    auto tcp = TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms});
-    return std::make_unique<TlsTransport>(std::move(tcp), ctx, h.host);
-  };
+  s.connector = s.access->connector(loop);
   ProxmoxClientOptions po;
   po.timeout_ms = timeout_ms;
   if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
@@ -104,6 +92,16 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
 
 int signal_exit_code(int signum) {
   return 128 + signum;
+}
+
+// A signal before any console runs ends the command with this line (a console says it in its
+// own closing line).
+Error interrupted_by(int signum) {
+  const char* name = signum == SIGINT    ? "SIGINT"
+                     : signum == SIGTERM ? "SIGTERM"
+                     : signum == SIGHUP  ? "SIGHUP"
+                                         : "a signal";
+  return Error(Errc::interrupted, std::string("interrupted by ") + name);
 }
 
 // Signals that end the process cleanly (sessions tear down, .vv files are removed).
@@ -142,10 +140,11 @@ int run_list(const CliOptions& o, Output& out) {
   }
   int code = -1;
   SignalSet signals(loop, [&](int s) {
+    out.error(0, interrupted_by(s));
     code = signal_exit_code(s);
     loop.stop();
   });
-  api->client->connect([&](Error e) {
+  api->access->connect(loop, *api->client, [&](Error e) {
     if (e.failed()) {
       out.error(0, e);
       code = exit_code_for(e.code());
@@ -160,8 +159,12 @@ int run_list(const CliOptions& o, Output& out) {
       std::vector<Guest> guests = std::move(*r);
       std::sort(guests.begin(), guests.end(),
                 [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+      // The cache feeds completions: always every guest, whatever this listing shows.
       save_guest_cache(guests, out);
-      std::string text = out.json() ? guests_json(guests) + "\n" : guests_table(guests);
+      if (o.list_filter.active()) guests = filter_guests(guests, o.list_filter);
+      std::string text = !o.list_format.empty() ? guests_formatted(guests, o.list_format)
+                         : out.json()           ? guests_json(guests) + "\n"
+                                                : guests_table(guests);
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
       code = kExitOk;
@@ -238,6 +241,7 @@ int run_connect(const CliOptions& o, Output& out) {
 
   SignalSet signals(loop, [&](int s) {
     if (sessions.empty()) {
+      out.error(0, interrupted_by(s));
       early_code = signal_exit_code(s);
       loop.stop();
       return;
@@ -264,7 +268,7 @@ int run_connect(const CliOptions& o, Output& out) {
   } observer(out, finished, final_code);
 
   ConsoleOptions copts = console_options(o);
-  api->client->connect([&](Error e) {
+  api->access->connect(loop, *api->client, [&](Error e) {
     if (e.failed()) {
       out.error(0, e);
       early_code = exit_code_for(e.code());

@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitConsole = 8,     // console refused by the server (vncproxy, ticket, websocket upgrade)
   kExitViewer = 9,      // viewer failed or missing
   kExitNoClient = 10,   // no local client in time
+  kExitSighup = 129,    // 128 + the signal, as shells report it
   kExitSigint = 130,
   kExitSigterm = 143,
 };

@@ -7,8 +7,8 @@ static const char* kOverview =
 
 Usage:
   pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
-  pvebridge list [options]               list the guests this user can see
-  pvebridge help [connect|list]          show help
+  pvebridge list [PATTERN...] [options]  list the guests this user can see (filters: help list)
+  pvebridge help [connect|list|config]   show help (config: the config file and its profiles)
   pvebridge --version
 
 Connection and authentication (every command):
@@ -25,19 +25,32 @@ Connection and authentication (every command):
   --ca-file FILE          trust certificates signed by this CA (env PVE_CA_FILE), e.g. the
                           cluster's /etc/pve/pve-root-ca.pem
   --insecure              do not verify the server certificate (warns; for tests only)
+                          Without any of these three: trust on first use, as ssh does. A server
+                          the system CAs do not vouch for is shown and asked about on a terminal
+                          (never with --json; elsewhere exit 4 with its fingerprint); the answer
+                          is kept in ~/.local/share/pvebridge/known_hosts (or $XDG_DATA_HOME)
+  --proxy http://HOST:PORT
+                          go through this HTTP proxy (CONNECT); default: env https_proxy or
+                          HTTPS_PROXY (credentials only there: http://USER:PASS@HOST:PORT);
+                          no_proxy / NO_PROXY lists hosts to reach directly
   --tls-backend NAME      openssl (default: its AES-GCM is ~14x faster) or mbedtls (the
                           reference implementation; TLS 1.2 only)
   --timeout SECONDS       limit for each network step: connect, TLS handshake, each request
                           (default 15)
   --json                  machine-readable output: one JSON object per line on stdout
   --verbose, -v           log protocol steps on stderr (secrets are never logged)
+  --config FILE           the config file (env PVEBRIDGE_CONFIG; default
+                          ~/.config/pvebridge/config, or under $XDG_CONFIG_HOME)
+  --profile NAME          the config file profile to use (env PVEBRIDGE_PROFILE; default: the
+                          file's default_profile); the command line beats the environment,
+                          which beats the file
 
 Exit codes:
   0 success                2 usage or configuration     3 authentication (incl. two-factor)
   4 TLS verification       5 guest not found, ambiguous, or a template
   6 guest not running or failed to start                7 network (DNS, connect, timeout, lost)
   8 console refused by the server                        9 viewer failed or missing
-  10 no local client in time                             130/143 interrupted (SIGINT/SIGTERM)
+  10 no local client in time          129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
 )";
 
 static const char* kConnect = R"(pvebridge connect GUEST... [options]
@@ -72,16 +85,66 @@ ends first, the viewer is closed after 2 seconds.
   viewer_exited {code}, closed {reason, bytes_to_guest, bytes_from_guest}, error {code, message}
 )";
 
-static const char* kList = R"(pvebridge list [options]
+static const char* kList = R"(pvebridge list [PATTERN...] [options]
 
-Lists the guests the user may see: node, vmid, type, name, status, tags.
+Lists the guests the user may see: node, vmid, type, name, status, tags. Templates are listed,
+with the status "template". Every filter given must match:
+  PATTERN                 a name glob ('web*', 'db0?', '[a-c]*'; quote it from the shell), also
+                          tried on the vmid; several patterns: any one may match
+  --node NODE             guests on this node
+  --type TYPE             qemu (virtual machines) or lxc (containers)
+  --status STATUS         running, stopped, paused, suspended, ..., or template
+  --tag TAG               guests with this tag (repeatable: all of them; case ignored)
+  --pool POOL             guests in this resource pool
+Output:
   --json                  print one JSON array instead of a table
+  --format FIELDS         one tab-separated line per guest, no header, with these fields (comma
+                          list of vmid, name, node, type, status, tags, pool, lock, template),
+                          e.g. --format vmid,name,status
+The guest cache of the shell completions always keeps every guest, whatever the filters.
 (plus the connection options of 'pvebridge --help')
+)";
+
+static const char* kConfig = R"(pvebridge config file
+
+The settings of every day go in ~/.config/pvebridge/config ($XDG_CONFIG_HOME/pvebridge/config),
+or in the file named by --config or PVEBRIDGE_CONFIG. The command line beats the environment,
+which beats the file.
+
+  # a comment (only at the start of a line)
+  default_profile = home       # used when neither --profile nor PVEBRIDGE_PROFILE names one
+  tls_backend = openssl        # settings before any [profile] apply to every profile
+
+  [profile home]
+  host = pve1.example.com, pve2.example.com
+  user = alice@pve
+  password_command = pass show proxmox/alice
+  ca_file = ~/.config/pvebridge/pve-root-ca.pem
+
+  [profile lab]
+  host = 192.0.2.10
+  token_id = root@pam!pvebridge
+  token_file = lab.token       # relative paths are next to the config file
+  fingerprint = AA:BB:...
+
+Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
+with token_file or token_command; fingerprint (repeatable) or ca_file; tls_backend, timeout,
+keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+A profile's user, password or token replace those of the top level as a whole; so do its
+fingerprints or CA, and its hosts.
+
+password_command and token_command run without a shell: words split at blanks, '...' and "..."
+quote (use sh -c '...' for a pipe); the first line they print is the secret; they may ask on the
+terminal. One that fails exits 3; one that cannot be started exits 2. A token file or command
+gives the secret alone or the whole USER@REALM!TOKENID=SECRET.
+Inline secrets (password, token_secret) are refused unless no other user may read the file
+(chmod 600); a file other users may change is always refused. --insecure is command line only.
 )";
 
 std::string help_text(const std::string& topic) {
   if (topic == "connect") return kConnect;
   if (topic == "list") return kList;
+  if (topic == "config") return kConfig;
   return kOverview;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/platform.h"
 #include "frontends/cli/app.h"
 #include "frontends/cli/exit_codes.h"
 
@@ -18,7 +19,9 @@ int main(int argc, char** argv) {
     if (!v) return std::nullopt;
     return std::string(v);
   };
-  auto options = parse_command_line(args, env);
+  // The config file: $XDG_CONFIG_HOME/pvebridge/config, --config or PVEBRIDGE_CONFIG.
+  auto config = [](const std::string& path) { return read_user_file(path, 1 << 20); };
+  auto options = parse_command_line(args, env, config);
   if (!options.ok()) {
     bool json = false;
     for (const auto& a : args) json |= a == "--json";

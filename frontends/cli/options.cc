@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <set>
 #include <string_view>
 
 #include "engine/core/text.h"
@@ -123,6 +124,7 @@ struct Parser {
   const std::vector<std::string>& args;
   size_t i = 0;
   CliOptions o;
+  std::set<std::string, std::less<>> given;  // value options seen: the config file fills the rest
 
   // Matches "--name VALUE" or "--name=VALUE"; returns the value or sets err.
   bool take_value(std::string_view arg, std::string_view name, std::string& value, Error& err) {
@@ -132,10 +134,12 @@ struct Parser {
         return true;
       }
       value = args[++i];
+      given.emplace(name);
       return true;
     }
     if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
       value = std::string(arg.substr(name.size() + 1));
+      given.emplace(name);
       return true;
     }
     return false;
@@ -144,10 +148,12 @@ struct Parser {
 
 }  // namespace
 
-Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env) {
-  Parser p{args, 0, {}};
+Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
+                                      const ConfigLoader& config) {
+  Parser p{args, 0, {}, {}};
   CliOptions& o = p.o;
   std::optional<std::string> host_text, user_text, token_text, otp_text;
+  std::optional<std::string> proxy_text;
   bool positional_only = false;
 
   for (p.i = 0; p.i < args.size(); ++p.i) {
@@ -172,6 +178,10 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       }
       if (o.command == Command::help) {
         o.help_topic = std::string(a);
+        continue;
+      }
+      if (o.command == Command::list) {
+        o.list_filter.patterns.emplace_back(a);  // a name glob
         continue;
       }
       return usage("unexpected argument '" + printable(a) + "'");
@@ -219,10 +229,14 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       o.ca_file = v;
     } else if (a == "--insecure") {
       o.insecure = true;
+    } else if (value("--proxy")) {
+      if (err.failed()) return err;
+      proxy_text = v;
     } else if (value("--tls-backend")) {
       if (err.failed()) return err;
       auto b = parse_tls_backend(v);
-      if (!b) return usage("--tls-backend: expected mbedtls or openssl, got '" + printable(v) + "'");
+      if (!b)
+        return usage("--tls-backend: expected mbedtls or openssl, got '" + printable(v) + "'");
       o.tls_backend = *b;
     } else if (value("--timeout")) {
       if (err.failed()) return err;
@@ -273,6 +287,38 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     } else if (value("--title")) {
       if (err.failed()) return err;
       o.title = v;
+    } else if (value("--config")) {
+      if (err.failed()) return err;
+      if (v.empty()) return usage("--config needs a file");
+      o.config_file = v;
+    } else if (value("--profile")) {
+      if (err.failed()) return err;
+      if (v.empty()) return usage("--profile needs a name");
+      o.profile = v;
+    } else if (value("--node")) {
+      if (err.failed()) return err;
+      o.list_filter.node = v;
+    } else if (value("--type")) {
+      if (err.failed()) return err;
+      o.list_filter.type = parse_guest_type(v);
+      if (!o.list_filter.type)
+        return usage("--type: expected qemu or lxc, got '" + printable(v) + "'");
+    } else if (value("--status")) {
+      if (err.failed()) return err;
+      if (Error e = check_status_word(v); e.failed()) return e;
+      o.list_filter.status = v;
+    } else if (value("--tag")) {
+      if (err.failed()) return err;
+      if (v.find_first_not_of(";, ") == std::string::npos) return usage("--tag needs a tag");
+      for (std::string& t : split_tags(v)) o.list_filter.tags.push_back(std::move(t));
+    } else if (value("--pool")) {
+      if (err.failed()) return err;
+      o.list_filter.pool = v;
+    } else if (value("--format")) {
+      if (err.failed()) return err;
+      auto fields = parse_guest_format(v);
+      if (!fields.ok()) return fields.error();
+      o.list_format = std::move(*fields);
     } else {
       return usage("unknown option '" + printable(a.substr(0, a.find('='))) +
                    "' (try: pvebridge --help)");
@@ -284,10 +330,21 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
   if (o.command == Command::connect && o.guests.empty()) {
     return usage("connect: name a guest (vmid, name, or node/vmid)");
   }
+  if (o.command != Command::list && (o.list_filter.active() || !o.list_format.empty())) {
+    return usage("--node, --type, --status, --tag, --pool and --format are options of 'list'");
+  }
+  if (!o.list_format.empty() && o.json) return usage("--format and --json are mutually exclusive");
+  // The config file (frontends/cli/profile.h) fills what neither the command line nor the
+  // environment said.
+  auto profile = load_profile(choose_config(o.config_file, o.profile, env), config, env);
+  if (!profile.ok()) return profile.error();
 
   // Environment fills what the command line did not say.
   if (!host_text) host_text = env("PVE_HOST");
-  if (!host_text) return usage("no Proxmox host: use --host HOST[:PORT] or PVE_HOST");
+  if (!host_text) host_text = profile->host_text;
+  if (!host_text) {
+    return usage("no Proxmox host: use --host HOST[:PORT], PVE_HOST, or a config file profile");
+  }
   auto hosts = parse_host_list(*host_text);
   if (!hosts.ok()) return hosts.error();
   o.hosts = std::move(*hosts);
@@ -314,6 +371,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
   }
   std::optional<std::string> env_password = env("PVE_PASSWORD");
   if (env_password) o.secret_env_names.push_back("PVE_PASSWORD");
+  fill_credentials(*profile, env_password.has_value(), token_text, user_text, o);
 
   if (token_text) {
     if (user_text || !o.password_file.empty()) {
@@ -323,17 +381,24 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     auto t = parse_api_token(*token_text);
     if (!t.ok()) return t.error();
     o.api_token = token_text;
+  } else if (!o.token_id.empty()) {
+    // A token from the config file whose secret is read when the command runs (app.cc).
   } else {
     if (!user_text)
       return usage(
           "no credentials: use --api-token (or PVE_API_TOKEN), or --user (or PVE_USER) with a "
-          "password");
+          "password, or a config file profile");
     auto u = normalize_user(*user_text);
     if (!u.ok()) return u.error();
     o.user = *u;
-    if (o.password_file.empty()) o.password = env_password;
+    if (o.password_file.empty() && env_password) o.password = env_password;
   }
   if (otp_text) o.otp = otp_text;
+  fill_settings(*profile, p.given, o);
+
+  auto proxy = proxy_settings(proxy_text, env, o.secret_env_names);
+  if (!proxy.ok()) return proxy.error();
+  o.proxy = std::move(*proxy);
 
   int tls_modes = (!o.fingerprints.empty()) + (!o.ca_file.empty()) + o.insecure;
   if (tls_modes > 1) {

@@ -1,6 +1,7 @@
-// Command line and environment → one CliOptions. Pure (argv and an environment lookup in, options
-// or a one-line usage error out), so it is unit-tested and fuzzed. Secrets are never accepted as
-// command-line values: they come from the environment, files, or a terminal prompt.
+// Command line, environment and config file → one CliOptions. Pure (argv, an environment lookup
+// and a config loader in, options or a one-line usage error out), so it is unit-tested and fuzzed.
+// Secrets are never accepted as command-line values: they come from the environment, files, or a
+// terminal prompt.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,9 @@
 
 #include "engine/core/error.h"
 #include "engine/proxmox/api_host.h"
+#include "frontends/cli/guest_list.h"
+#include "frontends/cli/profile.h"
+#include "frontends/cli/proxy_options.h"
 #include "transports/tls/tls_config.h"
 
 namespace pvb {
@@ -33,8 +37,19 @@ struct CliOptions {
   bool insecure = false;
   uint64_t timeout_s = 15;
   TlsBackendKind tls_backend = kDefaultTlsBackend;
+  ProxySettings proxy;  // --proxy or https_proxy, minus no_proxy (frontends/cli/proxy_options.h)
   std::vector<std::string>
       secret_env_names;  // variables we read secrets from (dropped for children)
+
+  // Config file (frontends/cli/profile.h): what --config and --profile named, what was read.
+  std::string config_file;
+  std::string profile;
+  std::string config_origin;  // "PATH (profile NAME)"; empty when no file was read
+  // Secrets the config file says where to find (read when the command runs, app.cc).
+  std::vector<std::string> password_command;  // argv; the first line of its output
+  std::string token_id;                       // USER@REALM!TOKENID; the secret from:
+  std::string token_file;
+  std::vector<std::string> token_command;
 
   // Output
   bool json = false;
@@ -55,12 +70,16 @@ struct CliOptions {
   bool fullscreen = false;
   bool kiosk = false;
   std::string title;
+
+  // list
+  ListFilter list_filter;
+  std::vector<std::string> list_format;  // --format fields; empty: the table (or --json)
 };
 
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-
 // Parses argv (argv[0] excluded). Errors are Errc::usage with one line naming the offending option.
-Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
+// The config file is read through `config` (none: no file is read, as if none existed).
+Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
+                                      const ConfigLoader& config = {});
 
 // "pve1", "pve1:8007", "[::1]:8006", "10.0.0.1", comma lists thereof.
 Result<std::vector<ApiHost>> parse_host_list(std::string_view text);

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 
+#include "engine/core/byte_chain.h"
 #include "engine/core/json_writer.h"
+#include "transports/tls/tls_engine.h"
 
 namespace pvb {
 
@@ -140,7 +142,12 @@ void Output::on_closed(int session, const SessionEnd& end) {
     w.begin_object().key("event").value("closed").key("session").value(session);
     w.key("reason").value(close_reason_name(end.reason));
     w.key("bytes_to_guest").value(end.bytes_to_guest);
-    w.key("bytes_from_guest").value(end.bytes_from_guest).end_object();
+    w.key("bytes_from_guest").value(end.bytes_from_guest);
+    // For the throughput benchmark (bench/bridge_throughput): payload bytes copied so far by our
+    // code (ByteChain, the codecs) and handed into or out of the TLS library, process-wide.
+    const TlsCopyStats& tls = tls_copy_stats();
+    w.key("copied_bytes").value(copy_stats().bytes);
+    w.key("tls_copied_bytes").value(tls.bytes_in + tls.bytes_out).end_object();
     emit(w.str());
     return;
   }

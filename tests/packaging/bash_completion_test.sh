@@ -54,7 +54,7 @@ case_ "$c" "$h" "$tmp/files/ca.pem" "pvebridge connect --ca-file=$tmp/files/c" \
   pvebridge connect --ca-file = "$tmp/files/c"
 # Options per command; after "--" nothing is an option.
 case_ "$c" "$h" "--json" "pvebridge list --j" pvebridge list --j
-case_ "$c" "$h" "" "pvebridge list --st" pvebridge list --st
+case_ "$c" "$h" "--status" "pvebridge list --st" pvebridge list --st
 case_ "$c" "$h" "connect list" "pvebridge help " pvebridge help ""
 case_ "$c" "$h" "" "pvebridge connect -- -" pvebridge connect -- -
 case_ "$c" "$h" "--password-file" "pvebridge connect --pass" pvebridge connect --pass

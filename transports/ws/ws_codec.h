@@ -60,8 +60,9 @@ class WsCodecSink {
 class WsCodec {
  public:
   virtual ~WsCodec() = default;
-  // Decodes what it can from `in` (drains what it consumed; an incomplete frame header stays in
-  // `in`), calling the sink. A protocol violation returns an Error (Errc::protocol, or
+  // Decodes what it can from `in` (drains what it consumed; an incomplete frame header, or with
+  // some implementations an incomplete control frame of at most 139 bytes, stays in `in`),
+  // calling the sink. A protocol violation returns an Error (Errc::protocol, or
   // Errc::too_large) and the codec is dead after: every later decode() returns the same error.
   virtual Error decode(ByteChain& in) = 0;
   // Frames `payload` (all of it, moved/consumed) as binary frames of at most max_frame_payload

@@ -1,7 +1,9 @@
 #include "engine/core/platform.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -93,6 +95,50 @@ TEST(CacheFile, ReplacedAtomicallyAndPrivate) {
   ASSERT_TRUE(content.ok());
   EXPECT_EQ(*content, "101\tdb01\tpve2");
   unsetenv("XDG_CACHE_HOME");
+}
+
+TEST(DataDir, XdgDataHomeOnlyWhenAbsolute) {
+  const char* home = std::getenv("HOME");
+  setenv("XDG_DATA_HOME", "/srv/data", 1);
+  EXPECT_EQ(user_data_dir("pvebridge"), "/srv/data/pvebridge");
+  setenv("XDG_DATA_HOME", "relative/data", 1);  // the XDG spec says to ignore it
+  if (home && *home == '/') {
+    EXPECT_EQ(user_data_dir("pvebridge"), std::string(home) + "/.local/share/pvebridge");
+  }
+  unsetenv("XDG_DATA_HOME");
+  if (home && *home == '/') {
+    EXPECT_EQ(user_data_dir("pvebridge"), std::string(home) + "/.local/share/pvebridge");
+  }
+}
+
+TEST(PrivateFileReplace, CreatesMissingDirectoriesPrivate) {
+  auto d = PrivateDir::create("pvb-test");
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(chmod(d->path().c_str(), 0755), 0);  // an existing directory is left as it is
+  const std::string file = d->path() + "/a/b/known_hosts";
+  ASSERT_TRUE(replace_private_file(file, "x\n").ok());
+  EXPECT_EQ(file_mode(file), 0600);
+  EXPECT_EQ(file_mode(d->path() + "/a"), 0700);
+  EXPECT_EQ(file_mode(d->path() + "/a/b"), 0700);
+  EXPECT_EQ(file_mode(d->path()), 0755);
+  ASSERT_TRUE(write_new_private_file(d->path() + "/plain", "x").ok());
+  Error e = replace_private_file(d->path() + "/plain/f", "x");  // a file where a directory goes
+  EXPECT_EQ(e.code(), Errc::io) << e.message();
+}
+
+TEST(PromptLine, NeedsATerminal) {
+  // Under a test runner without a controlling terminal the question cannot be asked; with one,
+  // this test has nothing to check without typing.
+  if (access("/dev/tty", R_OK | W_OK) == 0) {
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd >= 0) {
+      close(fd);
+      GTEST_SKIP() << "a terminal is attached";
+    }
+  }
+  auto r = prompt_line("question? ");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Errc::usage);
 }
 
 }  // namespace

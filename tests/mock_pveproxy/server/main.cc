@@ -10,9 +10,11 @@
 #include <string>
 
 #include "engine/core/loop.h"
+#include "engine/core/platform.h"
 #include "engine/core/rng.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/mock_server.h"
+#include "tests/mock_pveproxy/server/qemu_consoles.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
 #include "tests/mock_pveproxy/server/server_args.h"
 #include "tests/mock_pveproxy/server/server_identity.h"
@@ -31,8 +33,9 @@ int fail(const Error& e, const char* what) {
   return e.code() == Errc::usage ? 2 : 1;
 }
 
-std::string describe_options(const MockOptions& o) {
+std::string describe_options(const MockOptions& o, bool qemu) {
   std::string s = "Proxmox VE " + std::string(o.pve_version());
+  if (qemu) s += ", qemu guests on real QEMU";
   for (const Fault& f : o.faults) s += ", fault " + std::string(fault_name(f.kind));
   return s;
 }
@@ -73,8 +76,30 @@ int run(int argc, char** argv) {
 
   config.api.cert_pem = identity->ca_pem;  // vncproxy's `cert`: the cluster CA
   Loop loop;
+  // --qemu: declared before the server, so its QEMUs outlive every console relaying to them.
+  std::unique_ptr<QemuFleet> qemu;
+  if (config.qemu) {
+    QemuFleetOptions qemu_options;
+    const std::string wanted =
+        config.qemu_binary.empty() ? "qemu-system-x86_64" : config.qemu_binary;
+    qemu_options.binary = find_executable(wanted);
+    if (qemu_options.binary.empty()) {
+      return fail(Error(Errc::io, wanted + " not found or not executable (Debian: apt-get install "
+                                           "qemu-system-x86)"),
+                  "--qemu");
+    }
+    Result<std::unique_ptr<QemuFleet>> fleet = QemuFleet::create(loop, qemu_options, log_line);
+    if (!fleet.ok()) return fail(fleet.error(), "--qemu");
+    qemu = std::move(*fleet);
+    qemu->install();
+  }
   MockApi api(std::move(*inventory), config.api, system_clock(), system_random());
   MockServer server(loop, api, *tls, system_clock(), system_random(), log_line);
+  // Faults below HTTP (resets, TLS alerts, renegotiation, a changing certificate).
+  Result<std::unique_ptr<ConnectionFaults>> connection_faults =
+      ConnectionFaults::create(api.options(), tls_config, log_line);
+  if (!connection_faults.ok()) return fail(connection_faults.error(), "--fault");
+  server.set_connection_faults(std::move(*connection_faults));
   Result<std::unique_ptr<TcpListener>> listener = TcpListener::listen(
       loop, config.listen_host, config.listen_port, [&server](std::unique_ptr<TcpTransport> t) {
         std::string peer = t->peer_address() + ":" + std::to_string(t->peer_port());
@@ -96,7 +121,7 @@ int run(int argc, char** argv) {
   if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 
   log_line("listening on " + (*listener)->address() + ":" + std::to_string((*listener)->port()) +
-           " (" + describe_options(api.options()) + ")");
+           " (" + describe_options(api.options(), qemu != nullptr) + ")");
   // Ready only now: whoever reads the line may connect (or signal us) at once.
   ReadyInfo ready{(*listener)->port(), identity->fingerprint, *ca_file};
   std::printf("%s\n", ready_line(ready, api.inventory()).c_str());

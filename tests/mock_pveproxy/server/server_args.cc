@@ -11,6 +11,7 @@ const char* const kServerUsage =
     "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
     "                     [--cert FILE --key FILE] [--fault NAME[=ARG]]... [--old-pveproxy]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
+    "                     [--qemu] [--qemu-binary PATH]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
@@ -26,10 +27,20 @@ const char* const kServerUsage =
     "  --fault NAME[=ARG]        drop_ws_after=BYTES, stall_ws, reject_ticket, oversized_header,\n"
     "                            malformed_json=PATH_SUBSTRING, slow=MS,\n"
     "                            raw_after_upgrade=masked_frame|rsv_bits|huge_length|\n"
-    "                            reserved_opcode|ping_flood|never_close (repeatable)\n"
+    "                            reserved_opcode|ping_flood|never_close|silent,\n"
+    "                            endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING,\n"
+    "                            endless_chunked=PATH_SUBSTRING, wrong_types=PATH_SUBSTRING,\n"
+    "                            no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade,\n"
+    "                            reset_after=BYTES, chunk_writes=BYTES,\n"
+    "                            tls_alert=handshake|request, tls_renegotiate,\n"
+    "                            cert_change_after=N (repeatable; see README.md)\n"
     "  --tls-backend NAME        openssl (default: fast enough to be the far end of the\n"
     "                            throughput benchmark) or mbedtls\n"
     "  --old-pveproxy            behave like Proxmox VE 8.3 and earlier (64 KiB websocket frames)\n"
+    "  --qemu                    relay the console of every qemu guest to a real QEMU (one per\n"
+    "                            guest, started at its first console, killed at exit) instead of\n"
+    "                            the fake VM; lxc guests keep the fake VM\n"
+    "  --qemu-binary PATH        that QEMU (implies --qemu; default: qemu-system-x86_64 in PATH)\n"
     "  --exit-on-stdin-eof       also exit when standard input is closed\n"
     "timers:\n"
     "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
@@ -137,6 +148,11 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       out.help = true;
       return out;
     }
+    if (arg == "--qemu") {
+      if (Error e = flag_only(); e.failed()) return e;
+      c.qemu = true;
+      continue;
+    }
     if (arg == "--exit-on-stdin-eof" || arg == "--old-pveproxy") {
       if (Error e = flag_only(); e.failed()) return e;
       (arg == "--old-pveproxy" ? c.api.old_pveproxy : c.exit_on_stdin_eof) = true;
@@ -148,7 +164,7 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     }
     bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
                  arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
-                 arg == "--tls-backend";
+                 arg == "--qemu-binary" || arg == "--tls-backend";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -170,6 +186,10 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (arg == "--state-dir") c.state_dir = s;
       if (arg == "--cert") c.cert_file = s;
       if (arg == "--key") c.key_file = s;
+      if (arg == "--qemu-binary") {
+        c.qemu_binary = s;
+        c.qemu = true;
+      }
     }
   }
   if (c.cert_file.empty() != c.key_file.empty()) {

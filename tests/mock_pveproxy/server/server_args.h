@@ -19,6 +19,10 @@ struct ServerConfig {
   std::string cert_file;       // both empty: a CA and a leaf are generated at start
   std::string key_file;
   bool exit_on_stdin_eof = false;
+  // --qemu / --qemu-binary: relay qemu guests' consoles to real QEMUs (empty binary: found in
+  // PATH).
+  bool qemu = false;
+  std::string qemu_binary;
   TlsBackendKind tls_backend = kDefaultTlsBackend;
   MockOptions api;  // timers, pveproxy generation, faults
 };
