@@ -397,7 +397,7 @@ void Harness::setup() {
   report_.add(Row(sec, "process start: /bin/true", "", median(trivial) * 1000, "ms",
                   "fork, exec, exit of the smallest program: the harness's own floor"));
   report_.add(Row(sec, "process start: pvebridge --version", "", start_ms, "ms",
-                  "plus loading 13 shared libraries (libcrypto, libssl, mbedTLS, libstdc++, ...) "
+                  "plus loading 12 shared libraries (libcrypto, libssl, mbedTLS, libstdc++, ...) "
                   "and static initialisation: paid by every command"));
   for (TlsBackendKind b : s_.backends) {
     const std::string bn(tls_backend_name(b));
