@@ -43,6 +43,10 @@ function bridge(config) {
       socket.on('error', () => {});
       socket.on('close', () => {
         duplex.end();
+        // Keep reading the WebSocket (dropping what comes): pveproxy answers our Close by closing
+        // TCP once it has sent what it holds, and a paused socket would only notice that after
+        // ws's 30-second close timeout.
+        duplex.resume();
         done();
       });
       socket.pipe(duplex).pipe(socket);
