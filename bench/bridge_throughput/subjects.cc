@@ -217,8 +217,8 @@ std::string BenchEnv::peer_unavailable(PeerKind peer) {
   std::string why;
   if (peer == PeerKind::node) {
     std::error_code ec;
-    if (paths_.node.empty()) {
-      why = "node is not installed";
+    if (paths_.node.empty() || ::access(paths_.node.c_str(), X_OK) != 0) {
+      why = "node is not installed" + (paths_.node.empty() ? "" : " at " + paths_.node);
     } else if (!std::filesystem::exists(paths_.peers_dir + "/node_modules/ws/package.json", ec)) {
       why = "the npm package ws is not installed in " + paths_.peers_dir +
             " (bench/run_bridge.sh installs it outside --smoke)";
