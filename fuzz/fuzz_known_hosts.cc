@@ -1,7 +1,7 @@
 // The known_hosts text format (engine/trust/known_hosts.h) on arbitrary bytes.
 //
 // Input: the file's text. The last 4 bytes (when there are that many) also pick a server and a
-// fingerprint to set() afterwards.
+// fingerprint to set() afterwards (a CA, or a pin that may carry `cluster-ca=declined`).
 //
 // Invariants:
 // - parsing never fails, and the text is written back exactly (each line ended by '\n');
@@ -22,7 +22,7 @@ namespace {
 
 bool same(const KnownHost& a, const KnownHost& b) {
   return a.server == b.server && a.kind == b.kind && a.fingerprint == b.fingerprint &&
-         a.ca_der == b.ca_der;
+         a.ca_der == b.ca_der && a.cluster_ca_declined == b.cluster_ca_declined;
 }
 
 std::map<std::string, size_t> entries_per_server(const KnownHosts& kh) {
@@ -81,7 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     e.server = kh.entries()[tail[1] % kh.entries().size()].server;
   }
   e.fingerprint.fill(tail[2]);
+  // A pin is now and then marked as having declined the cluster CA.
+  e.cluster_ca_declined = (tail[3] & 2) != 0;
   if (tail[3] & 1) {
+    e.cluster_ca_declined = false;  // only a pin carries the mark
     e.kind = TrustKind::ca;
     e.ca_der.assign(bytes, bytes + std::min<size_t>(size, 512));
     if (e.ca_der.empty()) e.ca_der.push_back(0);

@@ -114,6 +114,7 @@ void ConsoleSession::open_websocket(VncTicket ticket) {
   if (!lower) {
     return end_with(CloseReason::error, Error(Errc::internal, "no transport to the API host"));
   }
+  ws_lower_ = lower.get();
   WsClientOptions wo;
   wo.host_header = api_.host().authority();
   wo.path = ProxmoxClient::websocket_path(guest_, ticket_);
@@ -131,6 +132,10 @@ void ConsoleSession::open_websocket(VncTicket ticket) {
 void ConsoleSession::on_connected() {
   if (ending_) return;
   log("console WebSocket open");
+  if (options_.on_console_open) {
+    options_.on_console_open(api_.host(), ticket_.cert, *ws_lower_);
+    if (ending_) return;
+  }
   start_listening();
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,14 @@ struct ConsoleOptions {
   size_t ws_frame_payload = 16 * 1024;
   Pump::Options pump;
   bool require_same_uid = true;  // refuse local clients of other users (Linux)
+  // Called once the console's WebSocket is open, before listening and the viewer, with the host,
+  // the cluster CA that vncproxy named (its `cert`, PEM; may be empty) and the transport the
+  // connector made for the WebSocket (so the caller can see what verified it). pvebridge offers
+  // to trust that CA here (engine/trust/host_trust.h). It may block on a terminal question: the
+  // node no longer waits then, but the VNC password's life (client_wait_ms) runs meanwhile.
+  std::function<void(const ApiHost& host, const std::string& cluster_ca_pem,
+                     const Transport& server)>
+      on_console_open;
 };
 
 struct ListeningInfo {
@@ -135,7 +144,8 @@ class ConsoleSession : private TransportSink {
 
   VncTicket ticket_;
   std::unique_ptr<WsTransport> ws_;
-  ByteChain early_from_guest_;  // server bytes that arrived before the viewer did
+  const Transport* ws_lower_ = nullptr;  // what ws_connector_ made, owned by ws_
+  ByteChain early_from_guest_;           // server bytes that arrived before the viewer did
   std::unique_ptr<TcpListener> listener_;
   uint16_t port_ = 0;
   std::optional<PrivateDir> vv_dir_;

@@ -105,11 +105,64 @@ std::string first_contact_question(const FirstContact& c) {
   } else {
     q +=
         "  (The server sent no CA with its certificate, as pveproxy does, so only the certificate\n"
-        "  can be trusted here. To trust the cluster's CA instead, copy /etc/pve/pve-root-ca.pem\n"
-        "  from a node and give it with --ca-file.)\n";
+        "  can be trusted here. Its cluster's CA is offered once a console's reply names it.)\n";
   }
   q += "  no   do not connect (default)\n";
   q += c.ca_index ? "Trust it? [yes/ca/no]: " : "Trust it? [yes/no]: ";
+  return q;
+}
+
+Result<std::vector<uint8_t>> cluster_ca_for_pin(std::string_view ca_pem,
+                                                const std::vector<std::vector<uint8_t>>& peer_chain,
+                                                const Sha256Fingerprint& pinned,
+                                                std::string_view host_name) {
+  if (peer_chain.empty() || sha256_fingerprint(peer_chain.front()) != pinned) {
+    return Error(Errc::tls_verify, "the connection's certificate is not the pinned one");
+  }
+  auto certificates = certificates_from_pem(ca_pem);
+  if (!certificates.ok()) {
+    return Error(Errc::tls_verify,
+                 "its `cert` is not a PEM certificate: " + certificates.error().message());
+  }
+  Error why(Errc::tls_verify, "its `cert` holds no CA certificate");
+  for (const std::vector<uint8_t>& der : *certificates) {
+    auto s = summarize_certificate(der);
+    if (!s.ok()) continue;
+    // A self-issued root, as pve-root-ca is: the only kind every backend takes as the one anchor.
+    if (!s->is_ca || !s->self_issued) {
+      why = Error(Errc::tls_verify, "its `cert` (" + s->subject + ") is not a self-issued CA");
+      continue;
+    }
+    Error verified = verify_chain_with_ca(peer_chain, der, host_name);
+    if (verified.ok()) return der;
+    why = Error(Errc::tls_verify, "the pinned certificate does not verify with its `cert` (" +
+                                      s->subject + "): " + verified.message());
+  }
+  return why;
+}
+
+std::string cluster_ca_question(const ClusterCaQuestion& c) {
+  std::string q = c.server + " is trusted by its pinned certificate (SHA-256 " +
+                  format_fingerprint(c.pinned) +
+                  ").\nThe console's reply named the cluster CA, which signed that certificate:\n";
+  if (auto s = summarize_certificate(c.ca_der); s.ok()) {
+    q += "  cluster CA    " + s->subject + "\n";
+    q += "    valid       " + s->not_before + " to " + s->not_after + "\n";
+    q += "    SHA-256     " + format_fingerprint(s->fingerprint) + "\n";
+  }
+  q += "Trusting the CA instead of the one certificate keeps " + c.server +
+       " trusted when the node's\ncertificate is renewed";
+  if (c.ca_servers.size() > 1) {
+    std::string others;
+    for (size_t i = 1; i < c.ca_servers.size(); ++i) {
+      others += (others.empty() ? "" : ", ") + c.ca_servers[i];
+    }
+    q += ", and trusts the other nodes of this command that have no entry yet (" + others + ")";
+  }
+  q += ". (It is on every node: /etc/pve/pve-root-ca.pem.) This is asked once.\n";
+  q += "  yes  trust the cluster CA for " + c.server + "\n";
+  q += "  no   keep the pinned certificate and do not ask again (default)\n";
+  q += "Trust the cluster CA? [yes/no]: ";
   return q;
 }
 
@@ -224,15 +277,7 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
   c.chain = r.chain_der;
   c.reason = r.reason.message();
   c.ca_index = offerable_ca(c.chain, host.host);
-  c.ca_servers.push_back(key);
-  for (const ApiHost& other : cluster) {
-    const std::string k = key_of(other);
-    auto e = known_.find(k);
-    if (e.ok() && *e == nullptr &&
-        std::find(c.ca_servers.begin(), c.ca_servers.end(), k) == c.ca_servers.end()) {
-      c.ca_servers.push_back(k);
-    }
-  }
+  c.ca_servers = ca_servers(key, cluster);
   const std::string fp = format_fingerprint(leaf->fingerprint);
   const Error not_trusted(
       Errc::tls_verify,
@@ -279,6 +324,23 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
     return Error(e.code(), "cannot remember " + key + ": " + e.message() +
                                "; to trust it without saving, use --fingerprint " + fp);
   }
+  return refresh_contexts(entries);
+}
+
+std::vector<std::string> HostTrust::ca_servers(const std::string& key,
+                                               const std::vector<ApiHost>& cluster) const {
+  std::vector<std::string> servers = {key};
+  for (const ApiHost& other : cluster) {
+    const std::string k = key_of(other);
+    auto e = known_.find(k);
+    if (e.ok() && *e == nullptr && std::find(servers.begin(), servers.end(), k) == servers.end()) {
+      servers.push_back(k);
+    }
+  }
+  return servers;
+}
+
+Error HostTrust::refresh_contexts(const std::vector<KnownHost>& entries) {
   // Connections from now on use the new entries.
   for (const KnownHost& e : entries) {
     auto it = hosts_.find(e.server);
@@ -292,17 +354,115 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
   return Error();
 }
 
-Error HostTrust::save(const std::vector<KnownHost>& entries) {
+Error HostTrust::save(const std::vector<KnownHost>& entries, const KnownHost* expected) {
   if (path().empty()) {
     return Error(Errc::usage, "no place for known_hosts: neither XDG_DATA_HOME nor HOME is set");
   }
   // Read again right before writing: another pvebridge may have added a server meanwhile.
   auto current = read_known_hosts(path());
   if (!current.ok()) return current.error();
+  if (expected != nullptr) {
+    auto now = current->find(expected->server);
+    if (!now.ok() || *now == nullptr || (*now)->kind != expected->kind ||
+        (*now)->fingerprint != expected->fingerprint) {
+      return Error(Errc::usage, "the entry for " + expected->server + " in " + path() +
+                                    " changed while we asked; left as it is");
+    }
+  }
   for (const KnownHost& e : entries) current->set(e);
   if (Error e = replace_private_file(path(), current->format()); e.failed()) return e;
   known_ = std::move(*current);
   return Error();
+}
+
+ClusterCaOffer HostTrust::offer_cluster_ca(const ApiHost& host, std::string_view ca_pem,
+                                           const std::vector<std::vector<uint8_t>>& peer_chain,
+                                           const std::vector<ApiHost>& cluster) {
+  ClusterCaOffer result;
+  const std::string key = key_of(host);
+  auto found = known_.find(key);
+  // Only a pinned certificate is replaced: a CA entry needs nothing, and an unknown host was
+  // trusted by the system CAs (or was not prepared at all).
+  if (!found.ok() || *found == nullptr || (*found)->kind != TrustKind::certificate) return result;
+  const KnownHost pin = **found;
+  if (pin.cluster_ca_declined || ca_asked_.count(key) || ca_pem.empty()) return result;
+
+  auto ca = cluster_ca_for_pin(ca_pem, peer_chain, pin.fingerprint, host.host);
+  if (!ca.ok()) {
+    ca_asked_.insert(key);  // the next console of this host brings the same CA
+    result.outcome = ClusterCaOffer::Outcome::not_offered;
+    result.detail = ca.error().message();
+    return result;
+  }
+  auto summary = summarize_certificate(*ca);
+  if (summary.ok()) result.ca = *summary;
+  if (!prompt_) {
+    result.outcome = ClusterCaOffer::Outcome::not_asked;
+    return result;
+  }
+  ca_asked_.insert(key);
+  const Sha256Fingerprint ca_fp = sha256_fingerprint(*ca);
+  ClusterCaQuestion c{key, pin.fingerprint, *ca, ca_servers(key, cluster)};
+  enum class Choice { yes, no, unclear } choice = Choice::unclear;
+  std::string question = cluster_ca_question(c);
+  for (int attempt = 0; attempt < 3 && choice == Choice::unclear; ++attempt) {
+    auto line = prompt_(question);
+    if (!line.ok()) {
+      result.outcome = ClusterCaOffer::Outcome::not_asked;
+      return result;
+    }
+    std::string_view text = *line;
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    std::string word(text);
+    for (char& ch : word) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    if (word.empty() || word == "n" || word == "no") {
+      choice = Choice::no;
+    } else if (word == "y" || word == "yes") {
+      choice = Choice::yes;
+    } else if (auto fp = parse_fingerprint(text); fp.ok() && *fp == ca_fp) {
+      choice = Choice::yes;  // the CA's fingerprint, pasted after checking it
+    }
+    question = "Please answer yes or no (or paste the CA's fingerprint): ";
+  }
+  if (choice == Choice::unclear) {
+    result.outcome = ClusterCaOffer::Outcome::not_asked;
+    result.detail = "no clear answer";
+    return result;
+  }
+  if (choice == Choice::no) {
+    KnownHost declined = pin;
+    declined.cluster_ca_declined = true;
+    result.outcome = ClusterCaOffer::Outcome::declined;
+    if (Error e = save({declined}, &pin); e.failed()) result.detail = e.message();
+    return result;
+  }
+  std::vector<KnownHost> entries;
+  for (const std::string& server : c.ca_servers) {
+    KnownHost e;
+    e.server = server;
+    e.kind = TrustKind::ca;
+    e.fingerprint = ca_fp;
+    e.ca_der = *ca;
+    entries.push_back(std::move(e));
+  }
+  if (Error e = save(entries, &pin); e.failed()) {
+    result.outcome = ClusterCaOffer::Outcome::failed;
+    result.detail = e.message();
+    return result;
+  }
+  if (Error e = refresh_contexts(entries); e.failed()) {
+    result.outcome = ClusterCaOffer::Outcome::failed;
+    result.detail = e.message();
+    return result;
+  }
+  result.outcome = ClusterCaOffer::Outcome::trusted;
+  for (const std::string& server : c.ca_servers) {
+    result.detail += (result.detail.empty() ? "" : ", ") + server;
+  }
+  return result;
 }
 
 }  // namespace pvb

@@ -12,7 +12,9 @@ namespace {
 constexpr const char* kHeader =
     "# pvebridge known_hosts: Proxmox servers trusted on first use (see pvebridge(1)).\n"
     "# One line per server, HOST:PORT then either\n"
-    "#   sha256 FINGERPRINT          this certificate only, or\n"
+    "#   sha256 FINGERPRINT          this certificate only (`cluster-ca=declined` after it: do "
+    "not\n"
+    "#                               offer the cluster CA again), or\n"
     "#   ca FINGERPRINT CERTIFICATE  certificates signed by this CA (base64 DER; the fingerprint "
     "is\n"
     "#                               its SHA-256).\n"
@@ -20,6 +22,9 @@ constexpr const char* kHeader =
 
 // A CA certificate is a few hundred bytes; a line this long is not one of ours.
 constexpr size_t kMaxLine = 64 * 1024;
+
+// The optional last field of a `sha256` line: the cluster CA was offered and declined.
+constexpr std::string_view kDeclinedField = "cluster-ca=declined";
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -54,7 +59,16 @@ Result<KnownHost> parse_entry(const std::vector<std::string_view>& f) {
   if (f.size() < 2) return Error(Errc::usage, "no trust given for " + e.server);
   const std::string kind = lower(f[1]);
   if (kind == "sha256") {
-    if (f.size() != 3) return Error(Errc::usage, "expected: HOST:PORT sha256 FINGERPRINT");
+    if (f.size() != 3 && f.size() != 4) {
+      return Error(Errc::usage, "expected: HOST:PORT sha256 FINGERPRINT [cluster-ca=declined]");
+    }
+    if (f.size() == 4) {
+      if (lower(f[3]) != kDeclinedField) {
+        return Error(Errc::usage,
+                     "unknown field '" + printable(f[3], 40) + "' (expected cluster-ca=declined)");
+      }
+      e.cluster_ca_declined = true;
+    }
     e.kind = TrustKind::certificate;
   } else if (kind == "ca") {
     if (f.size() != 4) return Error(Errc::usage, "expected: HOST:PORT ca FINGERPRINT CERTIFICATE");
@@ -113,6 +127,7 @@ std::string format_known_host(const KnownHost& e) {
   std::string line = e.server;
   if (e.kind == TrustKind::certificate) {
     line += " sha256 " + format_fingerprint(e.fingerprint);
+    if (e.cluster_ca_declined) line += " " + std::string(kDeclinedField);
   } else {
     line += " ca " + format_fingerprint(e.fingerprint) + " " + base64_encode(e.ca_der);
   }

@@ -3,9 +3,15 @@
 //
 //   # comments and blank lines are kept as they are
 //   pve1.example.com:8006 sha256 AA:BB:...:FF
+//   pve2.example.com:8006 sha256 CC:DD:...:99 cluster-ca=declined
 //   [fd00::10]:8006 ca 11:22:...:EE MIIBmjCCAUCgAwIBAgIU...
 //
 // - `sha256 FINGERPRINT`: trust this one certificate (the node's own), whatever its chain and name.
+//   An optional last field `cluster-ca=declined` records that the user was offered the cluster CA
+//   named by a console's vncproxy reply and said no (host_trust.h): the offer is not made again
+//   while the line stays (delete that field, or the line, to be asked again). It changes nothing
+//   about how the server is verified. Files without it read as before; pvebridge versions before
+//   this field refuse such a line (delete the field to use one).
 // - `ca FINGERPRINT CERTIFICATE`: trust certificates for this server's name signed by that CA (the
 //   cluster's pve-root-ca): node renewals keep working. CERTIFICATE is the CA's DER in base64 on
 //   the same line, FINGERPRINT its SHA-256, checked against it.
@@ -34,7 +40,10 @@ struct KnownHost {
   TrustKind kind = TrustKind::certificate;
   Sha256Fingerprint fingerprint{};  // of the certificate, or of the CA
   std::vector<uint8_t> ca_der{};    // TrustKind::ca
-  size_t line = 0;                  // 1-based line in the text it was read from; 0 if new
+  // TrustKind::certificate: the user declined to trust the cluster CA instead
+  // (`cluster-ca=declined`).
+  bool cluster_ca_declined = false;
+  size_t line = 0;  // 1-based line in the text it was read from; 0 if new
 };
 
 // A line that does not parse.

@@ -268,6 +268,10 @@ int run_connect(const CliOptions& o, Output& out) {
   } observer(out, finished, final_code);
 
   ConsoleOptions copts = console_options(o);
+  copts.on_console_open = [&api](const ApiHost& host, const std::string& ca_pem,
+                                 const Transport& server) {
+    api->access->offer_cluster_ca(host, ca_pem, server);
+  };
   api->access->connect(loop, *api->client, [&](Error e) {
     if (e.failed()) {
       out.error(0, e);

@@ -31,6 +31,7 @@ constexpr KeyInfo kKeys[] = {
     {"fingerprint", Group::trust, true, false},
     {"ca_file", Group::trust, false, false},
     {"tls_backend", Group::none, false, false},
+    {"proxy", Group::none, false, false},
     {"timeout", Group::none, false, false},
     {"keepalive", Group::none, false, false},
     {"client_wait", Group::none, false, false},

@@ -10,6 +10,7 @@
 //   user = alice@pve
 //   password_command = pass show proxmox/alice
 //   ca_file = ~/.config/pvebridge/pve-root-ca.pem
+//   proxy = http://proxy.example.com:3128
 //
 // Keys are lowercase words; whitespace around keys and values is dropped; there is no quoting at
 // this level (lists of words -- viewer_args, *_command -- are split by split_words). What the keys

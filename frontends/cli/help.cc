@@ -28,11 +28,15 @@ Connection and authentication (every command):
                           Without any of these three: trust on first use, as ssh does. A server
                           the system CAs do not vouch for is shown and asked about on a terminal
                           (never with --json; elsewhere exit 4 with its fingerprint); the answer
-                          is kept in ~/.local/share/pvebridge/known_hosts (or $XDG_DATA_HOME)
+                          is kept in ~/.local/share/pvebridge/known_hosts (or $XDG_DATA_HOME).
+                          Pinned a node's certificate? Its first console then offers, once per
+                          host, the cluster CA named by the console's reply instead (so renewed
+                          node certificates keep working); 'no' is remembered
   --proxy http://HOST:PORT
                           go through this HTTP proxy (CONNECT); default: env https_proxy or
-                          HTTPS_PROXY (credentials only there: http://USER:PASS@HOST:PORT);
-                          no_proxy / NO_PROXY lists hosts to reach directly
+                          HTTPS_PROXY (credentials only there: http://USER:PASS@HOST:PORT), then
+                          the config file's proxy; no_proxy / NO_PROXY lists hosts to reach
+                          directly, whichever proxy applies
   --tls-backend NAME      openssl (default: its AES-GCM is ~14x faster) or mbedtls (the
                           reference implementation; TLS 1.2 only)
   --timeout SECONDS       limit for each network step: connect, TLS handshake, each request
@@ -126,10 +130,14 @@ which beats the file.
   token_id = root@pam!pvebridge
   token_file = lab.token       # relative paths are next to the config file
   fingerprint = AA:BB:...
+  proxy = http://proxy.example.com:3128
 
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
-with token_file or token_command; fingerprint (repeatable) or ca_file; tls_backend, timeout,
-keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
+timeout, keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
+no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
+Proxy credentials are refused in the file: put them in https_proxy.
 A profile's user, password or token replace those of the top level as a whole; so do its
 fingerprints or CA, and its hosts.
 

@@ -396,7 +396,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
   if (otp_text) o.otp = otp_text;
   fill_settings(*profile, p.given, o);
 
-  auto proxy = proxy_settings(proxy_text, env, o.secret_env_names);
+  auto proxy = proxy_settings(proxy_text, env, o.secret_env_names, profile->proxy);
   if (!proxy.ok()) return proxy.error();
   o.proxy = std::move(*proxy);
 

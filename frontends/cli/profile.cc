@@ -6,6 +6,7 @@
 #include "engine/proxmox/credentials.h"
 #include "frontends/cli/config_file.h"
 #include "frontends/cli/options.h"
+#include "transports/http/proxy_config.h"
 #include "transports/tls/fingerprint.h"
 
 namespace pvb {
@@ -132,6 +133,16 @@ struct SettingReader {
       out.tls_backend = parse_tls_backend(v);
       if (!out.tls_backend)
         return fail(s, "expected openssl or mbedtls, got '" + printable(v) + "'");
+    } else if (k == "proxy") {
+      auto url = parse_proxy_url(v);
+      if (!url.ok()) return fail(s, url.error().message());
+      if (url->has_credentials()) {
+        // The file may be shared or backed up; a proxy password belongs where --proxy's does.
+        return fail(s,
+                    "proxy credentials are not taken from a config file: set "
+                    "https_proxy=http://USER:PASSWORD@HOST:PORT in the environment instead");
+      }
+      out.proxy = v;
     } else if (k == "timeout" || k == "client_wait") {
       auto n = parse_uint(v, 1, 3600);
       if (!n) return fail(s, "expected seconds from 1 to 3600, got '" + printable(v) + "'");

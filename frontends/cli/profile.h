@@ -54,6 +54,9 @@ struct ProfileSettings {
   std::vector<std::string> fingerprints;
   std::string ca_file;
   std::optional<TlsBackendKind> tls_backend;
+  // An HTTP proxy URL, checked, never with credentials (those stay in the environment's
+  // https_proxy). Used when neither --proxy nor https_proxy / HTTPS_PROXY names one.
+  std::optional<std::string> proxy;
   std::optional<uint64_t> timeout_s;
   std::optional<uint64_t> keepalive_s;
   std::optional<uint64_t> client_wait_s;

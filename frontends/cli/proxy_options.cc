@@ -10,7 +10,7 @@ const ProxyUrl* ProxySettings::for_host(std::string_view host) const {
 Result<ProxySettings> proxy_settings(
     const std::optional<std::string>& flag,
     const std::function<std::optional<std::string>(const std::string&)>& env,
-    std::vector<std::string>& secret_env_names) {
+    std::vector<std::string>& secret_env_names, const std::optional<std::string>& profile) {
   ProxySettings s;
   // Whatever we use, a proxy password in the environment is not for our children.
   for (const char* name : {"https_proxy", "HTTPS_PROXY"}) {
@@ -32,6 +32,11 @@ Result<ProxySettings> proxy_settings(
       }
     }
   }
+  const bool from_profile = !text && profile;
+  if (from_profile) {
+    text = profile;
+    s.source = "the config file";
+  }
   if (text) {
     auto url = parse_proxy_url(*text);
     if (!url.ok()) return Error(Errc::usage, s.source + ": " + url.error().message());
@@ -39,6 +44,11 @@ Result<ProxySettings> proxy_settings(
       return Error(Errc::usage,
                    "--proxy: proxy credentials are never taken on the command line (others can "
                    "read it): set https_proxy=http://USER:PASSWORD@HOST:PORT instead");
+    }
+    if (from_profile && url->has_credentials()) {
+      return Error(Errc::usage,
+                   "proxy: proxy credentials are not taken from a config file: set "
+                   "https_proxy=http://USER:PASSWORD@HOST:PORT in the environment instead");
     }
     s.url = std::move(*url);
   }

@@ -115,4 +115,47 @@ void ServerAccess::connect(Loop& loop, ProxmoxClient& client, std::function<void
   });
 }
 
+void ServerAccess::offer_cluster_ca(const ApiHost& host, const std::string& ca_pem,
+                                    const Transport& server) {
+  if (!trust_) return;
+  // connector() made this transport: TLS, verified with the host's context, whose chain tells
+  // whether the CA vouches for the pinned certificate.
+  const auto* tls = dynamic_cast<const TlsTransport*>(&server);
+  if (tls == nullptr) return;
+  ClusterCaOffer r = trust_->offer_cluster_ca(host, ca_pem, tls->peer_chain_der(), hosts_);
+  const std::string ca = r.ca ? "the cluster CA " + r.ca->subject + " (SHA-256 " +
+                                    format_fingerprint(r.ca->fingerprint) + ")"
+                              : std::string("the cluster CA");
+  switch (r.outcome) {
+    case ClusterCaOffer::Outcome::not_applicable:
+      return;
+    case ClusterCaOffer::Outcome::not_offered:
+      out_.verbose(0, "not offering the cluster CA from " + host.authority() +
+                          "'s console reply: " + r.detail);
+      return;
+    case ClusterCaOffer::Outcome::not_asked:
+      out_.verbose(0, ca + " vouches for the pinned certificate of " + host.authority() +
+                          (r.detail.empty() ? "" : " (" + r.detail + ")") +
+                          "; run on a terminal without --json to be asked to trust it instead");
+      return;
+    case ClusterCaOffer::Outcome::declined:
+      if (!r.detail.empty()) {
+        out_.warning("could not remember the answer for " + host.authority() + ": " + r.detail);
+      } else {
+        out_.warning("keeping the pinned certificate of " + host.authority() +
+                     "; not asking again (delete 'cluster-ca=declined' from its line in " +
+                     trust_->path() + " to be asked)");
+      }
+      return;
+    case ClusterCaOffer::Outcome::trusted:
+      out_.warning("now trusting " + ca + " for " + r.detail + " in " + trust_->path() +
+                   " instead of the pinned certificate");
+      return;
+    case ClusterCaOffer::Outcome::failed:
+      out_.warning("could not trust " + ca + " for " + host.authority() + ": " + r.detail +
+                   "; keeping the pinned certificate");
+      return;
+  }
+}
+
 }  // namespace pvb

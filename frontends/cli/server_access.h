@@ -30,6 +30,12 @@ class ServerAccess {
   // and, once it is trusted, the client connects again. done gets the final outcome.
   void connect(Loop& loop, ProxmoxClient& client, std::function<void(Error)> done);
 
+  // A console to `host` is open (ConsoleOptions::on_console_open): with trust on first use, offers
+  // to trust the cluster CA its vncproxy reply named instead of the host's pinned certificate
+  // (HostTrust::offer_cluster_ca; asked once per host, on a terminal and not with --json).
+  // `server`: the WebSocket's transport, made by connector().
+  void offer_cluster_ca(const ApiHost& host, const std::string& ca_pem, const Transport& server);
+
  private:
   ServerAccess(const CliOptions& o, Output& out);
   std::shared_ptr<TlsContext> tls_for(const ApiHost& host) const;

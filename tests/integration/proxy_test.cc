@@ -185,6 +185,33 @@ TEST_F(ProxyTest, ARefusingProxyExitsSevenWithItsStatusLine) {
       << r.err;
 }
 
+TEST_F(ProxyTest, TheConfigFilesProxyCarriesTheConsoleAfterTheEnvironments) {
+  MockPveproxy m;
+  ASSERT_TRUE(m.ok());
+  TestProxy proxy;
+  ASSERT_TRUE(proxy.ok());
+  TestProxy refusing({"--refuse", "403"});
+  ASSERT_TRUE(refusing.ok());
+  const std::string config = path("config");
+  ASSERT_TRUE(write_new_private_file(config, "[profile lab]\nproxy = " + proxy.url() + "\n").ok());
+  auto r = run_pvebridge(console_args(m, {"--config", config, "--profile", "lab", "--verbose"}),
+                         viewer_env(m));
+  expect_console(r);
+  EXPECT_TRUE(proxy.next_connect(m.info().host()));
+  EXPECT_TRUE(proxy.next_connect(m.info().host())) << "the console's WebSocket too";
+  EXPECT_NE(r.err.find("(from the config file)"), std::string::npos) << r.err;
+
+  // https_proxy beats the file's proxy (which would refuse everything).
+  const std::string refusing_config = path("refusing-config");
+  ASSERT_TRUE(write_new_private_file(refusing_config, "proxy = " + refusing.url() + "\n").ok());
+  auto env_wins = run_pvebridge(args(m, {"list", "--config", refusing_config}),
+                                env(m, {{"https_proxy", proxy.url()}}));
+  EXPECT_EQ(env_wins.exit_code, 0) << env_wins.err;
+  auto file_used = run_pvebridge(args(m, {"list", "--config", refusing_config}), env(m));
+  EXPECT_EQ(file_used.exit_code, 7) << file_used.err;
+  EXPECT_NE(file_used.err.find("403 Refused By Test"), std::string::npos) << file_used.err;
+}
+
 TEST_F(ProxyTest, NoProxyHostsGoDirect) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());

@@ -19,6 +19,18 @@ class TrustTest : public ::testing::Test {
   }
   std::string path(const std::string& name) const { return dir_->path() + "/" + name; }
   std::string known_hosts() const { return path("data/pvebridge/known_hosts"); }
+  // Its lines without the comments (a new file starts with one explaining the format).
+  std::string known_hosts_entries() const {
+    std::string out;
+    const std::string file = read_file(known_hosts());
+    std::string_view text = file;
+    while (!text.empty()) {
+      std::string_view line = text.substr(0, text.find('\n'));
+      text.remove_prefix(std::min(text.size(), line.size() + 1));
+      if (!line.starts_with("#")) out += std::string(line) + "\n";
+    }
+    return out;
+  }
   // Token auth, no trust option at all: known_hosts decides.
   std::map<std::string, std::string> env(const MockPveproxy& m,
                                          std::map<std::string, std::string> extra = {}) {
@@ -196,6 +208,120 @@ TEST_F(TrustTest, TheClusterCaKeepsRenewedAndOtherNodesTrusted) {
   auto refused = run_pvebridge({"list", "--host", n3.info().host()}, env(n3));
   EXPECT_EQ(refused.exit_code, 4) << refused.err;
   EXPECT_NE(refused.err.find("does not verify with the CA"), std::string::npos) << refused.err;
+}
+
+// --- the cluster CA from vncproxy's `cert`, on a server that sends only its leaf
+// -------------------
+
+constexpr const char* kCaQuestion = "Trust the cluster CA? [yes/no]";
+
+TEST_F(TrustTest, AfterPinningTheLeafTheClusterCaIsOfferedAndKeepsRenewalsTrusted) {
+  Pki first = make_pki("first");
+  int port = 0;
+  {
+    // As stock pveproxy: the leaf alone, and the CA only in vncproxy's reply.
+    MockPveproxy m({"--cert", first.chain_file, "--key", first.key_file, "--leaf-only"});
+    ASSERT_TRUE(m.ok());
+    port = m.info().port;
+    auto r = run_pvebridge_in_pty(
+        {"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+        env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}),
+        {{"Trust it? [yes/no]", "yes"}, {kCaQuestion, "yes"}});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("sent no CA"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("cluster CA    CN=test cluster CA first"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("SHA-256     " + format_fingerprint(first.ca.fingerprint)),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("now trusting the cluster CA"), std::string::npos) << r.output;
+    // The question came before the viewer, which then had its console.
+    EXPECT_EQ(json_get(read_file(path("viewer.json")), "name"), "web01");
+  }
+  const std::string file = known_hosts_entries();
+  EXPECT_NE(file.find("127.0.0.1:" + std::to_string(port) + " ca " +
+                      format_fingerprint(first.ca.fingerprint) + " "),
+            std::string::npos)
+      << file;
+  EXPECT_EQ(file.find(" sha256 "), std::string::npos) << "the pin was replaced: " << file;
+  EXPECT_EQ(file_mode(known_hosts()), 0600);
+
+  // The node's certificate is renewed (same CA, new key): trusted without a question, for the
+  // API and the console alike.
+  Pki renewed = make_pki("renewed", &first.ca);
+  MockPveproxy m2({"--listen", "127.0.0.1:" + std::to_string(port), "--cert", renewed.chain_file,
+                   "--key", renewed.key_file, "--leaf-only"});
+  ASSERT_TRUE(m2.ok());
+  ASSERT_EQ(m2.info().port, port);
+  auto again = run_pvebridge_in_pty(
+      {"connect", "web01", "--host", m2.info().host(), "--viewer", test_viewer_path()},
+      env(m2, {{"PVB_TEST_VIEWER_OUT", path("viewer2.json")}}), {});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.output.find("Trust"), std::string::npos) << again.output;
+  EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
+}
+
+TEST_F(TrustTest, NoKeepsThePinAndTheClusterCaIsNotOfferedAgain) {
+  MockPveproxy m({"--leaf-only"});
+  ASSERT_TRUE(m.ok());
+  auto first = run_pvebridge_in_pty(
+      {"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}),
+      {{"Trust it? [yes/no]", "yes"}, {kCaQuestion, "no"}});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("not asking again"), std::string::npos) << first.output;
+  EXPECT_EQ(json_get(read_file(path("viewer.json")), "name"), "web01");
+  EXPECT_NE(
+      read_file(known_hosts())
+          .find(m.info().host() + " sha256 " + m.info().fingerprint + " cluster-ca=declined\n"),
+      std::string::npos)
+      << read_file(known_hosts());
+
+  auto second = run_pvebridge_in_pty(
+      {"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer2.json")}}), {});
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(second.output.find(kCaQuestion), std::string::npos) << second.output;
+  EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
+}
+
+TEST_F(TrustTest, ACertThatDoesNotSignTheLeafIsNeverOffered) {
+  Pki first = make_pki("first");
+  Pki stranger = make_pki("stranger");
+  const std::string stranger_ca = path("stranger-ca.pem");
+  ASSERT_TRUE(write_new_private_file(stranger_ca, stranger.ca.cert_pem).ok());
+  MockPveproxy m({"--cert", first.chain_file, "--key", first.key_file, "--leaf-only",
+                  "--cluster-ca", stranger_ca});
+  ASSERT_TRUE(m.ok());
+  auto r = run_pvebridge_in_pty(
+      {"connect", "web01", "--verbose", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}), {{"Trust it? [yes/no]", "yes"}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(kCaQuestion), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("not offering the cluster CA"), std::string::npos) << r.output;
+  EXPECT_EQ(known_hosts_entries(), m.info().host() + " sha256 " + m.info().fingerprint + "\n")
+      << "the pin stays, and nothing was asked, so nothing was declined";
+}
+
+TEST_F(TrustTest, WithJsonOrWithoutATerminalTheClusterCaIsNeverAsked) {
+  MockPveproxy m({"--leaf-only"});
+  ASSERT_TRUE(m.ok());
+  const std::string pinned = m.info().host() + " sha256 " + m.info().fingerprint + "\n";
+  ASSERT_TRUE(replace_private_file(known_hosts(), pinned).ok());
+  auto json = run_pvebridge_in_pty(
+      {"connect", "web01", "--json", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}), {});
+  EXPECT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(json.output.find("Trust"), std::string::npos) << json.output;
+  EXPECT_EQ(json_get(read_file(path("viewer.json")), "name"), "web01");
+
+  auto script =
+      run_pvebridge({"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+                    env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer2.json")}}));
+  EXPECT_EQ(script.exit_code, 0) << script.err;
+  EXPECT_EQ(script.err.find("Trust"), std::string::npos) << script.err;
+  EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
+  EXPECT_EQ(read_file(known_hosts()), pinned) << "neither trusted nor declined";
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "engine/core/platform.h"
 #include "tests/transports/tls/tls_backend_suite.h"
+#include "transports/http/base64.h"
 
 namespace pvb {
 namespace {
@@ -299,6 +301,155 @@ TEST_P(HostTrustTest, ADamagedLineForAHostStopsBeforeConnecting) {
   EXPECT_NE(e.message().find("line 1"), std::string::npos) << e.message();
 }
 
+// --- the cluster CA from a console's vncproxy reply
+// -----------------------------------------------
+
+class ClusterCaTest : public HostTrustTest {
+ protected:
+  // pve1 pinned, as after a `yes` on an earlier run.
+  std::string pin_line() const {
+    return "pve1.example.com:8006 sha256 " + format_fingerprint(pki().leaf.fingerprint);
+  }
+  ClusterCaOffer offer(HostTrust& trust, const std::string& ca_pem,
+                       std::vector<std::vector<uint8_t>> chain = {pki().leaf.der}) {
+    return trust.offer_cluster_ca(kPve1, ca_pem, chain, {kPve1, kPve2});
+  }
+};
+
+TEST_P(ClusterCaTest, YesReplacesThePinWithTheCaForThisAndTheUnknownHosts) {
+  write_file("# mine\n" + pin_line() + "\n");
+  answers = {"yes"};
+  auto trust = open(prompt(), {kPve1, kPve2});
+  ClusterCaOffer r = offer(*trust, pki().ca.cert_pem);
+  EXPECT_EQ(r.outcome, ClusterCaOffer::Outcome::trusted) << r.detail;
+  EXPECT_EQ(r.detail, "pve1.example.com:8006, pve2.example.com:8006");
+  ASSERT_EQ(questions.size(), 1u);
+  const std::string& q = questions[0];
+  EXPECT_NE(q.find(format_fingerprint(pki().ca.fingerprint)), std::string::npos) << q;
+  EXPECT_NE(q.find(format_fingerprint(pki().leaf.fingerprint)), std::string::npos) << q;
+  EXPECT_NE(q.find("(pve2.example.com:8006)"), std::string::npos) << q;
+  EXPECT_NE(q.find("[yes/no]"), std::string::npos) << q;
+
+  const std::string file = slurp(path_);
+  const std::string ca_fp = format_fingerprint(pki().ca.fingerprint);
+  EXPECT_EQ(file.rfind("# mine\npve1.example.com:8006 ca " + ca_fp + " ", 0), 0u) << file;
+  EXPECT_NE(file.find("pve2.example.com:8006 ca " + ca_fp + " "), std::string::npos) << file;
+  EXPECT_EQ(file.find(" sha256 "), std::string::npos) << file;
+  EXPECT_EQ(file_mode(path_), 0600);
+
+  // Connections from now on verify by the CA: a renewed certificate is trusted at once.
+  GeneratedCert renewed = issue("pve1.example.com", pki().ca);
+  Outcome o = connect(*trust, kPve1, renewed, nullptr);
+  EXPECT_TRUE(o.connected) << o.error.message();
+  // A CA entry is never offered anything again.
+  EXPECT_EQ(offer(*trust, pki().ca.cert_pem, {renewed.der}).outcome,
+            ClusterCaOffer::Outcome::not_applicable);
+  auto next_run = open(prompt(), {kPve1});
+  EXPECT_EQ(offer(*next_run, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(ClusterCaTest, NoKeepsThePinAndIsRememberedForLaterRuns) {
+  write_file(pin_line() + "\n");
+  answers = {"no"};
+  auto trust = open(prompt());
+  ClusterCaOffer r = offer(*trust, pki().ca.cert_pem);
+  EXPECT_EQ(r.outcome, ClusterCaOffer::Outcome::declined) << r.detail;
+  EXPECT_TRUE(r.detail.empty()) << r.detail;
+  EXPECT_EQ(slurp(path_), pin_line() + " cluster-ca=declined\n");
+  EXPECT_TRUE(connect(*trust, kPve1, pki().leaf, nullptr).connected) << "the pin still works";
+  // Not asked again: neither by this command nor by the next one.
+  EXPECT_EQ(offer(*trust, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  auto next_run = open(prompt());
+  EXPECT_TRUE(connect(*next_run, kPve1, pki().leaf, nullptr).connected);
+  EXPECT_EQ(offer(*next_run, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(ClusterCaTest, AnEmptyAnswerIsNoAndAPastedFingerprintIsYes) {
+  write_file(pin_line() + "\n");
+  answers = {""};
+  auto trust = open(prompt());
+  EXPECT_EQ(offer(*trust, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::declined);
+
+  write_file(pin_line() + "\n");
+  answers = {"perhaps", " " + format_fingerprint(pki().ca.fingerprint)};
+  auto again = open(prompt());
+  EXPECT_EQ(offer(*again, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::trusted);
+  ASSERT_EQ(questions.size(), 3u);
+  EXPECT_NE(questions[2].find("Please answer yes or no"), std::string::npos) << questions[2];
+
+  // Three unclear answers: nothing is trusted, and nothing is recorded either.
+  write_file(pin_line() + "\n");
+  answers = {"a", "b", "c"};
+  auto unclear = open(prompt());
+  EXPECT_EQ(offer(*unclear, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_asked);
+  EXPECT_EQ(slurp(path_), pin_line() + "\n");
+}
+
+TEST_P(ClusterCaTest, ACertThatDoesNotVouchForThePinIsNeverOffered) {
+  write_file(pin_line() + "\n");
+  answers = {"yes", "yes", "yes", "yes", "yes"};
+  auto trust = open(prompt());
+  struct Case {
+    std::string pem;
+    std::vector<std::vector<uint8_t>> chain;
+    std::string why;
+  };
+  const std::vector<Case> cases = {
+      {pki().other_ca.cert_pem, {pki().leaf.der}, "does not verify"},  // another cluster's CA
+      {pki().leaf.cert_pem, {pki().leaf.der}, "not a self-issued CA"},
+      {"not a certificate", {pki().leaf.der}, "not a PEM certificate"},
+      // The connection's certificate is not the pinned one (cannot happen over a pinned context).
+      {pki().ca.cert_pem, {pki().stranger.der}, "not the pinned one"},
+      {pki().ca.cert_pem, {}, "not the pinned one"},
+  };
+  for (const Case& c : cases) {
+    auto fresh = open(prompt());
+    ClusterCaOffer r = offer(*fresh, c.pem, c.chain);
+    EXPECT_EQ(r.outcome, ClusterCaOffer::Outcome::not_offered) << c.why;
+    EXPECT_NE(r.detail.find(c.why), std::string::npos) << r.detail;
+  }
+  EXPECT_TRUE(questions.empty());
+  EXPECT_EQ(slurp(path_), pin_line() + "\n");
+  // A reply without a `cert` says nothing at all.
+  EXPECT_EQ(offer(*trust, "").outcome, ClusterCaOffer::Outcome::not_applicable);
+}
+
+TEST_P(ClusterCaTest, NobodyIsAskedWithoutAPromptOrForHostsNotPinned) {
+  write_file(pin_line() + "\n");
+  auto silent = open(nullptr);
+  ClusterCaOffer r = offer(*silent, pki().ca.cert_pem);
+  EXPECT_EQ(r.outcome, ClusterCaOffer::Outcome::not_asked);
+  ASSERT_TRUE(r.ca.has_value());
+  EXPECT_EQ(r.ca->fingerprint, pki().ca.fingerprint);
+  EXPECT_EQ(slurp(path_), pin_line() + "\n") << "nothing recorded";
+
+  // A host the system CAs trust has no entry; one trusted by its CA needs nothing.
+  std::filesystem::remove(path_);
+  auto unknown = open(prompt());
+  EXPECT_EQ(offer(*unknown, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  write_file("pve1.example.com:8006 ca " + format_fingerprint(pki().ca.fingerprint) + " " +
+             base64_encode(pki().ca.der) + "\n");
+  auto by_ca = open(prompt());
+  EXPECT_EQ(offer(*by_ca, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  EXPECT_TRUE(questions.empty());
+}
+
+TEST(ClusterCaForPin, TheCaMustSignThePinnedLeafForTheName) {
+  const Sha256Fingerprint pin = pki().leaf.fingerprint;
+  auto ok = cluster_ca_for_pin(pki().ca.cert_pem, {pki().leaf.der}, pin, "pve1.example.com");
+  ASSERT_TRUE(ok.ok()) << ok.error().message();
+  EXPECT_EQ(*ok, pki().ca.der);
+  // Several certificates: the one that verifies is chosen.
+  auto two = cluster_ca_for_pin(pki().other_ca.cert_pem + pki().ca.cert_pem, {pki().leaf.der}, pin,
+                                "pve1.example.com");
+  ASSERT_TRUE(two.ok()) << two.error().message();
+  EXPECT_EQ(*two, pki().ca.der);
+  EXPECT_FALSE(
+      cluster_ca_for_pin(pki().ca.cert_pem, {pki().leaf.der}, pin, "other.example.com").ok());
+}
+
 TEST(OfferableCa, OnlyASelfIssuedCaThatVerifiesTheChainForTheName) {
   const std::vector<std::vector<uint8_t>> chain = {pki().leaf.der, pki().ca.der};
   EXPECT_EQ(offerable_ca(chain, "pve1.example.com"), 1u);
@@ -310,6 +461,7 @@ TEST(OfferableCa, OnlyASelfIssuedCaThatVerifiesTheChainForTheName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HostTrustTest, all_backends(), backend_param_name);
+INSTANTIATE_TEST_SUITE_P(Backends, ClusterCaTest, all_backends(), backend_param_name);
 
 }  // namespace
 }  // namespace pvb

@@ -130,6 +130,54 @@ TEST(KnownHosts, SetReplacesInPlaceAndDropsDuplicatesAndDamage) {
   EXPECT_EQ(kh.entries().size(), 3u);
 }
 
+TEST(KnownHosts, ADeclinedClusterCaIsAFieldOfThePin) {
+  const std::string pin = "pve1:8006 sha256 " + format_fingerprint(fp(1));
+  KnownHosts kh = KnownHosts::parse(pin + " cluster-ca=declined\npve2:8006\tsha256 " +
+                                    format_fingerprint(fp(2)) + "\tCluster-CA=Declined\n" +
+                                    "pve3:8006 sha256 " + format_fingerprint(fp(3)) + "\n");
+  EXPECT_TRUE(kh.problems().empty());
+  for (const char* server : {"pve1:8006", "pve2:8006"}) {
+    auto e = kh.find(server);
+    ASSERT_TRUE(e.ok());
+    ASSERT_NE(*e, nullptr);
+    EXPECT_EQ((*e)->kind, TrustKind::certificate);
+    EXPECT_TRUE((*e)->cluster_ca_declined) << server;
+  }
+  auto plain = kh.find("pve3:8006");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE((*plain)->cluster_ca_declined) << "a line without the field reads as before";
+  EXPECT_EQ(format_known_host(**kh.find("pve1:8006")), pin + " cluster-ca=declined");
+  EXPECT_EQ(format_known_host(**plain), "pve3:8006 sha256 " + format_fingerprint(fp(3)));
+
+  // set() writes the field, and drops it again.
+  KnownHost declined = **plain;
+  declined.cluster_ca_declined = true;
+  kh.set(declined);
+  EXPECT_NE(
+      kh.format().find("pve3:8006 sha256 " + format_fingerprint(fp(3)) + " cluster-ca=declined\n"),
+      std::string::npos)
+      << kh.format();
+  declined.cluster_ca_declined = false;
+  kh.set(declined);
+  EXPECT_EQ(kh.format().find("pve3:8006 sha256 " + format_fingerprint(fp(3)) + " cluster"),
+            std::string::npos);
+}
+
+TEST(KnownHosts, AnyOtherFieldAfterAPinOrACaIsDamage) {
+  const std::string text = "pve1:8006 sha256 " + format_fingerprint(fp(1)) + " cluster-ca=maybe\n" +
+                           "pve2:8006 sha256 " + format_fingerprint(fp(2)) +
+                           " cluster-ca=declined extra\n" + ca_line("pve3:8006") +
+                           " cluster-ca=declined\n";
+  KnownHosts kh = KnownHosts::parse(text);
+  EXPECT_EQ(kh.problems().size(), 3u);
+  for (const char* server : {"pve1:8006", "pve2:8006", "pve3:8006"}) {
+    EXPECT_FALSE(kh.find(server).ok()) << server;
+  }
+  EXPECT_NE(kh.find("pve1:8006").error().message().find("cluster-ca=declined"), std::string::npos)
+      << kh.find("pve1:8006").error().message();
+  EXPECT_EQ(kh.format(), text);
+}
+
 TEST(KnownHosts, OverlongLineIsDamage) {
   KnownHosts kh = KnownHosts::parse("pve1:8006 ca " + format_fingerprint(fp(1)) + " " +
                                     std::string(70000, 'A'));

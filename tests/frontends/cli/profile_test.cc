@@ -357,6 +357,68 @@ TEST(Profile, BadValuesNameFileLineAndKey) {
   EXPECT_EQ(error_of(w.parse({"list"})), kConfigPath + ":1: host: missing ']' in '[::1'");
 }
 
+TEST(Profile, ProxyFromTheProfileAfterTheFlagAndTheEnvironment) {
+  World w;
+  w.config(
+      "host = h\nuser = a\nproxy = http://file-proxy:3128\n[profile direct]\nhost = d\n"
+      "user = a\n[profile other]\nhost = o\nuser = a\nproxy = other-proxy:8080\n");
+  auto file = w.parse({"list"});
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  ASSERT_TRUE(file->proxy.url);
+  EXPECT_EQ(file->proxy.url->host, "file-proxy");
+  EXPECT_EQ(file->proxy.url->port, 3128);
+  EXPECT_EQ(file->proxy.source, "the config file");
+  // A top-level proxy applies to every profile; a profile's own replaces it.
+  auto direct = w.parse({"list", "--profile", "direct"});
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(direct->proxy.url->host, "file-proxy");
+  auto other = w.parse({"list", "--profile", "other"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->proxy.url->host, "other-proxy");
+
+  w.env["HTTPS_PROXY"] = "http://env-proxy:3128";
+  auto env = w.parse({"list"});
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->proxy.url->host, "env-proxy");
+  EXPECT_EQ(env->proxy.source, "HTTPS_PROXY");
+  auto cli = w.parse({"list", "--proxy", "http://cli-proxy:1"});
+  ASSERT_TRUE(cli.ok());
+  EXPECT_EQ(cli->proxy.url->host, "cli-proxy");
+
+  // no_proxy (from the environment) exempts hosts from the profile's proxy too.
+  w.env.erase("HTTPS_PROXY");
+  w.env["no_proxy"] = "h";
+  auto exempt = w.parse({"list"});
+  ASSERT_TRUE(exempt.ok());
+  EXPECT_EQ(exempt->proxy.url->host, "file-proxy");
+  EXPECT_EQ(exempt->proxy.for_host("h"), nullptr);
+  EXPECT_NE(exempt->proxy.for_host("elsewhere"), nullptr);
+}
+
+TEST(Profile, ProxyCredentialsAndBadUrlsInTheFileAreRefused) {
+  World w;
+  w.config("host = h\nuser = a\nproxy = http://alice:hunter2@proxy:3128\n");
+  const std::string e = error_of(w.parse({"list"}));
+  EXPECT_EQ(
+      e.rfind(kConfigPath + ":3: proxy: proxy credentials are not taken from a config file", 0), 0u)
+      << e;
+  EXPECT_NE(e.find("https_proxy="), std::string::npos) << e;
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+  EXPECT_EQ(e.find("alice"), std::string::npos) << e;
+  // Even when the environment's proxy would win: a file holding a password is a mistake to fix.
+  w.env["https_proxy"] = "http://env:1";
+  EXPECT_NE(error_of(w.parse({"list"})).find("proxy credentials"), std::string::npos);
+  w.env.clear();
+  w.env["HOME"] = "/home/u";
+  for (const char* bad : {"proxy = socks5://proxy:1080", "proxy = http://proxy:99999",
+                          "proxy = http://proxy:3128/path", "proxy ="}) {
+    w.config(std::string("host = h\nuser = a\n") + bad + "\n");
+    EXPECT_EQ(error_of(w.parse({"list"})).rfind(kConfigPath + ":3: proxy: ", 0), 0u) << bad;
+  }
+  w.config("host = h\nuser = a\nproxy = http://p:1\nproxy = http://q:1\n");
+  EXPECT_NE(error_of(w.parse({"list"})).find("proxy given twice"), std::string::npos);
+}
+
 TEST(Profile, SettingsThatCannotStandTogether) {
   World w;
   auto bad = [&](const std::string& text) {

@@ -54,6 +54,32 @@ TEST(ProxyOptions, FlagBeatsEnvironmentAndLowerCaseBeatsUpperCase) {
   EXPECT_FALSE(a->url) << "all_proxy is not ours to follow";
 }
 
+TEST(ProxyOptions, TheProfilesProxyComesLastAndNoProxyStillApplies) {
+  const std::optional<std::string> profile = "http://profile-proxy:3128";
+  std::vector<std::string> secrets;
+  Vars none;
+  auto p = proxy_settings(std::nullopt, lookup(none), secrets, profile);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(p->url);
+  EXPECT_EQ(p->url->host, "profile-proxy");
+  EXPECT_EQ(p->source, "the config file");
+  Vars env = {{"https_proxy", "http://env-proxy:1"}};
+  EXPECT_EQ(proxy_settings(std::nullopt, lookup(env), secrets, profile)->url->host, "env-proxy");
+  EXPECT_EQ(proxy_settings(std::string("flag:1"), lookup(env), secrets, profile)->url->host,
+            "flag");
+  Vars exempt = {{"NO_PROXY", "pve1.example.com"}};
+  auto e = proxy_settings(std::nullopt, lookup(exempt), secrets, profile);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->for_host("pve1.example.com"), nullptr);
+  EXPECT_NE(e->for_host("pve2.example.com"), nullptr);
+  auto with_password =
+      proxy_settings(std::nullopt, lookup(none), secrets, std::string("http://a:b@proxy:1"));
+  ASSERT_FALSE(with_password.ok());
+  EXPECT_EQ(with_password.error().code(), Errc::usage);
+  EXPECT_EQ(with_password.error().message().find("a:b"), std::string::npos);
+  EXPECT_TRUE(secrets.empty());
+}
+
 TEST(ProxyOptions, CredentialsOnlyFromTheEnvironmentAndNeverForChildren) {
   Vars vars = {{"https_proxy", "http://alice:secret@proxy:3128"},
                {"HTTPS_PROXY", "http://alice:secret@proxy:3128"}};

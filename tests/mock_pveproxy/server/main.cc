@@ -70,11 +70,21 @@ int run(int argc, char** argv) {
   TlsServerConfig tls_config;
   tls_config.backend = config.tls_backend;
   tls_config.cert_chain_pem = identity->chain_pem;
+  if (config.leaf_only) {
+    Result<std::string> leaf = leaf_only_pem(identity->chain_pem);
+    if (!leaf.ok()) return fail(leaf.error(), "--leaf-only");
+    tls_config.cert_chain_pem = std::move(*leaf);
+  }
   tls_config.key_pem = identity->key_pem;
   Result<std::shared_ptr<TlsContext>> tls = TlsContext::create_server(tls_config);
   if (!tls.ok()) return fail(tls.error(), "TLS");
 
-  config.api.cert_pem = identity->ca_pem;  // vncproxy's `cert`: the cluster CA
+  config.api.cert_pem = identity->cluster_ca_pem;  // vncproxy's `cert`: the cluster CA
+  if (!config.cluster_ca_file.empty()) {
+    Result<std::string> ca = load_cluster_ca(config.cluster_ca_file);
+    if (!ca.ok()) return fail(ca.error(), "--cluster-ca");
+    config.api.cert_pem = std::move(*ca);
+  }
   Loop loop;
   // --qemu: declared before the server, so its QEMUs outlive every console relaying to them.
   std::unique_ptr<QemuFleet> qemu;

@@ -9,7 +9,8 @@ namespace pvb::mock {
 
 const char* const kServerUsage =
     "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
-    "                     [--cert FILE --key FILE] [--fault NAME[=ARG]]... [--old-pveproxy]\n"
+    "                     [--cert FILE --key FILE] [--leaf-only] [--cluster-ca FILE]\n"
+    "                     [--fault NAME[=ARG]]... [--old-pveproxy]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
@@ -23,7 +24,10 @@ const char* const kServerUsage =
     "                            removed at exit)\n"
     "  --cert FILE --key FILE    serve this PEM chain and key instead of generating a CA and a\n"
     "                            leaf for localhost, 127.0.0.1 and ::1 (ca_file is then a copy of\n"
-    "                            the chain)\n"
+    "                            the chain; vncproxy's cert is the chain after the leaf)\n"
+    "  --leaf-only               send only the leaf, as stock pveproxy does (vncproxy's cert\n"
+    "                            still names the CA)\n"
+    "  --cluster-ca FILE         vncproxy's cert is this PEM file instead\n"
     "  --fault NAME[=ARG]        drop_ws_after=BYTES, stall_ws, reject_ticket, oversized_header,\n"
     "                            malformed_json=PATH_SUBSTRING, slow=MS,\n"
     "                            raw_after_upgrade=masked_frame|rsv_bits|huge_length|\n"
@@ -153,9 +157,11 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       c.qemu = true;
       continue;
     }
-    if (arg == "--exit-on-stdin-eof" || arg == "--old-pveproxy") {
+    if (arg == "--exit-on-stdin-eof" || arg == "--old-pveproxy" || arg == "--leaf-only") {
       if (Error e = flag_only(); e.failed()) return e;
-      (arg == "--old-pveproxy" ? c.api.old_pveproxy : c.exit_on_stdin_eof) = true;
+      (arg == "--old-pveproxy" ? c.api.old_pveproxy
+       : arg == "--leaf-only"  ? c.leaf_only
+                               : c.exit_on_stdin_eof) = true;
       continue;
     }
     const TimerFlag* timer = nullptr;
@@ -164,7 +170,7 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     }
     bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
                  arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
-                 arg == "--qemu-binary" || arg == "--tls-backend";
+                 arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -186,6 +192,7 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (arg == "--state-dir") c.state_dir = s;
       if (arg == "--cert") c.cert_file = s;
       if (arg == "--key") c.key_file = s;
+      if (arg == "--cluster-ca") c.cluster_ca_file = s;
       if (arg == "--qemu-binary") {
         c.qemu_binary = s;
         c.qemu = true;

@@ -18,6 +18,9 @@ struct ServerConfig {
   std::string state_dir;       // empty: a private temporary directory, removed at exit
   std::string cert_file;       // both empty: a CA and a leaf are generated at start
   std::string key_file;
+  // Send only the leaf, as stock pveproxy does (vncproxy's `cert` still names the CA).
+  bool leaf_only = false;
+  std::string cluster_ca_file;  // vncproxy's `cert` from this PEM file instead
   bool exit_on_stdin_eof = false;
   // --qemu / --qemu-binary: relay qemu guests' consoles to real QEMUs (empty binary: found in
   // PATH).

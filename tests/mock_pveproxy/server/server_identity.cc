@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "transports/tls/cert_gen.h"
+#include "transports/tls/cert_inspect.h"
 
 namespace pvb::mock {
 
@@ -28,6 +29,7 @@ Result<ServerIdentity> generate_server_identity() {
   id.chain_pem = leaf->cert_pem + ca->cert_pem;
   id.key_pem = leaf->key_pem;
   id.ca_pem = ca->cert_pem;
+  id.cluster_ca_pem = ca->cert_pem;
   id.fingerprint = leaf->fingerprint;
   return id;
 }
@@ -59,6 +61,20 @@ Result<Sha256Fingerprint> first_cert_fingerprint(const std::string& pem) {
   return out;
 }
 
+Result<std::string> leaf_only_pem(const std::string& chain_pem) {
+  auto certificates = certificates_from_pem(chain_pem);
+  if (!certificates.ok()) return certificates.error();
+  return certificate_pem(certificates->front());
+}
+
+Result<std::string> load_cluster_ca(const std::string& file) {
+  Result<std::string> pem = read_file(file);
+  if (!pem.ok()) return pem.error();
+  auto certificates = certificates_from_pem(*pem);
+  if (!certificates.ok()) return Error(certificates.error()).context(file);
+  return pem;
+}
+
 Result<ServerIdentity> load_server_identity(const std::string& cert_file,
                                             const std::string& key_file) {
   Result<std::string> chain = read_file(cert_file);
@@ -67,7 +83,16 @@ Result<ServerIdentity> load_server_identity(const std::string& cert_file,
   if (!key.ok()) return key.error();
   Result<Sha256Fingerprint> fp = first_cert_fingerprint(*chain);
   if (!fp.ok()) return Error(fp.error()).context(cert_file);
+  auto certificates = certificates_from_pem(*chain);
+  if (!certificates.ok()) return Error(certificates.error()).context(cert_file);
   ServerIdentity id;
+  if (certificates->size() > 1) {
+    for (size_t i = 1; i < certificates->size(); ++i) {
+      id.cluster_ca_pem += certificate_pem((*certificates)[i]);
+    }
+  } else {
+    id.cluster_ca_pem = *chain;
+  }
   id.chain_pem = *chain;
   id.key_pem = std::move(*key);
   id.ca_pem = std::move(*chain);

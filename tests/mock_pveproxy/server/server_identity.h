@@ -14,9 +14,12 @@
 namespace pvb::mock {
 
 struct ServerIdentity {
-  std::string chain_pem;            // what the server sends: leaf, then the CA
-  std::string key_pem;              // the leaf's private key (never written to disk by us)
-  std::string ca_pem;               // what clients trust: the CA (or the given chain)
+  std::string chain_pem;  // what the server sends: leaf, then the CA
+  std::string key_pem;    // the leaf's private key (never written to disk by us)
+  std::string ca_pem;     // what clients trust: the CA (or the given chain)
+  // vncproxy's `cert`, as pveproxy hands out /etc/pve/pve-root-ca.pem: the CA (or, for a given
+  // chain, the certificates after its leaf; the chain itself when it is the leaf alone).
+  std::string cluster_ca_pem;
   Sha256Fingerprint fingerprint{};  // of the leaf's DER
 };
 
@@ -25,6 +28,11 @@ Result<ServerIdentity> generate_server_identity();
 // A PEM chain (leaf first) and its key from files; the clients' trust file is the chain itself.
 Result<ServerIdentity> load_server_identity(const std::string& cert_file,
                                             const std::string& key_file);
+// The leaf of a PEM chain (its first certificate) as PEM: what a server sending only its own
+// certificate, as stock pveproxy does, presents (--leaf-only).
+Result<std::string> leaf_only_pem(const std::string& chain_pem);
+// The PEM certificates of a file, for vncproxy's `cert` (--cluster-ca).
+Result<std::string> load_cluster_ca(const std::string& file);
 // SHA-256 of the DER of the first certificate in a PEM text.
 Result<Sha256Fingerprint> first_cert_fingerprint(const std::string& pem);
 

@@ -63,6 +63,8 @@ TEST(ServerArgs, DefaultsAndEveryFlag) {
                                 "--key",
                                 "k.pem",
                                 "--exit-on-stdin-eof",
+                                "--leaf-only",
+                                "--cluster-ca=ca.pem",
                                 "--tls-backend=mbedtls"});
   ASSERT_TRUE(a.ok()) << a.error().message();
   const ServerConfig& c = a->config;
@@ -85,6 +87,10 @@ TEST(ServerArgs, DefaultsAndEveryFlag) {
   EXPECT_EQ(c.cert_file, "c.pem");
   EXPECT_EQ(c.key_file, "k.pem");
   EXPECT_TRUE(c.exit_on_stdin_eof);
+  EXPECT_TRUE(c.leaf_only);
+  EXPECT_EQ(c.cluster_ca_file, "ca.pem");
+  EXPECT_FALSE(d->config.leaf_only);
+  EXPECT_TRUE(d->config.cluster_ca_file.empty());
   EXPECT_EQ(c.tls_backend, TlsBackendKind::mbedtls);
   EXPECT_EQ(parse({})->config.tls_backend, TlsBackendKind::openssl);
   EXPECT_TRUE(parse({"--help"})->help);
@@ -103,6 +109,9 @@ TEST(ServerArgs, Mistakes) {
                                              {"--fault", "drop_ws_after"},
                                              {"--cert", "c.pem"},
                                              {"--old-pveproxy=1"},
+                                             {"--leaf-only=yes"},
+                                             {"--cluster-ca"},
+                                             {"--cluster-ca="},
                                              {"--inventory="}}) {
     Result<ParsedArgs> r = parse(bad);
     ASSERT_FALSE(r.ok()) << bad[0];
@@ -175,7 +184,34 @@ TEST(ServerIdentity, GeneratedLeafAndCa) {
   EXPECT_EQ(*first_cert_fingerprint(id->chain_pem), id->fingerprint);
   EXPECT_NE(*first_cert_fingerprint(id->ca_pem), id->fingerprint);
   EXPECT_TRUE(id->chain_pem.ends_with(id->ca_pem));
+  EXPECT_EQ(id->cluster_ca_pem, id->ca_pem);
   EXPECT_FALSE(first_cert_fingerprint("not a certificate").ok());
+  // --leaf-only: the first certificate alone.
+  Result<std::string> leaf = leaf_only_pem(id->chain_pem);
+  ASSERT_TRUE(leaf.ok());
+  EXPECT_EQ(*first_cert_fingerprint(*leaf), id->fingerprint);
+  EXPECT_EQ(leaf->find(id->ca_pem), std::string::npos);
+  EXPECT_FALSE(leaf_only_pem("junk").ok());
+}
+
+TEST(ServerIdentity, VncproxysCertIsTheChainAfterTheLeaf) {
+  Result<StateDir> dir = StateDir::open("");
+  ASSERT_TRUE(dir.ok());
+  Result<ServerIdentity> id = generate_server_identity();
+  ASSERT_TRUE(id.ok());
+  std::string chain = *dir->write_file("chain.pem", id->chain_pem);
+  std::string leaf = *dir->write_file("leaf.pem", *leaf_only_pem(id->chain_pem));
+  std::string key = *dir->write_file("key.pem", id->key_pem);
+  Result<ServerIdentity> from_chain = load_server_identity(chain, key);
+  ASSERT_TRUE(from_chain.ok());
+  EXPECT_EQ(from_chain->cluster_ca_pem, id->ca_pem);
+  Result<ServerIdentity> from_leaf = load_server_identity(leaf, key);
+  ASSERT_TRUE(from_leaf.ok());
+  EXPECT_EQ(from_leaf->cluster_ca_pem, *leaf_only_pem(id->chain_pem));
+  // --cluster-ca FILE: any PEM certificates, checked.
+  EXPECT_EQ(*load_cluster_ca(chain), id->chain_pem);
+  EXPECT_FALSE(load_cluster_ca(key).ok());
+  EXPECT_FALSE(load_cluster_ca(dir->path() + "/missing.pem").ok());
 }
 
 TEST(ServerIdentity, LoadedFromFiles) {
