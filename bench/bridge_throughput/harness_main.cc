@@ -486,14 +486,6 @@ void Harness::scale() {
       progress("scale (" + bn + "): " + std::to_string(n) + " sessions, " +
                std::to_string(each >> 10) + " KiB each");
       auto r = run_scale(env_, b, Guest::source, n, each);
-      if (!r.ok() && r.error().message().find("unable to find free port") != std::string::npos) {
-        // Like a Proxmox node, the mock has 100 console ports (5900-5999) for the whole cluster.
-        report_.add(Row(sec, "N=" + std::to_string(n), bn, {}, "",
-                        "skipped: mock-pveproxy has 100 console ports (5900-5999), as a Proxmox "
-                        "node; more sessions need a wider range in the mock"));
-        progress("N=" + std::to_string(n) + ": skipped, the mock has 100 console ports");
-        continue;
-      }
       if (!r.ok()) {
         failed("scale " + std::to_string(n) + " " + bn, r.error());
         continue;

@@ -88,7 +88,9 @@ Result<MockServerInfo> BenchEnv::mock() {
   if (mock_) return mock_->second;
   ChildOptions o;
   o.argv = {paths_.mock, "--tls-backend", std::string(tls_backend_name(server_backend_)),
-            "--exit-on-stdin-eof"};
+            "--exit-on-stdin-eof",
+            // A node has 100 console ports; the scale mode runs 1000 consoles through one mock.
+            "--console-ports", "5900-7899"};
   o.nofile = 16384;  // 1000 consoles and their API connections
   auto child = spawn(std::move(o), home_);
   if (!child.ok()) return child.error();

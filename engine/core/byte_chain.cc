@@ -12,30 +12,23 @@ CopyStats& copy_stats() {
   return stats;
 }
 
-// Free blocks of the default capacity are kept per thread for reuse (up to a cap, so a burst does
-// not pin memory forever); odd-sized blocks go straight back to the allocator.
+// Free blocks of the two pooled capacities (16 KiB, and 64 KiB for bulk reads) are kept per
+// thread for reuse, each list up to a cap so a burst does not pin memory forever; blocks of other
+// sizes go straight back to the allocator.
 class BlockPool {
  public:
-  static constexpr size_t kMaxFree = 512;  // 8 MiB of default blocks
-
   ~BlockPool() {
-    while (free_) {
-      Block* b = free_;
-      free_ = b->next_free_;
-      ::operator delete(b);
-    }
+    small_.release_all();
+    large_.release_all();
   }
 
   Block* take(size_t min_capacity) {
-    Block* b;
-    if (min_capacity <= Block::kDefaultCapacity && free_) {
-      b = free_;
-      free_ = b->next_free_;
-      --free_count_;
-      b->next_free_ = nullptr;
+    FreeList* list = list_for(min_capacity);
+    Block* b = list ? list->pop() : nullptr;
+    if (b) {
       b->used_ = 0;
     } else {
-      size_t cap = std::max(min_capacity, Block::kDefaultCapacity);
+      size_t cap = list ? list->capacity : min_capacity;
       void* mem = ::operator new(sizeof(Block) + cap);
       b = new (mem) Block(static_cast<uint32_t>(cap));
       bytes_allocated_ += cap;
@@ -46,21 +39,48 @@ class BlockPool {
 
   void give(Block* b) {
     --live_;
-    if (b->capacity_ == Block::kDefaultCapacity && free_count_ < kMaxFree) {
-      b->next_free_ = free_;
-      free_ = b;
-      ++free_count_;
-      return;
-    }
+    FreeList* list = list_for(b->capacity_);
+    if (list && list->capacity == b->capacity_ && list->push(b)) return;
     bytes_allocated_ -= b->capacity_;
     ::operator delete(b);
   }
 
-  BlockPoolStats stats() const { return {live_, free_count_, bytes_allocated_}; }
+  BlockPoolStats stats() const { return {live_, small_.count + large_.count, bytes_allocated_}; }
 
  private:
-  Block* free_ = nullptr;
-  size_t free_count_ = 0;
+  struct FreeList {
+    size_t capacity;
+    size_t max_count;
+    Block* head = nullptr;
+    size_t count = 0;
+    Block* pop() {
+      Block* b = head;
+      if (!b) return nullptr;
+      head = b->next_free_;
+      b->next_free_ = nullptr;
+      --count;
+      return b;
+    }
+    bool push(Block* b) {
+      if (count >= max_count) return false;
+      b->next_free_ = head;
+      head = b;
+      ++count;
+      return true;
+    }
+    void release_all() {
+      while (Block* b = pop()) ::operator delete(b);
+    }
+  };
+
+  FreeList* list_for(size_t capacity) {
+    if (capacity <= small_.capacity) return &small_;
+    if (capacity <= large_.capacity) return &large_;
+    return nullptr;
+  }
+
+  FreeList small_{Block::kDefaultCapacity, 512};  // 8 MiB at most
+  FreeList large_{Block::kLargeCapacity, 64};     // 4 MiB at most
   size_t live_ = 0;
   size_t bytes_allocated_ = 0;
 };
@@ -83,8 +103,9 @@ void BlockRef::release() {
   b_ = nullptr;
 }
 
-std::span<uint8_t> ByteChain::reserve(size_t min_bytes) {
+std::span<uint8_t> ByteChain::reserve(size_t min_bytes, size_t fresh_capacity) {
   if (min_bytes == 0) min_bytes = 1;
+  fresh_capacity = std::max(min_bytes, fresh_capacity);
   if (!slices_.empty()) {
     Slice& last = slices_.back();
     Block* b = last.block.get();
@@ -95,8 +116,8 @@ std::span<uint8_t> ByteChain::reserve(size_t min_bytes) {
       return {reserved_ptr_, b->capacity_ - last.end};
     }
   }
-  if (!reserved_ || reserved_->used_ != 0 || reserved_->capacity_ < min_bytes) {
-    reserved_ = BlockRef::allocate(min_bytes);
+  if (!reserved_ || reserved_->used_ != 0 || reserved_->capacity_ < fresh_capacity) {
+    reserved_ = BlockRef::allocate(fresh_capacity);
   }
   reserved_ptr_ = reserved_->data();
   return {reserved_ptr_, reserved_->capacity_};
@@ -144,15 +165,37 @@ void ByteChain::append_slice(Slice s) {
   slices_.push_back(std::move(s));
 }
 
+// Moving a small slice behind ours pins its whole block for a few bytes: a queue of many small
+// messages (a ping flood's pongs, one TLS record each; keystrokes while the guest is stalled)
+// would hold a block per message however few bytes the queue's watermarks count. Copying such a
+// slice into the room after our last one instead frees its block and costs next to nothing.
+bool ByteChain::coalesce(const Slice& s) {
+  if (s.size() > kCoalesceMax || slices_.empty()) return false;
+  Slice& last = slices_.back();
+  Block* b = last.block.get();
+  if (b->used_ != last.end || b->capacity_ - last.end < s.size() || reserved_ptr_ != nullptr)
+    return false;
+  std::memcpy(b->data() + last.end, s.data(), s.size());
+  count_copy(s.size());
+  last.end += static_cast<uint32_t>(s.size());
+  b->used_ = last.end;
+  size_ += s.size();
+  return true;
+}
+
 void ByteChain::move_from(ByteChain& other) {
   if (&other == this) return;
   if (slices_.empty()) {
     slices_.swap(other.slices_);
+    size_ += other.size_;
   } else {
-    for (Slice& s : other.slices_) slices_.push_back(std::move(s));
+    for (Slice& s : other.slices_) {
+      if (coalesce(s)) continue;
+      size_ += s.size();
+      slices_.push_back(std::move(s));
+    }
     other.slices_.clear();
   }
-  size_ += other.size_;
   other.size_ = 0;
 }
 
@@ -168,18 +211,22 @@ size_t ByteChain::move_from(ByteChain& other, size_t n) {
     size_t want = n - moved;
     if (s.size() <= want) {
       moved += s.size();
-      size_ += s.size();
       other.size_ -= s.size();
-      slices_.push_back(std::move(s));
+      if (!coalesce(s)) {
+        size_ += s.size();
+        slices_.push_back(std::move(s));
+      }
       other.slices_.pop_front();
     } else {
-      // Split: both chains reference the same block, no bytes move.
+      // Split: both chains reference the same block, no bytes move (unless small: coalesced).
       Slice head{s.block, s.begin, static_cast<uint32_t>(s.begin + want)};
       s.begin = head.end;
       moved += want;
-      size_ += want;
       other.size_ -= want;
-      slices_.push_back(std::move(head));
+      if (!coalesce(head)) {
+        size_ += want;
+        slices_.push_back(std::move(head));
+      }
     }
   }
   return moved;

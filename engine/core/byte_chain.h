@@ -32,6 +32,8 @@ inline void count_copy(size_t n) {
 class Block {
  public:
   static constexpr size_t kDefaultCapacity = 16 * 1024;
+  // For bulk reads: one 64 KiB read costs a quarter of the system calls of four 16 KiB ones.
+  static constexpr size_t kLargeCapacity = 64 * 1024;
 
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
   size_t capacity() const { return capacity_; }
@@ -104,11 +106,17 @@ class ByteChain {
   size_t slice_count() const { return slices_.size(); }
 
   // --- producing -------------------------------------------------------------------------------
-  // Contiguous writable space at the tail, at least min_bytes long (a fresh block when the tail
-  // block is full or shared past its end). Only the latest reservation is valid; commit() keeps the
-  // first n bytes of it. Reserving does not change size().
-  std::span<uint8_t> reserve(size_t min_bytes = 1);
+  // Contiguous writable space at the tail, at least min_bytes long (a fresh block of at least
+  // fresh_capacity bytes when the tail block is full or shared past its end). Only the latest
+  // reservation is valid; commit() keeps the first n bytes of it. Reserving does not change size().
+  std::span<uint8_t> reserve(size_t min_bytes = 1, size_t fresh_capacity = 0);
   void commit(size_t n);
+  // Gives back a fresh block reserved and not written (to the pool, where the next reserve()
+  // finds it again): an idle reader then pins no block of its own.
+  void drop_reservation() {
+    reserved_ = BlockRef();
+    reserved_ptr_ = nullptr;
+  }
   // Copies bytes in (counted).
   void append(const void* data, size_t n);
   void append(std::string_view s) { append(s.data(), s.size()); }
@@ -143,7 +151,13 @@ class ByteChain {
   }
   const std::deque<Slice>& slices() const { return slices_; }
 
+  // Slices up to this size are copied (counted) rather than linked when moved behind a slice whose
+  // block has room for them (see coalesce in byte_chain.cc).
+  static constexpr size_t kCoalesceMax = 1024;
+
  private:
+  bool coalesce(const Slice& s);
+
   std::deque<Slice> slices_;
   size_t size_ = 0;
   BlockRef reserved_;                // a fresh block handed out by reserve() and not yet committed

@@ -20,9 +20,12 @@ namespace pvb {
 class Pump {
  public:
   enum class Side { a, b };
+  // The marks bound what a stalled side costs: at most high_mark plus one read per direction.
+  // 128/32 KiB sustain the same loopback throughput as 256/64 (bench-relay --marks,
+  // bench/README.md) at half the memory of a session whose viewer stops reading.
   struct Options {
-    size_t high_mark = 256 * 1024;
-    size_t low_mark = 64 * 1024;
+    size_t high_mark = 128 * 1024;
+    size_t low_mark = 32 * 1024;
   };
   struct Result {
     Side ended_first = Side::a;  // the side whose end (or failure) ended the pump

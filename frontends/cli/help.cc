@@ -86,7 +86,9 @@ ends first, the viewer is closed after 2 seconds.
 
 --json events (one object per line, each with "event" and "session"):
   listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
-  viewer_exited {code}, closed {reason, bytes_to_guest, bytes_from_guest}, error {code, message}
+  viewer_exited {code}, closed {reason, bytes_to_guest, bytes_from_guest, copied_bytes,
+  tls_copied_bytes}, error {code, message}. copied_bytes and tls_copied_bytes count the bytes the
+  process copied in its own code and into or out of the TLS library (for benchmarks).
 )";
 
 static const char* kList = R"(pvebridge list [PATTERN...] [options]

@@ -77,8 +77,8 @@ void ClusterState::end_task(const std::string& upid, int64_t end_ms, std::string
   it->second.exitstatus = std::move(exitstatus);
 }
 
-std::optional<uint16_t> ClusterState::free_port() const {
-  for (uint32_t p = kFirstPort; p <= kLastPort; ++p) {
+std::optional<uint16_t> ClusterState::free_port(uint16_t first, uint16_t last) const {
+  for (uint32_t p = first; p <= last; ++p) {
     if (consoles_.count(static_cast<uint16_t>(p)) == 0) return static_cast<uint16_t>(p);
   }
   return std::nullopt;

@@ -55,9 +55,6 @@ struct ConsoleRecord {
 
 class ClusterState {
  public:
-  static constexpr uint16_t kFirstPort = 5900;
-  static constexpr uint16_t kLastPort = 5999;
-
   // Keeps references to all arguments: they must outlive it.
   ClusterState(const Inventory& inventory, const Clock& clock, Random& random);
 
@@ -78,8 +75,8 @@ class ClusterState {
                              int64_t end_ms, std::string exitstatus);
   const TaskRecord* find_task(std::string_view upid) const;
 
-  // The lowest free port of 5900..5999, or nullopt when all are taken.
-  std::optional<uint16_t> free_port() const;
+  // The lowest free port of first..last (a node's are 5900..5999), or nullopt when all are taken.
+  std::optional<uint16_t> free_port(uint16_t first, uint16_t last) const;
   void open_console(ConsoleRecord console);
   ConsoleRecord* find_console(uint16_t port);
   size_t open_console_count() const { return consoles_.size(); }

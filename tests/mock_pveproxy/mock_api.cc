@@ -201,7 +201,18 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
 
   FormFields all = request.params;
   for (const auto& [name, value] : route.uri_params) all.emplace_back(name, value);
-  if (ParamErrors errors = check_params(all, route.schema); !errors.empty()) {
+  std::span<const ParamSpec> schema = route.schema;
+  std::vector<ParamSpec> widened;  // vncwebsocket's port follows --console-ports
+  if (route.endpoint == Endpoint::vncwebsocket) {
+    widened.assign(schema.begin(), schema.end());
+    for (ParamSpec& p : widened) {
+      if (p.name != "port") continue;
+      p.minimum = options_.console_port_first;
+      p.maximum = options_.console_port_last;
+    }
+    schema = widened;
+  }
+  if (ParamErrors errors = check_params(all, schema); !errors.empty()) {
     return param_error_reply(errors);
   }
 

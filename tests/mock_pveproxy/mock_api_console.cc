@@ -86,8 +86,13 @@ MockResponse MockApi::vncproxy(const MockRequest& request, const GuestEntry& g, 
   if (!state_.guest(g.vmid).running) {
     return error_reply(500, std::string(guest_word(g.type)) + " " + vmid + " not running");
   }
-  std::optional<uint16_t> port = state_.free_port();
-  if (!port) return error_reply(500, "unable to find free port (5900-5999)");
+  std::optional<uint16_t> port =
+      state_.free_port(options_.console_port_first, options_.console_port_last);
+  if (!port) {
+    return error_reply(500, "unable to find free port (" +
+                                std::to_string(options_.console_port_first) + "-" +
+                                std::to_string(options_.console_port_last) + ")");
+  }
 
   // (lxc's schema has no generate-password: the parameter check refused it already.)
   bool generate = boolean_param(request.params, "generate-password");

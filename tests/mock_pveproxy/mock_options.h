@@ -98,6 +98,10 @@ struct MockOptions {
   // pveproxy before libpve-http-server-perl 5.2.1 (Proxmox VE 8.3 and earlier): 64 KiB whole-frame
   // limit on client websocket frames instead of the 128 KiB payload limit; also its version.
   bool old_pveproxy = false;
+  // vncproxy hands out console ports from this range, as a node does from 5900..5999 (100 at
+  // once); the benchmark widens it to run 1000 consoles through one mock.
+  uint16_t console_port_first = 5900;
+  uint16_t console_port_last = 5999;
   // The cluster CA handed out as `cert` by vncproxy.
   std::string cert_pem;
   std::vector<Fault> faults;

@@ -14,6 +14,11 @@ namespace {
 
 // Reads get at least this much room: tiny reads would cost a syscall and a callback per few bytes.
 constexpr size_t kMinReadRoom = 4096;
+// While a stream is bulk (a read filled all the room it had), reads get at least this much room in
+// 64 KiB blocks: a quarter of the read() calls of 16 KiB blocks. An interactive stream (reads
+// well under a block) goes back to small blocks so an idle or chatty session pins little memory.
+constexpr size_t kBulkReadRoom = 16 * 1024;
+constexpr size_t kBulkBlock = Block::kLargeCapacity;
 // iovecs per uv_write: enough to send 1 MiB of 16 KiB blocks at once, few enough for the stack.
 constexpr size_t kMaxIovecs = 64;
 // close(Flush) drops at most this much unread input before closing (see finish_flushed_close).
@@ -289,7 +294,9 @@ void TcpTransport::start_reading() {
       *buf = uv_buf_init(nullptr, 0);  // libuv reports UV_ENOBUFS, which is dropped below
       return;
     }
-    std::span<uint8_t> room = t->rx_.reserve(kMinReadRoom);
+    std::span<uint8_t> room =
+        t->bulk_reads_ ? t->rx_.reserve(kBulkReadRoom, kBulkBlock) : t->rx_.reserve(kMinReadRoom);
+    t->last_read_room_ = room.size();
     *buf = uv_buf_init(reinterpret_cast<char*>(room.data()), static_cast<unsigned>(room.size()));
   };
   auto on_read = [](uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
@@ -312,7 +319,13 @@ void TcpTransport::stop_reading() {
 
 void TcpTransport::read_cb(ssize_t nread) {
   if (nread > 0) {
-    rx_.commit(static_cast<size_t>(nread));
+    const auto n = static_cast<size_t>(nread);
+    if (n == last_read_room_ && n >= kMinReadRoom) {
+      bulk_reads_ = true;  // the kernel had more than we took: take more per call
+    } else if (n < kMinReadRoom) {
+      bulk_reads_ = false;
+    }
+    rx_.commit(n);
     if (state_ == State::flushing) {
       rx_.clear();  // we are closing: nobody wants it
       return;
@@ -320,7 +333,10 @@ void TcpTransport::read_cb(ssize_t nread) {
     emit_data(rx_, false);
     return;
   }
-  if (nread == 0) return;  // EAGAIN: the reservation is reused next time
+  if (nread == 0) {  // EAGAIN: the socket is drained for now
+    rx_.drop_reservation();
+    return;
+  }
   if (nread == UV_EOF) {
     // libuv reports EOF when the kernel signals hang-up right after a short read, and that is also
     // what a reset looks like: the socket's pending error tells the two apart.

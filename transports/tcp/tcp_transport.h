@@ -121,6 +121,8 @@ class TcpTransport : public Transport {
   ByteChain rx_;       // received, not yet consumed by the sink
   ByteChain pending_;  // written, not yet handed to uv_write
   bool reading_ = false;
+  bool bulk_reads_ = false;    // the last reads filled their room: read into 64 KiB blocks
+  size_t last_read_room_ = 0;  // room handed to the latest read
   bool write_in_flight_ = false;
   bool end_requested_ = false;    // end_stream written or close(Flush): shutdown once flushed
   bool close_requested_ = false;  // close(Flush) before the connection was open

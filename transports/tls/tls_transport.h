@@ -34,7 +34,7 @@ class TlsTransport : public Transport, private TransportSink {
   // Ciphertext allowed to wait in the lower transport before we stop encrypting.
   static constexpr size_t kLowerBudget = 256 * 1024;
   // Plaintext decrypted per delivery to our sink (then we check read_disable again).
-  static constexpr size_t kDeliverBatch = 256 * 1024;
+  static constexpr size_t kDeliverBatch = 64 * 1024;
 
   // server_name: host name or IP literal the client connects to; empty for the server role.
   TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<TlsContext> ctx,

@@ -98,6 +98,10 @@ struct WsCodecOptions {
 // (2 + 8 length bytes + 4 mask bytes).
 inline constexpr size_t kWsMaxWireFrame = 64 * 1024;
 inline constexpr size_t kWsMaxFrameHeader = 14;
+// Bytes of the header of a frame with this payload length (RFC 6455 5.2).
+constexpr size_t ws_header_size(uint64_t payload_length, bool masked) {
+  return (payload_length < 126 ? 2 : payload_length <= 0xffff ? 4 : 10) + (masked ? 4 : 0);
+}
 inline constexpr size_t kWsMaxFramePayload = kWsMaxWireFrame - kWsMaxFrameHeader;
 
 // The wslay-backed codec (wslay_codec.cc). Mask keys come from `rng` (client role).

@@ -471,12 +471,16 @@ void ZeroCopyCodec::encode_data(ByteChain& payload, ByteChain& out) {
   }
   while (!payload.empty()) {
     const size_t n = std::min(frame_payload_, payload.size());
-    write_header(ws_opcode::kBinary, n, out, key);
     if (role_ == WsRole::client) {
+      // Header and masked payload in one contiguous block when they fit one: a whole frame is
+      // then one slice, which the TLS layer encrypts as is (see ConsoleOptions::ws_frame_payload).
+      out.reserve(std::min(ws_header_size(n, true) + n, Block::kDefaultCapacity));
+      write_header(ws_opcode::kBinary, n, out, key);
       mask_into(payload, n, key, out);
-    } else {
-      out.move_from(payload, n);  // the zero-copy path: slices change hands
+      continue;
     }
+    write_header(ws_opcode::kBinary, n, out, key);
+    out.move_from(payload, n);  // the zero-copy path: slices change hands
   }
 }
 

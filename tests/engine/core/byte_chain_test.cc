@@ -107,7 +107,8 @@ TEST(ByteChain, LinearizeJoinsOnlyWhenNeeded) {
   ByteChain a, c;
   a.append("abc");
   c.move_from(a);
-  a.append("defgh");
+  const std::string big = "defgh" + std::string(ByteChain::kCoalesceMax, 'z');  // not coalesced
+  a.append(big);
   c.move_from(a);
   ASSERT_EQ(c.slice_count(), 2u);
   const uint8_t* p = c.linearize(2);
@@ -115,7 +116,7 @@ TEST(ByteChain, LinearizeJoinsOnlyWhenNeeded) {
   EXPECT_EQ(c.slice_count(), 2u);  // no join needed
   p = c.linearize(5);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(p), 5), "abcde");
-  EXPECT_EQ(c.to_string(), "abcdefgh");
+  EXPECT_EQ(c.to_string(), "abc" + big);
 }
 
 TEST(ByteChain, FindAcrossSliceBoundaries) {
@@ -173,4 +174,53 @@ TEST(ByteChain, LargeReserveGetsBigBlock) {
 }
 
 }  // namespace
+// A queue fed many small messages, each written into a chain of its own (a pong, a TLS record, a
+// keystroke), must not pin a block per message: small slices are copied into the queue's tail.
+TEST(ByteChain, SmallMovesCoalesceIntoTheTailBlock) {
+  const size_t live_before = block_pool_stats().live_blocks;
+  ByteChain queue;
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) {
+    ByteChain message;
+    const std::string text = "message " + std::to_string(i) + ";";
+    message.append_header(text.data(), text.size());
+    expected += text;
+    if (i % 2 == 0) {
+      queue.move_from(message);
+    } else {
+      queue.move_from(message, 5);  // a partial move coalesces too; the rest follows
+      queue.move_from(message);
+    }
+  }
+  EXPECT_EQ(queue.to_string(), expected);
+  EXPECT_LE(block_pool_stats().live_blocks, live_before + 2);
+  EXPECT_LE(queue.slice_count(), 2u);
+}
+
+TEST(ByteChain, LargeMovesStayZeroCopy) {
+  ByteChain queue;
+  queue.append_header("head", 4);
+  ByteChain big;
+  big.append_header(pattern(4096).data(), 4096);
+  const uint8_t* where = big.front().data();
+  const uint64_t copies = copy_stats().bytes;
+  queue.move_from(big);
+  EXPECT_EQ(copy_stats().bytes, copies);
+  ASSERT_EQ(queue.slice_count(), 2u);
+  EXPECT_EQ(queue.slices()[1].data(), where);
+}
+
+TEST(ByteChain, LargeCapacityBlocksArePooled) {
+  ByteChain c;
+  auto room = c.reserve(Block::kDefaultCapacity + 1, Block::kLargeCapacity);
+  EXPECT_EQ(room.size(), Block::kLargeCapacity);
+  c.commit(10);
+  c.clear();
+  const BlockPoolStats before = block_pool_stats();
+  ByteChain d;
+  d.reserve(20000, Block::kLargeCapacity);
+  d.commit(1);
+  EXPECT_EQ(block_pool_stats().bytes_allocated, before.bytes_allocated);  // reused, not new
+}
+
 }  // namespace pvb

@@ -12,7 +12,7 @@ const char* const kServerUsage =
     "                     [--cert FILE --key FILE] [--leaf-only] [--cluster-ca FILE]\n"
     "                     [--fault NAME[=ARG]]... [--old-pveproxy]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
-    "                     [--qemu] [--qemu-binary PATH]\n"
+    "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
@@ -45,6 +45,8 @@ const char* const kServerUsage =
     "                            guest, started at its first console, killed at exit) instead of\n"
     "                            the fake VM; lxc guests keep the fake VM\n"
     "  --qemu-binary PATH        that QEMU (implies --qemu; default: qemu-system-x86_64 in PATH)\n"
+    "  --console-ports FIRST-LAST  hand out console ports from this range (default 5900-5999, a\n"
+    "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
     "  --exit-on-stdin-eof       also exit when standard input is closed\n"
     "timers:\n"
     "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
@@ -126,6 +128,23 @@ Error set_timer(const TimerFlag& flag, std::string_view value, MockOptions& opti
   return Error();
 }
 
+// FIRST-LAST, 1024 <= FIRST <= LAST <= 65535.
+Error parse_console_ports(std::string_view v, MockOptions& options) {
+  const size_t dash = v.find('-');
+  std::optional<uint16_t> first, last;
+  if (dash != std::string_view::npos) {
+    first = parse_int<uint16_t>(v.substr(0, dash));
+    last = parse_int<uint16_t>(v.substr(dash + 1));
+  }
+  if (!first || !last || *first < 1024 || *first > *last) {
+    return usage("--console-ports wants FIRST-LAST with 1024 <= FIRST <= LAST <= 65535, got '" +
+                 std::string(v) + "'");
+  }
+  options.console_port_first = *first;
+  options.console_port_last = *last;
+  return Error();
+}
+
 }  // namespace
 
 Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
@@ -170,7 +189,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     }
     bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
                  arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
-                 arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend";
+                 arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
+                 arg == "--console-ports";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -180,6 +200,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (Error e = parse_listen(*v, c); e.failed()) return e;
     } else if (arg == "--fault") {
       if (Error e = c.api.add_fault(*v); e.failed()) return e;
+    } else if (arg == "--console-ports") {
+      if (Error e = parse_console_ports(*v, c.api); e.failed()) return e;
     } else if (arg == "--tls-backend") {
       auto b = parse_tls_backend(*v);
       if (!b)

@@ -140,6 +140,23 @@ TEST_F(ConsoleTest, AllPortsTaken) {
   EXPECT_EQ(r.reason, "unable to find free port (5900-5999)");
 }
 
+TEST_F(ConsoleTest, AWiderPortRangeServesMoreConsolesAndTheirWebsockets) {
+  MockOptions o;
+  o.ws_window_ms = 1000000;
+  o.console_port_first = 5900;
+  o.console_port_last = 6001;
+  make_api(o);
+  root_ = login("root@pam", kRootPassword);
+  Console last;
+  for (int i = 0; i < 102; ++i) last = vncproxy();
+  EXPECT_EQ(last.port, "6001");
+  MockResponse r = vncproxy_reply("pve1/qemu/100", "websocket=1", ticket_headers(root_));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.reason, "unable to find free port (5900-6001)");
+  // The websocket's port parameter follows the range (a node's schema stops at 5999).
+  EXPECT_EQ(refusal(accept("pve1/qemu/100", last)), "(granted)");
+}
+
 // --- vncwebsocket ------------------------------------------------------------------------------
 
 TEST_F(ConsoleTest, WebsocketIsAcceptedOnceWithEverythingTheRelayNeeds) {

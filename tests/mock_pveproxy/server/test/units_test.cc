@@ -96,6 +96,17 @@ TEST(ServerArgs, DefaultsAndEveryFlag) {
   EXPECT_TRUE(parse({"--help"})->help);
 }
 
+TEST(ServerArgs, ConsolePorts) {
+  Result<ParsedArgs> d = parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->config.api.console_port_first, 5900);  // a node's range
+  EXPECT_EQ(d->config.api.console_port_last, 5999);
+  Result<ParsedArgs> w = parse({"--console-ports", "5900-7899"});
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  EXPECT_EQ(w->config.api.console_port_first, 5900);
+  EXPECT_EQ(w->config.api.console_port_last, 7899);
+}
+
 TEST(ServerArgs, Mistakes) {
   for (std::vector<const char*> bad :
        std::vector<std::vector<const char*>>{{"--bogus"},
@@ -112,7 +123,11 @@ TEST(ServerArgs, Mistakes) {
                                              {"--leaf-only=yes"},
                                              {"--cluster-ca"},
                                              {"--cluster-ca="},
-                                             {"--inventory="}}) {
+                                             {"--inventory="},
+                                             {"--console-ports", "6000"},
+                                             {"--console-ports", "7000-6000"},
+                                             {"--console-ports", "80-90"},
+                                             {"--console-ports", "6000-70000"}}) {
     Result<ParsedArgs> r = parse(bad);
     ASSERT_FALSE(r.ok()) << bad[0];
     EXPECT_EQ(r.error().code(), Errc::usage);
