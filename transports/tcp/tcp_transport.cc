@@ -23,6 +23,9 @@ constexpr size_t kBulkBlock = Block::kLargeCapacity;
 constexpr size_t kMaxIovecs = 64;
 // close(Flush) drops at most this much unread input before closing (see finish_flushed_close).
 constexpr size_t kMaxDrainOnClose = 1024 * 1024;
+// After our FIN, close(Flush) waits this long for the peer's, reading and dropping what it still
+// sends (see linger_or_finish).
+constexpr uint64_t kLingerMs = 1000;
 
 std::string ip_string(const sockaddr_storage& ss) {
   if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) return "";
@@ -337,6 +340,11 @@ void TcpTransport::read_cb(ssize_t nread) {
     rx_.drop_reservation();
     return;
   }
+  if (state_ == State::flushing && shutdown_done_) {
+    // Lingering after our FIN: the peer's FIN (it read all we sent) or a reset ends the wait.
+    finish_flushed_close();
+    return;
+  }
   if (nread == UV_EOF) {
     // libuv reports EOF when the kernel signals hang-up right after a short read, and that is also
     // what a reset looks like: the socket's pending error tells the two apart.
@@ -352,6 +360,7 @@ void TcpTransport::read_cb(ssize_t nread) {
     reading_ = false;  // libuv stopped reading
     if (state_ == State::flushing) {
       rx_.clear();
+      if (shutdown_done_) finish_flushed_close();  // the peer's FIN ends the linger
       return;
     }
     emit_data(rx_, true);
@@ -466,7 +475,7 @@ void TcpTransport::shutdown_cb(int status) {
     return;
   }
   shutdown_done_ = true;
-  if (state_ == State::flushing) finish_flushed_close();
+  if (state_ == State::flushing) linger_or_finish();
 }
 
 // --- closing -------------------------------------------------------------------------------------
@@ -496,10 +505,25 @@ void TcpTransport::begin_flush() {
   start_reading();  // drop incoming bytes; a peer that floods us must not block our flush
   if (state_ != State::flushing) return;
   flush_writes();
-  if (state_ == State::flushing && shutdown_done_) finish_flushed_close();
+  if (state_ == State::flushing && shutdown_done_) linger_or_finish();
+}
+
+// Our last bytes (a WebSocket Close, a TLS close_notify) are sent and so is our FIN. Closing the
+// socket now while the peer is still sending makes Linux answer its next segment with an RST,
+// and a peer that gets an RST may drop what it had not read yet: our last bytes. So wait for the
+// peer's FIN (pveproxy closes once it reads a Close), reading and dropping, up to kLingerMs.
+void TcpTransport::linger_or_finish() {
+  if (eof_received_) {
+    finish_flushed_close();
+    return;
+  }
+  if (linger_timer_) return;
+  linger_timer_ = std::make_unique<Timer>(loop());
+  linger_timer_->start(kLingerMs, [this] { finish_flushed_close(); });
 }
 
 void TcpTransport::finish_flushed_close() {
+  if (state_ == State::closed) return;
   // Closing a socket whose receive queue holds unread bytes makes Linux send an RST rather than a
   // FIN, and an RST may destroy what we just flushed before the peer read it. Drop that input.
   int f = fd();

@@ -99,6 +99,7 @@ class TcpTransport : public Transport {
   void write_cb(int status);
   void shutdown_cb(int status);
   void begin_flush();
+  void linger_or_finish();
   void finish_flushed_close();
   void fail(Errc code, const std::string& what, int uv_error);
   void release_socket(bool reset);
@@ -113,6 +114,7 @@ class TcpTransport : public Transport {
   Socket* socket_ = nullptr;
   DnsRequest* dns_ = nullptr;
   std::unique_ptr<Timer> connect_timer_;
+  std::unique_ptr<Timer> linger_timer_;  // close(Flush): waiting for the peer's FIN
   uint64_t deadline_ms_ = 0;
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;

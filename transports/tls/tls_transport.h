@@ -35,6 +35,9 @@ class TlsTransport : public Transport, private TransportSink {
   static constexpr size_t kLowerBudget = 256 * 1024;
   // Plaintext decrypted per delivery to our sink (then we check read_disable again).
   static constexpr size_t kDeliverBatch = 64 * 1024;
+  // Queued slices shorter than this are gathered (copied) into fuller records; longer ones are
+  // encrypted in place.
+  static constexpr size_t kGatherBelow = 4096;
 
   // server_name: host name or IP literal the client connects to; empty for the server role.
   TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<TlsContext> ctx,

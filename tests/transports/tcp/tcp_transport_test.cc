@@ -336,6 +336,53 @@ TEST(TcpTransport, FlushCloseWhileConnectingSendsQueuedBytes) {
   EXPECT_TRUE(cc.error.ok());
 }
 
+// A peer that is still sending when we close (pveproxy streaming the picture when the viewer
+// leaves) must still read our last bytes: we wait for its FIN, reading and dropping, instead of
+// closing at once, which would answer its next segment with an RST that can destroy them.
+TEST(TcpTransport, FlushCloseWaitsForThePeersFinWhileItStillSends) {
+  Loop loop;
+  Collector cc, sc;
+  TcpPair p = connect_pair(loop, "127.0.0.1", cc, sc);
+  ASSERT_TRUE(p.server);
+  ASSERT_TRUE(loop.run_until([&] { return cc.connected && sc.connected; }));
+  p.server->read_disable(true);  // busy sending: it reads our last bytes only later
+  ByteChain last("bye");
+  p.client->write(last);
+  p.client->close(CloseMode::Flush);
+  Timer stream(loop);
+  int chunks = 0;
+  stream.start_repeat(5, 5, [&] {
+    ByteChain more = random_chain(chunks, 64 * 1024);
+    if (!sc.closed) p.server->write(more);
+    if (++chunks == 40) stream.stop();
+  });
+  ASSERT_TRUE(loop.run_until([&] { return chunks == 40 || sc.closed; }));
+  EXPECT_FALSE(sc.closed) << sc.error.message();  // no reset while it sent for 200 ms
+  EXPECT_FALSE(cc.closed);                        // still waiting for the peer's FIN
+  p.server->read_disable(false);
+  ASSERT_TRUE(loop.run_until([&] { return sc.ended || sc.closed; }));
+  EXPECT_EQ(sc.data, "bye");
+  EXPECT_TRUE(sc.ended);
+  p.server->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return cc.closed && sc.closed; }));
+  EXPECT_TRUE(cc.error.ok()) << cc.error.message();
+  EXPECT_TRUE(sc.error.ok()) << sc.error.message();
+}
+
+// A peer that never closes costs at most the linger time (1 s), then the close completes.
+TEST(TcpTransport, FlushCloseGivesUpWaitingForASilentPeer) {
+  Loop loop;
+  Collector cc, sc;
+  TcpPair p = connect_pair(loop, "127.0.0.1", cc, sc);
+  ASSERT_TRUE(p.server);
+  ASSERT_TRUE(loop.run_until([&] { return cc.connected && sc.connected; }));
+  p.client->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return sc.ended; }));
+  ASSERT_TRUE(loop.run_until([&] { return cc.closed; }));  // the peer never closed
+  EXPECT_TRUE(cc.error.ok()) << cc.error.message();
+  EXPECT_EQ(p.client->fd(), -1);
+}
+
 TEST(TcpTransport, AbortResetsPeerAsConnectionLost) {
   Loop loop;
   Collector cc, sc;
