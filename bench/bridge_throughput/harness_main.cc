@@ -17,6 +17,7 @@
 #include "bench/bridge_throughput/measurements.h"
 #include "bench/bridge_throughput/report.h"
 #include "bench/bridge_throughput/settings.h"
+#include "engine/pump/pump.h"
 #include "transports/http/json.h"
 
 namespace pvb::bench {
@@ -470,7 +471,9 @@ void Harness::memory() {
     report_.add(Row(sec, "highest RSS while not reading", bn, r->rss_stalled_max_kib / 1024.0,
                     "MiB", checked));
     report_.add(Row(sec, "RSS growth while not reading", bn, growth, "KiB",
-                    "flat: what waits is bounded by the pump's marks (256 KiB), not by the guest")
+                    "flat: what waits is bounded by the pump's marks (" +
+                        std::to_string(Pump::Options{}.high_mark / 1024) +
+                        " KiB), not by the guest")
                     .aim("≤ 512 KiB", growth <= kMaxStallGrowthKiB));
     report_.add(Row(sec, "peak RSS", bn, r->peak_rss_kib / 1024.0, "MiB"));
   }
@@ -505,10 +508,17 @@ void Harness::scale() {
                  static_cast<double>(n - 1);
         };
         const double held = per(r->rss_connected_kib, one->rss_connected_kib);
-        report_.add(Row(sec, ns + " RSS per session, clients connected", bn, held, "KiB",
-                        "(RSS(N) - RSS(1)) / (N - 1); the TLS library's buffers are ≈ " +
-                            std::to_string(static_cast<int>(kTlsBuffersKiB)) + " KiB of it")
-                        .aim("≤ 256 KiB + TLS buffers", held - kTlsBuffersKiB <= kMaxSessionKiB));
+        Row row(sec, ns + " RSS per session, clients connected", bn, held, "KiB",
+                "(RSS(N) - RSS(1)) / (N - 1); the TLS library's buffers are ≈ " +
+                    std::to_string(static_cast<int>(kTlsBuffersKiB)) + " KiB of it" +
+                    (n < 1000 ? "; fewer sessions share less of the block pool's cache of free "
+                                "blocks (12 MiB at most), so the target is judged at 1000"
+                              : ""));
+        // The target (issue 5) is per session at 1000 sessions.
+        if (n >= 1000) {
+          row.aim("≤ 256 KiB + TLS buffers", held - kTlsBuffersKiB <= kMaxSessionKiB);
+        }
+        report_.add(std::move(row));
         report_.add(Row(sec, ns + " RSS per session, after the transfer", bn,
                         per(r->rss_after_kib, one->rss_after_kib), "KiB"));
       }
