@@ -7,12 +7,9 @@
 //
 // Prints one JSON line {"port":N} on stdout when it is ready. Exits 0 on SIGINT/SIGTERM (or when
 // stdin reaches end of file, with --exit-on-stdin-eof); 2 on bad arguments, 1 if it cannot listen.
-#include <uv.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +20,7 @@
 #include "engine/core/loop.h"
 #include "engine/core/rng.h"
 #include "tests/fake_vm/rfb_server.h"
+#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
 #include "transports/tcp/tcp_listener.h"
 
 namespace pvb {
@@ -186,76 +184,6 @@ class FakeVm {
   std::map<RfbServer*, std::unique_ptr<RfbServer>> sessions_;
 };
 
-// Calls on_eof once standard input reaches end of file (or fails). Works for pipes, sockets and
-// terminals; a regular file or /dev/null is at its end already, so on_eof is posted at once.
-class StdinEofWatch {
- public:
-  StdinEofWatch(Loop& loop, std::function<void()> on_eof) {
-    auto h = std::make_unique<Handle>();
-    h->on_eof = on_eof;
-    uv_handle_type kind = uv_guess_handle(0);
-    int rc = UV_EINVAL;
-    bool initialized = false;
-    if (kind == UV_NAMED_PIPE) {
-      rc = uv_pipe_init(loop.raw(), &h->u.pipe, 0);
-      initialized = rc == 0;
-      if (rc == 0) rc = uv_pipe_open(&h->u.pipe, 0);
-    } else if (kind == UV_TTY) {
-      rc = uv_tty_init(loop.raw(), &h->u.tty, 0, 1);
-      initialized = rc == 0;
-    }
-    h->u.stream.data = h.get();
-    if (rc == 0) rc = uv_read_start(&h->u.stream, &Handle::alloc, &Handle::read);
-    if (rc == 0) {
-      h_ = h.release();
-      return;
-    }
-    if (initialized) close_handle(h.release());
-    loop.post([weak = alive_.weak(), on_eof] {
-      if (!weak.expired()) on_eof();
-    });
-  }
-  ~StdinEofWatch() {
-    if (h_) close_handle(h_);
-  }
-  StdinEofWatch(const StdinEofWatch&) = delete;
-  StdinEofWatch& operator=(const StdinEofWatch&) = delete;
-
- private:
-  // libuv frees nothing itself: the handle lives until its close callback.
-  struct Handle {
-    union {
-      uv_stream_t stream;
-      uv_pipe_t pipe;
-      uv_tty_t tty;
-    } u;
-    std::function<void()> on_eof;
-    char buffer[4096];
-
-    static void alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-      auto* self = static_cast<Handle*>(h->data);
-      *buf = uv_buf_init(self->buffer, sizeof self->buffer);
-    }
-    static void read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
-      if (n >= 0) return;  // input is ignored; only its end matters
-      uv_read_stop(s);
-      auto* self = static_cast<Handle*>(s->data);
-      if (auto cb = std::move(self->on_eof)) {
-        self->on_eof = nullptr;
-        cb();
-      }
-    }
-  };
-  static void close_handle(Handle* h) {
-    h->on_eof = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&h->u.stream),
-             [](uv_handle_t* handle) { delete static_cast<Handle*>(handle->data); });
-  }
-
-  Handle* h_ = nullptr;
-  AliveToken alive_;
-};
-
 int run(int argc, char** argv) {
   // Peers vanish mid-write; that is an error to handle, not a reason to die.
   std::signal(SIGPIPE, SIG_IGN);
@@ -286,8 +214,8 @@ int run(int argc, char** argv) {
   };
   SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
   SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
-  std::unique_ptr<StdinEofWatch> stdin_watch;
-  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
+  std::unique_ptr<mock::StdinEofWatch> stdin_watch;
+  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<mock::StdinEofWatch>(loop, stop);
 
   // Ready only now: whoever reads the port may signal us at once.
   JsonWriter json;

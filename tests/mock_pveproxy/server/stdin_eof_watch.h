@@ -1,5 +1,6 @@
-// Calls back once standard input reaches end of file, so a test that started the mock with a pipe
-// on its stdin never leaves it running: when the test process dies, the pipe closes.
+// Calls back once standard input reaches end of file (or fails), so a test that started a test
+// program (mock-pveproxy, fake-vm) with a pipe on its stdin never leaves it running: when the test
+// process dies, the pipe closes. Its own library (pvb_stdin_eof_watch), linked by both programs.
 #pragma once
 
 #include <functional>
