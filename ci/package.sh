@@ -77,7 +77,9 @@ say "Depends: $depends"
 needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 [ -n "$needed" ] || fail "readelf found no shared libraries in $binary"
 for lib in $needed; do
-  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib { print $NF; exit }')
+  # awk reads all of ldconfig's output: stopping at the first match would kill ldconfig with
+  # SIGPIPE, which pipefail turns into a failure of this script (seen once in CI: exit 141).
+  path=$(ldconfig -p | awk -v lib="$lib" '$1 == lib && !found { print $NF; found = 1 }')
   [ -n "$path" ] || fail "$lib is not installed on this machine"
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") ||
     fail "no package owns $path"
