@@ -211,24 +211,25 @@ const Fault* MockOptions::find(FaultKind kind) const {
   return nullptr;
 }
 
-std::optional<uint64_t> MockOptions::drop_ws_after() const {
-  const Fault* f = find(FaultKind::drop_ws_after);
+std::optional<uint64_t> MockOptions::number_of(FaultKind kind) const {
+  const Fault* f = find(kind);
   return f ? std::optional<uint64_t>(f->number) : std::nullopt;
 }
 
+std::optional<uint64_t> MockOptions::drop_ws_after() const {
+  return number_of(FaultKind::drop_ws_after);
+}
 bool MockOptions::stall_ws() const {
-  return find(FaultKind::stall_ws) != nullptr;
+  return has(FaultKind::stall_ws);
 }
 bool MockOptions::reject_ticket() const {
-  return find(FaultKind::reject_ticket) != nullptr;
+  return has(FaultKind::reject_ticket);
 }
 bool MockOptions::oversized_header() const {
-  return find(FaultKind::oversized_header) != nullptr;
+  return has(FaultKind::oversized_header);
 }
-
 std::optional<uint64_t> MockOptions::slow_ms() const {
-  const Fault* f = find(FaultKind::slow);
-  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+  return number_of(FaultKind::slow);
 }
 
 std::optional<RawFrameKind> MockOptions::raw_after_upgrade() const {
@@ -256,33 +257,27 @@ std::optional<FaultKind> MockOptions::hostile_reply_for(std::string_view path) c
 }
 
 bool MockOptions::bad_ws_accept() const {
-  return find(FaultKind::bad_ws_accept) != nullptr;
+  return has(FaultKind::bad_ws_accept);
 }
 bool MockOptions::reset_upgrade() const {
-  return find(FaultKind::reset_upgrade) != nullptr;
+  return has(FaultKind::reset_upgrade);
 }
 bool MockOptions::tls_renegotiate() const {
-  return find(FaultKind::tls_renegotiate) != nullptr;
+  return has(FaultKind::tls_renegotiate);
 }
-
 std::optional<uint64_t> MockOptions::reset_after() const {
-  const Fault* f = find(FaultKind::reset_after);
-  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+  return number_of(FaultKind::reset_after);
 }
-
 std::optional<uint64_t> MockOptions::chunk_writes() const {
-  const Fault* f = find(FaultKind::chunk_writes);
-  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+  return number_of(FaultKind::chunk_writes);
+}
+std::optional<uint64_t> MockOptions::cert_change_after() const {
+  return number_of(FaultKind::cert_change_after);
 }
 
 std::optional<TlsAlertPoint> MockOptions::tls_alert() const {
   const Fault* f = find(FaultKind::tls_alert);
   return f ? std::optional<TlsAlertPoint>(f->alert) : std::nullopt;
-}
-
-std::optional<uint64_t> MockOptions::cert_change_after() const {
-  const Fault* f = find(FaultKind::cert_change_after);
-  return f ? std::optional<uint64_t>(f->number) : std::nullopt;
 }
 
 bool MockOptions::has_connection_faults() const {

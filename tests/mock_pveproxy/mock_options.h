@@ -145,6 +145,9 @@ struct MockOptions {
 
  private:
   const Fault* find(FaultKind kind) const;
+  bool has(FaultKind kind) const { return find(kind) != nullptr; }
+  // The numeric argument of a fault that takes one (drop_ws_after=BYTES, slow=MS, ...).
+  std::optional<uint64_t> number_of(FaultKind kind) const;
 };
 
 }  // namespace pvb::mock
