@@ -16,11 +16,11 @@ constexpr size_t kBulkBlock = Block::kLargeCapacity;
 // iovecs per uv_write: enough to send 1 MiB of 16 KiB blocks at once, few enough for the stack.
 constexpr size_t kMaxIovecs = 64;
 
-std::string uv_message(int uv_error) {
+}  // namespace
+
+std::string UvStreamTransport::uv_message(int uv_error) {
   return uv_strerror(uv_error);
 }
-
-}  // namespace
 
 void UvStreamTransport::Stream::attach(UvStreamTransport* transport) {
   u.stream.data = this;
@@ -126,8 +126,7 @@ void UvStreamTransport::read_cb(ssize_t nread) {
     eof_received_ = true;
     reading_ = false;  // libuv stopped reading
     if (state_ == State::flushing) {
-      rx_.clear();
-      if (shutdown_done_) finish_flushed_close();  // the peer's FIN ends the linger
+      rx_.clear();  // flushed() sees the EOF once our FIN is out
       return;
     }
     emit_data(rx_, true);

@@ -94,7 +94,8 @@ class UvStreamTransport : public Transport {
   void fail(Errc code, const std::string& what, int uv_error);
   // Lets go of the stream (closed by libuv later); reset as in Stream::close.
   void release_stream(bool reset);
-  int stream_fd() const;  // -1 if not open
+  int stream_fd() const;                        // -1 if not open
+  static std::string uv_message(int uv_error);  // libuv's text for an error code
 
   State state_ = State::idle;
   Stream* stream_ = nullptr;

@@ -403,36 +403,25 @@ ClusterCaOffer HostTrust::offer_cluster_ca(const ApiHost& host, std::string_view
   ca_asked_.insert(key);
   const Sha256Fingerprint ca_fp = sha256_fingerprint(*ca);
   ClusterCaQuestion c{key, pin.fingerprint, *ca, ca_servers(key, cluster)};
-  enum class Choice { yes, no, unclear } choice = Choice::unclear;
+  // The one choice is yes: parse_answer's "certificate" answer, given the CA's fingerprint as the
+  // one that may be pasted, and no `ca` choice.
+  Answer answer = Answer::unclear;
   std::string question = cluster_ca_question(c);
-  for (int attempt = 0; attempt < 3 && choice == Choice::unclear; ++attempt) {
+  for (int attempt = 0; attempt < 3 && answer == Answer::unclear; ++attempt) {
     auto line = prompt_(question);
     if (!line.ok()) {
       result.outcome = ClusterCaOffer::Outcome::not_asked;
       return result;
     }
-    std::string_view text = *line;
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    std::string word(text);
-    for (char& ch : word) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    }
-    if (word.empty() || word == "n" || word == "no") {
-      choice = Choice::no;
-    } else if (word == "y" || word == "yes") {
-      choice = Choice::yes;
-    } else if (auto fp = parse_fingerprint(text); fp.ok() && *fp == ca_fp) {
-      choice = Choice::yes;  // the CA's fingerprint, pasted after checking it
-    }
+    answer = parse_answer(*line, ca_fp, std::nullopt);
     question = "Please answer yes or no (or paste the CA's fingerprint): ";
   }
-  if (choice == Choice::unclear) {
+  if (answer == Answer::unclear) {
     result.outcome = ClusterCaOffer::Outcome::not_asked;
     result.detail = "no clear answer";
     return result;
   }
-  if (choice == Choice::no) {
+  if (answer == Answer::no) {
     KnownHost declined = pin;
     declined.cluster_ca_declined = true;
     result.outcome = ClusterCaOffer::Outcome::declined;

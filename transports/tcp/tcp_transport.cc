@@ -31,10 +31,6 @@ uint16_t port_of(const sockaddr_storage& ss) {
   return 0;
 }
 
-std::string uv_message(int uv_error) {
-  return uv_strerror(uv_error);
-}
-
 // libuv writes with writev(), which raises SIGPIPE on a socket the peer has reset; by default
 // that kills the process. Ignore it (unless the application installed a handler of its own) so a
 // reset is reported as a write error like any other.

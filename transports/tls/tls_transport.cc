@@ -1,7 +1,6 @@
 #include "transports/tls/tls_transport.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace pvb {
 
@@ -229,16 +228,13 @@ std::span<const uint8_t> TlsTransport::next_record() {
   if (front.size() >= kGatherBelow) return {front.data(), front.size()};
   // Small slices: one record of several beats many small ones (per-record cost, 29 bytes of
   // overhead). Gather them, but stop before the next big slice, for the same alignment.
-  if (!gather_) gather_ = std::make_unique<uint8_t[]>(TlsEngine::kMaxRecordPlaintext);
   size_t n = 0;
   for (const Slice& s : tx_plain_.slices()) {
     if (n == want || (n > 0 && s.size() >= kGatherBelow)) break;
-    const size_t take = std::min(s.size(), want - n);
-    std::memcpy(gather_.get() + n, s.data(), take);
-    n += take;
+    n += std::min(s.size(), want - n);
   }
-  count_copy(n);
-  return {gather_.get(), n};
+  if (!gather_) gather_ = std::make_unique<uint8_t[]>(TlsEngine::kMaxRecordPlaintext);
+  return {gather_.get(), tx_plain_.copy_out(gather_.get(), n)};
 }
 
 void TlsTransport::flush_writes() {
