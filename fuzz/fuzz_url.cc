@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/core/url.h"
 #include "fuzz/fuzz_support.h"
-#include "transports/http/url.h"
 
 namespace pvb::fuzz {
 namespace {

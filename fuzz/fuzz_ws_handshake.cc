@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "fuzz/fuzz_support.h"
 #include "transports/http/http_message.h"
 #include "transports/ws/handshake.h"

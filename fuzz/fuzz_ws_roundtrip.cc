@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "fuzz/fuzz_support.h"
 #include "fuzz/ws_decode_fuzz.h"
 #include "transports/ws/ws_codec.h"

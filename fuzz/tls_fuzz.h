@@ -26,8 +26,8 @@
 
 #include "engine/core/loop.h"
 #include "fuzz/fuzz_support.h"
+#include "transports/testing/cert_gen.h"
 #include "transports/testing/mem_pipe.h"
-#include "transports/tls/cert_gen.h"
 #include "transports/tls/tls_engine.h"
 #include "transports/tls/tls_transport.h"
 

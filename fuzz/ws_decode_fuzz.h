@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "fuzz/fuzz_support.h"
 #include "transports/ws/ws_codec.h"
 

@@ -7,9 +7,11 @@
 
 #include "bench/bridge_throughput/proc_stats.h"
 #include "engine/console/console_session.h"
-#include "engine/core/rng.h"
-#include "engine/proxmox/api_client.h"
-#include "transports/http/json.h"
+#include "engine/core/json.h"
+#include "engine/core/random.h"
+#include "engine/proxmox/proxmox_client.h"
+#include "transports/stack/stack_dialer.h"
+#include "transports/tcp/tcp_listener_factory.h"
 #include "transports/tcp/tcp_transport.h"
 #include "transports/tls/tls_transport.h"
 
@@ -111,9 +113,9 @@ Result<PeerConsole> open_peer_console(const MockServerInfo& mock, const std::str
   if (!creds.ok()) return creds.error();
   ProxmoxClientOptions options;
   options.timeout_ms = kTimeoutMs;
-  auto client =
-      std::make_unique<ProxmoxClient>(loop, std::vector<ApiHost>{{"localhost", mock.port}},
-                                      connector_for(loop, *ctx), std::move(*creds), options);
+  StackDialer dialer(loop, connector_for(loop, *ctx), system_random());
+  auto client = std::make_unique<ProxmoxClient>(
+      loop, std::vector<ApiHost>{{"localhost", mock.port}}, dialer, std::move(*creds), options);
   std::optional<Result<PeerConsole>> out;
   find_guest(*client, guest_name, [&](Result<Guest> g) {
     if (!g.ok()) {
@@ -155,10 +157,10 @@ Result<std::vector<double>> time_console_setup(const MockServerInfo& mock, TlsBa
     const double t0 = now_seconds();
     ProxmoxClientOptions options;
     options.timeout_ms = kTimeoutMs;
-    HostConnector connector = connector_for(loop, *ctx);
-    auto client =
-        std::make_unique<ProxmoxClient>(loop, std::vector<ApiHost>{{"localhost", mock.port}},
-                                        connector, std::move(*creds), options);
+    StackDialer dialer(loop, connector_for(loop, *ctx), system_random());
+    TcpListenerFactory listeners(loop);
+    auto client = std::make_unique<ProxmoxClient>(
+        loop, std::vector<ApiHost>{{"localhost", mock.port}}, dialer, std::move(*creds), options);
     SetupObserver observer;
     std::unique_ptr<ConsoleSession> session;
     std::optional<Error> failed;
@@ -170,8 +172,7 @@ Result<std::vector<double>> time_console_setup(const MockServerInfo& mock, TlsBa
       ConsoleOptions copts;
       copts.launch_viewer = false;
       copts.timeout_ms = kTimeoutMs;
-      session = std::make_unique<ConsoleSession>(loop, 1, *client, connector, *g, copts, observer,
-                                                 system_random());
+      session = std::make_unique<ConsoleSession>(loop, 1, *client, listeners, *g, copts, observer);
       session->start();
     });
     loop.run_until([&] { return failed || observer.listening_at || observer.closed; });

@@ -17,8 +17,8 @@
 #include "bench/bridge_throughput/measurements.h"
 #include "bench/bridge_throughput/report.h"
 #include "bench/bridge_throughput/settings.h"
+#include "engine/core/json.h"
 #include "engine/pump/pump.h"
-#include "transports/http/json.h"
 
 namespace pvb::bench {
 namespace {

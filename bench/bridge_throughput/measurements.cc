@@ -9,7 +9,7 @@
 
 #include "bench/bridge_throughput/load_client.h"
 #include "bench/bridge_throughput/proc_stats.h"
-#include "transports/http/json.h"
+#include "engine/core/json.h"
 
 namespace pvb::bench {
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "bench/bridge_throughput/proc_stats.h"
+#include "engine/core/json.h"
 #include "engine/core/json_writer.h"
-#include "transports/http/json.h"
 
 namespace pvb::bench {
 

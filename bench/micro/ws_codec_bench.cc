@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "bench/micro/bench_util.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/ws/ws_codec.h"
 
 namespace pvb::bench {

@@ -2,8 +2,6 @@
 
 #include <csignal>
 
-#include "transports/tcp/socket_owner.h"
-
 namespace pvb {
 
 namespace {
@@ -36,17 +34,15 @@ const char* close_reason_name(CloseReason r) {
   return "error";
 }
 
-ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, HostConnector ws_connector,
-                               Guest guest, ConsoleOptions options, ConsoleObserver& observer,
-                               Random& rng)
+ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, ListenerFactory& listeners,
+                               Guest guest, ConsoleOptions options, ConsoleObserver& observer)
     : loop_(loop),
       id_(id),
       api_(api),
-      ws_connector_(std::move(ws_connector)),
+      listeners_(listeners),
       guest_(std::move(guest)),
       options_(std::move(options)),
       observer_(observer),
-      rng_(rng),
       client_wait_timer_(loop),
       keepalive_timer_(loop),
       viewer_exit_wait_(loop) {}
@@ -110,20 +106,17 @@ void ConsoleSession::open_console() {
 
 void ConsoleSession::open_websocket(VncTicket ticket) {
   ticket_ = std::move(ticket);
-  std::unique_ptr<Transport> lower = ws_connector_(api_.host());
-  if (!lower) {
-    return end_with(CloseReason::error, Error(Errc::internal, "no transport to the API host"));
-  }
-  ws_lower_ = lower.get();
-  WsClientOptions wo;
-  wo.host_header = api_.host().authority();
-  wo.path = ProxmoxClient::websocket_path(guest_, ticket_);
-  wo.headers = api_.auth_headers();
-  wo.codec.max_frame_payload = options_.ws_frame_payload;
-  wo.handshake_timeout_ms = options_.timeout_ms;
+  WebSocketRequest request;
+  request.path = ProxmoxClient::websocket_path(guest_, ticket_);
+  request.headers = api_.auth_headers();
+  request.max_frame_payload = options_.ws_frame_payload;
+  request.handshake_timeout_ms = options_.timeout_ms;
   log("opening the console WebSocket (port " + std::to_string(ticket_.port) + ") on " +
       api_.host().authority());
-  ws_ = WsTransport::client(std::move(lower), std::move(wo), rng_);
+  ws_ = api_.dialer().open_websocket(api_.host(), std::move(request));
+  if (!ws_) {
+    return end_with(CloseReason::error, Error(Errc::internal, "no transport to the API host"));
+  }
   ws_->set_sink(this);
   ws_->set_write_watermarks(options_.pump.high_mark, options_.pump.low_mark);
   ws_->start();
@@ -133,7 +126,7 @@ void ConsoleSession::on_connected() {
   if (ending_) return;
   log("console WebSocket open");
   if (options_.on_console_open) {
-    options_.on_console_open(api_.host(), ticket_.cert, *ws_lower_);
+    options_.on_console_open(api_.host(), ticket_.cert, ws_->lower());
     if (ending_) return;
   }
   start_listening();
@@ -168,10 +161,10 @@ void ConsoleSession::on_closed(const Error& error) {
 
 void ConsoleSession::start_listening() {
   auto weak = alive_.weak();
-  auto l = TcpListener::listen(loop_, options_.listen_host, options_.listen_port,
-                               [this, weak](std::unique_ptr<TcpTransport> c) {
-                                 if (!weak.expired()) accept_client(std::move(c));
-                               });
+  auto l =
+      listeners_.listen(options_.listen_host, options_.listen_port, [this, weak](AcceptedClient c) {
+        if (!weak.expired()) accept_client(std::move(c));
+      });
   if (!l.ok()) return end_with(CloseReason::error, l.error());
   listener_ = std::move(*l);
   port_ = listener_->port();
@@ -245,26 +238,26 @@ void ConsoleSession::launch_viewer() {
       ")");
 }
 
-void ConsoleSession::accept_client(std::unique_ptr<TcpTransport> client) {
+void ConsoleSession::accept_client(AcceptedClient accepted) {
+  auto refuse = [&](const std::string& line, const std::string& why) {
+    log(line);
+    observer_.on_client_refused(id_, why);
+    accepted.transport->close(CloseMode::Abort);
+    loop_.defer_delete(std::move(accepted.transport));
+  };
   if (client_ || ending_) {
-    log("refused a second local connection: a console serves exactly one client");
-    observer_.on_client_refused(id_, "a client is already connected");
-    client->close(CloseMode::Abort);
-    loop_.defer_delete(std::move(client));
-    return;
+    return refuse("refused a second local connection: a console serves exactly one client",
+                  "a client is already connected");
   }
   if (options_.require_same_uid) {
-    auto uid = loopback_peer_uid(*client);
+    const auto& uid = accepted.peer_uid;
     if (!uid || *uid != current_user_id()) {
       std::string who = uid ? "user id " + std::to_string(*uid) : "an unknown user";
-      log("refused a local connection from " + who);
-      observer_.on_client_refused(id_, "connection from " + who + " refused");
-      client->close(CloseMode::Abort);
-      loop_.defer_delete(std::move(client));
-      return;
+      return refuse("refused a local connection from " + who,
+                    "connection from " + who + " refused");
     }
   }
-  client_ = std::move(client);
+  client_ = std::move(accepted.transport);
   // Exactly one client: nobody else may connect from now on.
   listener_->close();
   client_wait_timer_.stop();
@@ -277,8 +270,7 @@ void ConsoleSession::accept_client(std::unique_ptr<TcpTransport> client) {
   pump_->start(std::move(early_from_guest_), ByteChain());
   client_->start();
   if (was_paused) ws_->read_disable(false);
-  log("local client connected from " + client_->peer_address() + ":" +
-      std::to_string(client_->peer_port()));
+  log("local client connected from " + accepted.peer);
   observer_.on_client_connected(id_);
   start_keepalive();
 }

@@ -18,11 +18,10 @@
 #include "engine/console/viewer.h"
 #include "engine/console/vv_file.h"
 #include "engine/core/platform.h"
-#include "engine/core/rng.h"
-#include "engine/proxmox/api_client.h"
+#include "engine/io/listener.h"
+#include "engine/io/websocket.h"
+#include "engine/proxmox/proxmox_client.h"
 #include "engine/pump/pump.h"
-#include "transports/tcp/tcp_listener.h"
-#include "transports/ws/ws_transport.h"
 
 namespace pvb {
 
@@ -100,8 +99,10 @@ class ConsoleObserver {
 
 class ConsoleSession : private TransportSink {
  public:
-  ConsoleSession(Loop& loop, int id, ProxmoxClient& api, HostConnector ws_connector, Guest guest,
-                 ConsoleOptions options, ConsoleObserver& observer, Random& rng);
+  // The WebSocket goes through api.dialer(); `listeners` makes the local listener. Both, like
+  // api and observer, must outlive the session.
+  ConsoleSession(Loop& loop, int id, ProxmoxClient& api, ListenerFactory& listeners, Guest guest,
+                 ConsoleOptions options, ConsoleObserver& observer);
   ~ConsoleSession() override;
 
   void start();
@@ -126,7 +127,7 @@ class ConsoleSession : private TransportSink {
   void start_listening();
   Error write_vv_file(std::string& path_out);
   void launch_viewer();
-  void accept_client(std::unique_ptr<TcpTransport> client);
+  void accept_client(AcceptedClient client);
   void start_keepalive();
   void keepalive_tick();
   void pump_done(const Pump::Result& r);
@@ -139,22 +140,20 @@ class ConsoleSession : private TransportSink {
   Loop& loop_;
   int id_;
   ProxmoxClient& api_;
-  HostConnector ws_connector_;
+  ListenerFactory& listeners_;
   Guest guest_;
   ConsoleOptions options_;
   ConsoleObserver& observer_;
-  Random& rng_;
 
   VncTicket ticket_;
-  std::unique_ptr<WsTransport> ws_;
-  const Transport* ws_lower_ = nullptr;  // what ws_connector_ made, owned by ws_
-  ByteChain early_from_guest_;           // server bytes that arrived before the viewer did
-  std::unique_ptr<TcpListener> listener_;
+  std::unique_ptr<WebSocketStream> ws_;
+  ByteChain early_from_guest_;  // server bytes that arrived before the viewer did
+  std::unique_ptr<Listener> listener_;
   uint16_t port_ = 0;
   std::optional<PrivateDir> vv_dir_;
   std::string vv_file_;
   std::unique_ptr<ViewerProcess> viewer_;
-  std::unique_ptr<TcpTransport> client_;
+  std::unique_ptr<Transport> client_;
   std::unique_ptr<Pump> pump_;
   Timer client_wait_timer_;
   Timer keepalive_timer_;

@@ -16,4 +16,10 @@ std::string valid_utf8(std::string_view s);
 // and it is cut to max bytes (with "..." appended).
 std::string printable(std::string_view s, size_t max = 80);
 
+// ASCII case-insensitive comparison (HTTP field names, host names, tokens).
+char ascii_lower(char c);
+bool ascii_iequals(std::string_view a, std::string_view b);
+// s without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim_blanks(std::string_view s);
+
 }  // namespace pvb

@@ -1,6 +1,6 @@
 #include "engine/proxmox/replies.h"
 
-#include "transports/http/json.h"
+#include "engine/core/json.h"
 
 namespace pvb {
 

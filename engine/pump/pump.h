@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb {
 

@@ -6,7 +6,7 @@
 
 #include "engine/core/platform.h"
 #include "engine/core/text.h"
-#include "transports/tls/cert_inspect.h"
+#include "engine/io/server_certificate.h"
 
 namespace pvb {
 namespace {
@@ -179,9 +179,9 @@ Result<std::unique_ptr<HostTrust>> HostTrust::open(HostTrustOptions options, Tru
       new HostTrust(std::move(options), std::move(prompt), std::move(*known)));
 }
 
-Result<std::shared_ptr<TlsContext>> HostTrust::make_context(const std::string& key,
-                                                            const KnownHost* entry) {
-  TlsClientConfig cfg = options_.tls;
+std::shared_ptr<const TlsTrust> HostTrust::make_trust(const std::string& key,
+                                                      const KnownHost* entry) {
+  TlsTrust cfg = options_.base;
   cfg.pins.clear();
   cfg.ca_file.clear();
   cfg.ca_pem.clear();
@@ -194,32 +194,30 @@ Result<std::shared_ptr<TlsContext>> HostTrust::make_context(const std::string& k
     cfg.verify = TlsVerify::ca_file;
     cfg.ca_pem = certificate_pem(entry->ca_der);
   }
-  // A weak reference: the contexts may outlive us inside connections being torn down.
+  // A weak reference: the trust may outlive us inside connections being torn down.
   std::weak_ptr<std::map<std::string, TlsRejection>> log = rejections_;
   cfg.on_rejected = [log, key](const TlsRejection& r) {
     if (auto l = log.lock()) (*l)[key] = r;
   };
-  return TlsContext::create_client(cfg);
+  return std::make_shared<const TlsTrust>(std::move(cfg));
 }
 
 Error HostTrust::prepare(const std::vector<ApiHost>& hosts) {
   for (const ApiHost& h : hosts) {
     const std::string key = key_of(h);
-    if (contexts_.count(key)) continue;
+    if (trusts_.count(key)) continue;
     auto entry = known_.find(key);
     if (!entry.ok())
       return Error(Errc::usage, "known_hosts " + path() + ": " + entry.error().message());
-    auto ctx = make_context(key, *entry);
-    if (!ctx.ok()) return ctx.error();
     hosts_[key] = h;
-    contexts_[key] = *ctx;
+    trusts_[key] = make_trust(key, *entry);
   }
   return Error();
 }
 
-std::shared_ptr<TlsContext> HostTrust::context(const ApiHost& host) const {
-  auto it = contexts_.find(key_of(host));
-  return it == contexts_.end() ? nullptr : it->second;
+std::shared_ptr<const TlsTrust> HostTrust::trust(const ApiHost& host) const {
+  auto it = trusts_.find(key_of(host));
+  return it == trusts_.end() ? nullptr : it->second;
 }
 
 Error HostTrust::resolve_refusal(const ApiHost& host, const Error& error,
@@ -324,7 +322,8 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
     return Error(e.code(), "cannot remember " + key + ": " + e.message() +
                                "; to trust it without saving, use --fingerprint " + fp);
   }
-  return refresh_contexts(entries);
+  refresh_trusts(entries);
+  return Error();
 }
 
 std::vector<std::string> HostTrust::ca_servers(const std::string& key,
@@ -340,18 +339,15 @@ std::vector<std::string> HostTrust::ca_servers(const std::string& key,
   return servers;
 }
 
-Error HostTrust::refresh_contexts(const std::vector<KnownHost>& entries) {
+void HostTrust::refresh_trusts(const std::vector<KnownHost>& entries) {
   // Connections from now on use the new entries.
   for (const KnownHost& e : entries) {
     auto it = hosts_.find(e.server);
     if (it == hosts_.end()) continue;
     auto found = known_.find(e.server);
     if (!found.ok() || *found == nullptr) continue;
-    auto ctx = make_context(e.server, *found);
-    if (!ctx.ok()) return ctx.error();
-    contexts_[e.server] = *ctx;
+    trusts_[e.server] = make_trust(e.server, *found);
   }
-  return Error();
 }
 
 Error HostTrust::save(const std::vector<KnownHost>& entries, const KnownHost* expected) {
@@ -442,11 +438,7 @@ ClusterCaOffer HostTrust::offer_cluster_ca(const ApiHost& host, std::string_view
     result.detail = e.message();
     return result;
   }
-  if (Error e = refresh_contexts(entries); e.failed()) {
-    result.outcome = ClusterCaOffer::Outcome::failed;
-    result.detail = e.message();
-    return result;
-  }
+  refresh_trusts(entries);
   result.outcome = ClusterCaOffer::Outcome::trusted;
   for (const std::string& server : c.ca_servers) {
     result.detail += (result.detail.empty() ? "" : ", ") + server;

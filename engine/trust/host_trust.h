@@ -40,17 +40,17 @@
 #include <string>
 #include <vector>
 
-#include "engine/proxmox/api_host.h"
+#include "engine/io/api_host.h"
+#include "engine/io/server_certificate.h"
+#include "engine/io/tls_trust.h"
 #include "engine/trust/known_hosts.h"
-#include "transports/tls/cert_inspect.h"
-#include "transports/tls/tls_engine.h"
 
 namespace pvb {
 
 struct HostTrustOptions {
   std::string known_hosts_path;  // the file; its directory is made (0700) when first written
-  // Backend, system CA bundle, session cache, suites: verify, pins and ca_pem are set per host.
-  TlsClientConfig tls;
+  // The system CA bundle; verify, pins, ca_pem and on_rejected are set per host.
+  TlsTrust base;
 };
 
 // Shows `question` (several lines) on the terminal and returns the answer line. Null: never ask.
@@ -78,10 +78,11 @@ class HostTrust {
   // others may write it (then anyone could add a server).
   static Result<std::unique_ptr<HostTrust>> open(HostTrustOptions options, TrustPrompt prompt);
 
-  // Makes each host's TLS context from its entry. Errc::usage for a malformed line naming a host.
+  // Derives each host's TLS trust from its entry. Errc::usage for a malformed line naming a host.
   Error prepare(const std::vector<ApiHost>& hosts);
-  // The context for connections to a prepared host (null for one that was not prepared).
-  std::shared_ptr<TlsContext> context(const ApiHost& host) const;
+  // The trust for connections to a prepared host (null for one that was not prepared). A new
+  // object whenever the host's entry changed (so a cache of TLS contexts keyed by it renews).
+  std::shared_ptr<const TlsTrust> trust(const ApiHost& host) const;
 
   // A connection to `host` failed with `error`. ok: the host is trusted now, connect again.
   // Otherwise the error to report (`error` itself when it was not our verification refusing).
@@ -101,14 +102,14 @@ class HostTrust {
 
  private:
   HostTrust(HostTrustOptions options, TrustPrompt prompt, KnownHosts known);
-  Result<std::shared_ptr<TlsContext>> make_context(const std::string& key, const KnownHost* entry);
+  std::shared_ptr<const TlsTrust> make_trust(const std::string& key, const KnownHost* entry);
   Error changed(const std::string& key, const KnownHost& entry, const TlsRejection& r) const;
   Error first_contact(const ApiHost& host, const TlsRejection& r,
                       const std::vector<ApiHost>& cluster);
   // Writes `entries` into a fresh read of the file. `expected`: refuse (Errc::usage) when that
   // server's entry in the file is no longer this one (another pvebridge changed it meanwhile).
   Error save(const std::vector<KnownHost>& entries, const KnownHost* expected = nullptr);
-  Error refresh_contexts(const std::vector<KnownHost>& entries);
+  void refresh_trusts(const std::vector<KnownHost>& entries);
   // The servers of `cluster` without an entry, after `key` (where a trusted CA is recorded).
   std::vector<std::string> ca_servers(const std::string& key,
                                       const std::vector<ApiHost>& cluster) const;
@@ -116,10 +117,10 @@ class HostTrust {
   HostTrustOptions options_;
   TrustPrompt prompt_;
   KnownHosts known_;
-  std::map<std::string, ApiHost> hosts_;                         // by key, as prepared
-  std::map<std::string, std::shared_ptr<TlsContext>> contexts_;  // by key
+  std::map<std::string, ApiHost> hosts_;                           // by key, as prepared
+  std::map<std::string, std::shared_ptr<const TlsTrust>> trusts_;  // by key
   // What verification refused, by key; filled from inside handshakes
-  // (TlsClientConfig::on_rejected).
+  // (TlsTrust::on_rejected).
   std::shared_ptr<std::map<std::string, TlsRejection>> rejections_;
   std::set<std::string> asked_;     // hosts asked about during this command (never twice)
   std::set<std::string> ca_asked_;  // hosts offered their cluster CA during this command

@@ -2,9 +2,9 @@
 
 #include <charconv>
 
+#include "engine/core/base64.h"
+#include "engine/core/host_name.h"
 #include "engine/core/text.h"
-#include "transports/http/base64.h"
-#include "transports/tls/host_name.h"
 
 namespace pvb {
 namespace {

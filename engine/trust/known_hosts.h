@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "transports/tls/fingerprint.h"
+#include "engine/io/fingerprint.h"
 
 namespace pvb {
 

@@ -8,12 +8,12 @@
 
 #include "engine/console/console_session.h"
 #include "engine/core/platform.h"
-#include "engine/proxmox/api_client.h"
+#include "engine/proxmox/proxmox_client.h"
 #include "frontends/cli/exit_codes.h"
 #include "frontends/cli/secret_source.h"
 #include "frontends/cli/server_access.h"
-#include "transports/tcp/tcp_transport.h"
-#include "transports/tls/tls_transport.h"
+#include "transports/stack/stack_dialer.h"
+#include "transports/tcp/tcp_listener_factory.h"
 
 namespace pvb {
 
@@ -22,7 +22,7 @@ namespace {
 // Everything a command needs to talk to Proxmox: credentials, TLS trust and proxy, the client.
 struct ApiSetup {
   std::unique_ptr<ServerAccess> access;
-  HostConnector connector;
+  std::unique_ptr<StackDialer> dialer;
   std::unique_ptr<ProxmoxClient> client;
 };
 
@@ -79,14 +79,14 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   ApiSetup s;
   s.access = std::move(*access);
   uint64_t timeout_ms = o.timeout_s * 1000;
-  s.connector = s.access->connector(loop);
+  s.dialer = std::make_unique<StackDialer>(loop, s.access->connector(loop), system_random());
   ProxmoxClientOptions po;
   po.timeout_ms = timeout_ms;
   if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
   if (stdin_is_terminal() && !o.json) {
     po.otp_prompt = [] { return prompt_secret("Two-factor code (TOTP): "); };
   }
-  s.client = std::make_unique<ProxmoxClient>(loop, o.hosts, s.connector, std::move(*creds), po);
+  s.client = std::make_unique<ProxmoxClient>(loop, o.hosts, *s.dialer, std::move(*creds), po);
   return s;
 }
 
@@ -267,6 +267,7 @@ int run_connect(const CliOptions& o, Output& out) {
     }
   } observer(out, finished, final_code);
 
+  TcpListenerFactory listeners(loop);
   ConsoleOptions copts = console_options(o);
   copts.on_console_open = [&api](const ApiHost& host, const std::string& ca_pem,
                                  const Transport& server) {
@@ -303,9 +304,8 @@ int run_connect(const CliOptions& o, Output& out) {
       }
       int id = 0;
       for (auto& g : chosen) {
-        sessions.push_back(std::make_unique<ConsoleSession>(loop, ++id, *api->client,
-                                                            api->connector, std::move(g), copts,
-                                                            observer, system_random()));
+        sessions.push_back(std::make_unique<ConsoleSession>(loop, ++id, *api->client, listeners,
+                                                            std::move(g), copts, observer));
       }
       for (auto& s : sessions) s->start();
     });

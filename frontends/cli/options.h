@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "engine/proxmox/api_host.h"
+#include "engine/io/api_host.h"
 #include "frontends/cli/guest_list.h"
 #include "frontends/cli/profile.h"
 #include "frontends/cli/proxy_options.h"

@@ -3,11 +3,11 @@
 #include <charconv>
 
 #include "engine/core/text.h"
+#include "engine/io/fingerprint.h"
 #include "engine/proxmox/credentials.h"
 #include "frontends/cli/config_file.h"
 #include "frontends/cli/options.h"
 #include "transports/http/proxy_config.h"
-#include "transports/tls/fingerprint.h"
 
 namespace pvb {
 

@@ -40,7 +40,11 @@ Result<std::shared_ptr<TlsContext>> fixed_tls(const CliOptions& o, Output& out) 
 }  // namespace
 
 ServerAccess::ServerAccess(const CliOptions& o, Output& out)
-    : out_(out), hosts_(o.hosts), proxy_(o.proxy), timeout_ms_(o.timeout_s * 1000) {}
+    : out_(out),
+      backend_(o.tls_backend),
+      hosts_(o.hosts),
+      proxy_(o.proxy),
+      timeout_ms_(o.timeout_s * 1000) {}
 
 Result<std::unique_ptr<ServerAccess>> ServerAccess::create(const CliOptions& o, Output& out) {
   std::unique_ptr<ServerAccess> a(new ServerAccess(o, out));
@@ -52,7 +56,6 @@ Result<std::unique_ptr<ServerAccess>> ServerAccess::create(const CliOptions& o, 
     HostTrustOptions options;
     const std::string dir = user_data_dir("pvebridge");
     if (!dir.empty()) options.known_hosts_path = dir + "/known_hosts";
-    options.tls.backend = o.tls_backend;
     // Asked only where someone can answer: a terminal, and not --json (a program reads that).
     TrustPrompt prompt;
     if (stdin_is_terminal() && !o.json) {
@@ -65,6 +68,12 @@ Result<std::unique_ptr<ServerAccess>> ServerAccess::create(const CliOptions& o, 
       return e;
     }
     a->trust_ = std::move(*trust);
+    // Every host's context now, so an unusable entry fails the command before any connection.
+    for (const ApiHost& h : o.hosts) {
+      if (a->tls_for(h) == nullptr) {
+        return Error(Errc::usage, "TLS setup for " + h.authority() + " failed");
+      }
+    }
   }
   if (o.proxy.url) {
     std::string direct;
@@ -77,8 +86,23 @@ Result<std::unique_ptr<ServerAccess>> ServerAccess::create(const CliOptions& o, 
   return a;
 }
 
-std::shared_ptr<TlsContext> ServerAccess::tls_for(const ApiHost& host) const {
-  return fixed_ ? fixed_ : trust_->context(host);
+std::shared_ptr<TlsContext> ServerAccess::tls_for(const ApiHost& host) {
+  if (fixed_) return fixed_;
+  std::shared_ptr<const TlsTrust> trust = trust_->trust(host);
+  if (!trust) return nullptr;
+  HostContext& c = contexts_[host.authority()];
+  if (c.trust != trust) {
+    TlsClientConfig cfg;
+    static_cast<TlsTrust&>(cfg) = *trust;
+    cfg.backend = backend_;
+    auto ctx = TlsContext::create_client(cfg);
+    if (!ctx.ok()) {
+      out_.warning("TLS setup for " + host.authority() + ": " + ctx.error().message());
+      return nullptr;
+    }
+    c = HostContext{trust, *ctx};
+  }
+  return c.context;
 }
 
 HostConnector ServerAccess::connector(Loop& loop) {
@@ -96,7 +120,9 @@ HostConnector ServerAccess::connector(Loop& loop) {
     } else {
       lower = TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms_});
     }
-    return std::make_unique<TlsTransport>(std::move(lower), tls_for(h), h.host);
+    std::shared_ptr<TlsContext> tls = tls_for(h);
+    if (!tls) return nullptr;
+    return std::make_unique<TlsTransport>(std::move(lower), std::move(tls), h.host);
   };
 }
 

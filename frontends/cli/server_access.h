@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "engine/core/loop.h"
-#include "engine/proxmox/api_client.h"
+#include "engine/proxmox/proxmox_client.h"
 #include "engine/trust/host_trust.h"
 #include "frontends/cli/options.h"
 #include "frontends/cli/output.h"
+#include "transports/stack/stack_dialer.h"
+#include "transports/tls/tls_engine.h"
 
 namespace pvb {
 
@@ -38,14 +40,22 @@ class ServerAccess {
 
  private:
   ServerAccess(const CliOptions& o, Output& out);
-  std::shared_ptr<TlsContext> tls_for(const ApiHost& host) const;
+  // The host's TLS context: the fixed one, or one made from the host's trust (renewed whenever
+  // trust on first use changed it; kept otherwise, so connections resume the TLS session).
+  std::shared_ptr<TlsContext> tls_for(const ApiHost& host);
 
   Output& out_;
+  TlsBackendKind backend_;
   std::vector<ApiHost> hosts_;
   ProxySettings proxy_;
   uint64_t timeout_ms_;
   std::shared_ptr<TlsContext> fixed_;  // --fingerprint, --ca-file, --insecure
   std::unique_ptr<HostTrust> trust_;   // otherwise
+  struct HostContext {
+    std::shared_ptr<const TlsTrust> trust;  // what context was made from
+    std::shared_ptr<TlsContext> context;
+  };
+  std::map<std::string, HostContext> contexts_;  // by authority
 };
 
 }  // namespace pvb

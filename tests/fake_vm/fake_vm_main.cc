@@ -18,7 +18,7 @@
 
 #include "engine/core/json_writer.h"
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/fake_vm/rfb_server.h"
 #include "tests/mock_pveproxy/server/stdin_eof_watch.h"
 #include "transports/tcp/tcp_listener.h"

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/transport.h"
 #include "tests/fake_vm/rfb_protocol.h"
-#include "transports/transport.h"
 
 namespace pvb {
 

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
+#include "engine/io/transport.h"
 #include "tests/fake_vm/framebuffer.h"
 #include "tests/fake_vm/rfb_protocol.h"
-#include "transports/transport.h"
 
 namespace pvb {
 

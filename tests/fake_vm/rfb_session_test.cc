@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "tests/fake_vm/rfb_server.h"
 #include "tests/fake_vm/vnc_auth.h"

@@ -10,7 +10,7 @@
 #include <cctype>
 #include <ostream>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/integration/fault_helpers.h"
 
 namespace pvb::testing {

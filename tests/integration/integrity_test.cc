@@ -14,7 +14,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/integration/fault_helpers.h"
 
 namespace pvb::testing {

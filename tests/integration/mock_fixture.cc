@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "transports/http/json.h"
+#include "engine/core/json.h"
 
 namespace pvb::testing {
 

@@ -14,10 +14,10 @@
 #include <set>
 #include <string>
 
+#include "engine/core/base64.h"
 #include "engine/core/json_writer.h"
 #include "engine/core/loop.h"
 #include "engine/pump/pump.h"
-#include "transports/http/base64.h"
 #include "transports/http/http_message.h"
 #include "transports/tcp/tcp_listener.h"
 #include "transports/tcp/tcp_transport.h"

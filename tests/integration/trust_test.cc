@@ -5,7 +5,7 @@
 
 #include "tests/integration/mock_fixture.h"
 #include "tests/integration/pty_run.h"
-#include "transports/tls/cert_gen.h"
+#include "transports/testing/cert_gen.h"
 
 namespace pvb::testing {
 namespace {

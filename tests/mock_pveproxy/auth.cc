@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
+#include "engine/core/url.h"
 #include "tests/mock_pveproxy/mock_crypto.h"
-#include "transports/http/url.h"
 
 namespace pvb::mock {
 

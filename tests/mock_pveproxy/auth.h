@@ -15,7 +15,7 @@
 #include <variant>
 
 #include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/inventory.h"
 #include "tests/mock_pveproxy/mock_options.h"
 #include "tests/mock_pveproxy/permissions.h"

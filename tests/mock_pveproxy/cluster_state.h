@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/inventory.h"
 
 namespace pvb::mock {

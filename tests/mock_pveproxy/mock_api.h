@@ -25,7 +25,7 @@
 #include <variant>
 
 #include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/auth.h"
 #include "tests/mock_pveproxy/cluster_state.h"
 #include "tests/mock_pveproxy/inventory.h"

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/url.h"
 #include "transports/http/http_message.h"
-#include "transports/http/url.h"
 
 namespace pvb::mock {
 

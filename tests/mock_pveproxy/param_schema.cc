@@ -1,21 +1,11 @@
 #include "tests/mock_pveproxy/param_schema.h"
+#include "engine/core/text.h"
 
 #include <charconv>
 
 namespace pvb::mock {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool in_enumeration(std::string_view values, std::string_view v) {
   while (!values.empty()) {
@@ -64,8 +54,10 @@ std::optional<std::string> check_value(const ParamSpec& spec, const std::string&
 }  // namespace
 
 std::optional<bool> parse_pve_boolean(std::string_view t) {
-  if (t == "1" || iequals(t, "on") || iequals(t, "yes") || iequals(t, "true")) return true;
-  if (t == "0" || iequals(t, "off") || iequals(t, "no") || iequals(t, "false")) return false;
+  if (t == "1" || ascii_iequals(t, "on") || ascii_iequals(t, "yes") || ascii_iequals(t, "true"))
+    return true;
+  if (t == "0" || ascii_iequals(t, "off") || ascii_iequals(t, "no") || ascii_iequals(t, "false"))
+    return false;
   return std::nullopt;
 }
 

@@ -27,8 +27,8 @@
 #include <string>
 
 #include "engine/core/loop.h"
+#include "engine/io/transport.h"
 #include "transports/http/http_message.h"
-#include "transports/transport.h"
 
 namespace pvb {
 

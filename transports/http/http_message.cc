@@ -9,24 +9,13 @@
 //   make us buffer more than max_head_bytes, nor more than max_header_lines lines.
 // - Reason phrases may hold any visible text (and obs-text): Proxmox puts its error messages there.
 #include "transports/http/http_message.h"
+#include "engine/core/text.h"
 
 #include <algorithm>
 
 namespace pvb {
 
 namespace {
-
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 // tchar from RFC 9110 section 5.6.2.
 bool is_tchar(unsigned char c) {
@@ -46,12 +35,6 @@ bool is_field_text(std::string_view s) {
     auto c = static_cast<unsigned char>(ch);
     return c == '\t' || (c >= 0x20 && c != 0x7f);
   });
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // Where the head ends in `in`, scanning at most limits.max_head_bytes without copying.
@@ -144,7 +127,7 @@ Error parse_fields(const std::vector<std::string_view>& lines, HttpHeaders& head
     if (!is_token(name)) {
       return Error(Errc::protocol, std::string(what) + " header: invalid field name");
     }
-    std::string_view value = trim_ows(line.substr(colon + 1));
+    std::string_view value = trim_blanks(line.substr(colon + 1));
     if (!is_field_text(value)) {
       return Error(Errc::protocol, std::string(what) + " header: control character in field '" +
                                        std::string(name) + "'");
@@ -205,43 +188,6 @@ void append_fields(const HttpHeaders& headers, ByteChain& out) {
 }
 
 }  // namespace
-
-// --- HttpHeaders -------------------------------------------------------------------------------
-
-void HttpHeaders::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
-}
-
-std::optional<std::string_view> HttpHeaders::get(std::string_view name) const {
-  for (const auto& [n, v] : fields_) {
-    if (iequals(n, name)) return std::string_view(v);
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string_view> HttpHeaders::get_all(std::string_view name) const {
-  std::vector<std::string_view> values;
-  for (const auto& [n, v] : fields_) {
-    if (iequals(n, name)) values.emplace_back(v);
-  }
-  return values;
-}
-
-bool HttpHeaders::has_token(std::string_view name, std::string_view token) const {
-  for (std::string_view value : get_all(name)) {
-    while (!value.empty()) {
-      size_t comma = value.find(',');
-      if (iequals(trim_ows(value.substr(0, comma)), token)) return true;
-      if (comma == std::string_view::npos) break;
-      value.remove_prefix(comma + 1);
-    }
-  }
-  return false;
-}
-
-void HttpHeaders::remove(std::string_view name) {
-  std::erase_if(fields_, [&](const auto& f) { return iequals(f.first, name); });
-}
 
 // --- parsers -----------------------------------------------------------------------------------
 

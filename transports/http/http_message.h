@@ -11,6 +11,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
+#include "engine/io/http_exchange.h"
 
 namespace pvb {
 
@@ -18,22 +19,6 @@ struct HttpLimits {
   size_t max_head_bytes = 16 * 1024;  // request/status line + headers + blank line
   size_t max_header_lines = 100;
   size_t max_body_bytes = 32 * 1024 * 1024;  // 10,000 guests of cluster/resources fit easily
-};
-
-// Header fields in arrival order; names compare case-insensitively.
-class HttpHeaders {
- public:
-  void add(std::string name, std::string value);
-  // First value of the field, or nullopt.
-  std::optional<std::string_view> get(std::string_view name) const;
-  std::vector<std::string_view> get_all(std::string_view name) const;
-  // True when a comma-separated field (Connection, Upgrade) lists token, case-insensitively.
-  bool has_token(std::string_view name, std::string_view token) const;
-  void remove(std::string_view name);
-  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
-
- private:
-  std::vector<std::pair<std::string, std::string>> fields_;
 };
 
 struct HttpResponseHead {

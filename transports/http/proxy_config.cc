@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "engine/core/base64.h"
 #include "engine/core/text.h"
-#include "transports/http/base64.h"
-#include "transports/http/url.h"
+#include "engine/core/url.h"
 
 namespace pvb {
 namespace {

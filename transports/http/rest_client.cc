@@ -53,14 +53,6 @@ Error validate(const RestRequest& r, const HttpHeaders& defaults) {
 
 }  // namespace
 
-std::string describe_timeout(uint64_t ms) {
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  if (ms > 1000 && ms % 100 == 0) {
-    return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + " s";
-  }
-  return std::to_string(ms) + " ms";
-}
-
 // One request from queue to callback.
 struct RestClient::Pending {
   RestRequest request;
@@ -138,10 +130,6 @@ RestClient::~RestClient() {
 void RestClient::set_default_header(std::string name, std::string value) {
   default_headers_.remove(name);
   default_headers_.add(std::move(name), std::move(value));
-}
-
-void RestClient::remove_default_header(std::string_view name) {
-  default_headers_.remove(name);
 }
 
 void RestClient::log(const std::string& line) {

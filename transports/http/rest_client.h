@@ -34,39 +34,16 @@
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
 #include "engine/core/loop.h"
+#include "engine/core/url.h"
+#include "engine/io/transport.h"
 #include "transports/http/http_message.h"
 #include "transports/http/http_parser.h"
-#include "transports/http/url.h"
-#include "transports/transport.h"
 
 namespace pvb {
 
-struct RestRequest {
-  std::string method;                    // "GET", "POST", ...
-  std::string path;                      // origin-form path without query: "/api2/json/version"
-  FormFields query;                      // appended as ?a=b&c=d, every name and value url-encoded
-  std::optional<FormFields> form;        // application/x-www-form-urlencoded body
-  std::optional<std::string> json_body;  // application/json body (not together with form)
-  HttpHeaders headers;                   // added to (and overriding) the client's default headers
-  uint64_t timeout_ms = 15000;           // from sending until the whole response is in
-};
-
-struct RestResponse {
-  int status = 0;
-  std::string reason;
-  HttpHeaders headers;
-  std::string body;
-  bool ok() const { return status >= 200 && status < 300; }
-};
-
-// "15 s", "1.5 s", "50 ms": how a timeout reads in error messages.
-std::string describe_timeout(uint64_t ms);
-
-class RestClient {
+class RestClient final : public HttpExchange {
  public:
   using Connector = std::function<std::unique_ptr<Transport>()>;
-  using Done = std::function<void(Result<RestResponse>)>;
-  using Logger = std::function<void(std::string_view)>;
 
   // host_port is the Host header ("pve1.example.com:8006"). Default headers are Host,
   // User-Agent "pvebridge/<version>" and Accept "application/json".
@@ -77,21 +54,19 @@ class RestClient {
 
   // Sets (replacing any previous value) a header sent with every request.
   void set_default_header(std::string name, std::string value);
-  void remove_default_header(std::string_view name);
-  const HttpHeaders& default_headers() const { return default_headers_; }
 
   // For --verbose: one line per event with method, path, status, byte counts and timing. Header
   // values, query values and bodies are never passed to it (they carry tickets and passwords).
-  void set_logger(Logger logger) { logger_ = std::move(logger); }
+  void set_logger(Logger logger) override { logger_ = std::move(logger); }
 
   // Queues a request; `done` is called exactly once (unless the client is closed or destroyed
   // first). Invalid requests (a header value with CR/LF, a path without a leading '/', both a form
   // and a JSON body) fail with Errc::usage, also through `done`.
-  void request(RestRequest request, Done done);
+  void request(RestRequest request, Done done) override;
 
   // Drops queued and in-flight requests without calling their callbacks and closes the
   // connection. Later request() calls are ignored.
-  void close();
+  void close() override;
 
   size_t queued_requests() const { return queue_.size() + (active_ ? 1 : 0); }
   // Connections opened so far (for tests and --verbose).

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "transports/uv_stream_transport.h"
+#include "transports/tcp/uv_stream_transport.h"
 
 namespace pvb {
 

@@ -19,7 +19,7 @@
 #include <optional>
 #include <utility>
 
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <utility>
 
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb {
 

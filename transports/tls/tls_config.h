@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "transports/tls/fingerprint.h"
+#include "engine/io/tls_trust.h"
 
 namespace pvb {
 
@@ -33,29 +33,9 @@ inline std::optional<TlsBackendKind> parse_tls_backend(std::string_view name) {
   return std::nullopt;
 }
 
-enum class TlsVerify {
-  system_ca,  // chain to the system trust store, then our host name check (default)
-  ca_file,    // chain to the CA(s) in ca_file / ca_pem, then our host name check
-  pinned,     // the leaf's SHA-256 must equal one of `pins`; chain and name are not checked
-  insecure,   // nothing is checked (the CLI warns)
-};
-
-// What the client's verification refused, as TlsClientConfig::on_rejected hears it.
-struct TlsRejection {
-  std::string server_name;                      // as given to new_engine()
-  std::vector<std::vector<uint8_t>> chain_der;  // as the server sent it, leaf first
-  Error reason;  // Errc::tls_verify: the error the handshake then fails with
-};
-
-struct TlsClientConfig {
+// The trust (engine/io/tls_trust.h) plus what only the TLS library needs.
+struct TlsClientConfig : TlsTrust {
   TlsBackendKind backend = TlsBackendKind::mbedtls;
-  TlsVerify verify = TlsVerify::system_ca;
-  std::string system_ca_file = "/etc/ssl/certs/ca-certificates.crt";
-  // TlsVerify::ca_file: a PEM file, and/or PEM text (e.g. the cluster CA that vncproxy returns).
-  std::string ca_file;
-  std::string ca_pem;
-  // TlsVerify::pinned: any one matching the leaf is enough (each Proxmox node has its own cert).
-  std::vector<Sha256Fingerprint> pins;
   // Empty: the default AEAD list (ECDHE with AES-GCM and ChaCha20-Poly1305). Otherwise a subset of
   // it, by IANA name ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"), in preference order.
   // The OpenSSL backend also takes TLS 1.3 names (see openssl/openssl_context.h).
@@ -63,12 +43,6 @@ struct TlsClientConfig {
   // Resume sessions (tickets) per server name, so a REST connection and the WebSocket to the same
   // node do one full handshake between them.
   bool session_cache = true;
-  // Told during the handshake whenever our verification refuses the server (every mode but
-  // insecure), just before the handshake fails with that Errc::tls_verify. It carries what the
-  // failed connection otherwise loses, the server's chain: trust on first use shows the user that
-  // certificate and asks, then connects again with a new context. It must only record (never
-  // prompt, never touch the connection): it runs inside the TLS library's verify callback.
-  std::function<void(const TlsRejection&)> on_rejected;
 };
 
 struct TlsServerConfig {

@@ -16,7 +16,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
-#include "transports/tls/fingerprint.h"
+#include "engine/io/fingerprint.h"
 #include "transports/tls/tls_config.h"
 
 namespace pvb {

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/io/transport.h"
 #include "transports/tls/tls_engine.h"
-#include "transports/transport.h"
 
 namespace pvb {
 

@@ -1,4 +1,5 @@
 #include "transports/ws/handshake.h"
+#include "engine/core/text.h"
 
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
@@ -35,19 +36,6 @@ std::optional<std::string> base64_decode(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool has_line_break(std::string_view s) {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
@@ -62,7 +50,7 @@ bool is_handshake_header(std::string_view name) {
                                               "Sec-WebSocket-Protocol",
                                               "Sec-WebSocket-Extensions"};
   return std::any_of(std::begin(kOwn), std::end(kOwn),
-                     [&](std::string_view own) { return iequals(own, name); });
+                     [&](std::string_view own) { return ascii_iequals(own, name); });
 }
 
 // Bytes write_request_head() produces for `head`: request line, fields, blank line.
@@ -154,9 +142,9 @@ Error validate_server_handshake(const HttpResponseHead& response, std::string_vi
   std::optional<std::string_view> accept = h.get("Sec-WebSocket-Accept");
   if (!accept)
     return protocol("101 answer without Sec-WebSocket-Accept (expected " + expected + ")");
-  if (trim(*accept) != expected) {
+  if (trim_blanks(*accept) != expected) {
     return protocol("wrong Sec-WebSocket-Accept: expected " + expected + ", got " +
-                    std::string(trim(*accept)));
+                    std::string(trim_blanks(*accept)));
   }
 
   std::optional<std::string_view> chosen = h.get("Sec-WebSocket-Protocol");
@@ -165,12 +153,12 @@ Error validate_server_handshake(const HttpResponseHead& response, std::string_vi
       return protocol("server did not accept subprotocol \"" + std::string(subprotocol) +
                       "\" (no Sec-WebSocket-Protocol in its answer)");
     }
-    if (trim(*chosen) != subprotocol) {
-      return protocol("server chose subprotocol \"" + std::string(trim(*chosen)) +
+    if (trim_blanks(*chosen) != subprotocol) {
+      return protocol("server chose subprotocol \"" + std::string(trim_blanks(*chosen)) +
                       "\", expected \"" + std::string(subprotocol) + "\"");
     }
   } else if (chosen) {
-    return protocol("server chose subprotocol \"" + std::string(trim(*chosen)) +
+    return protocol("server chose subprotocol \"" + std::string(trim_blanks(*chosen)) +
                     "\" though none was offered");
   }
   return Error();
@@ -186,14 +174,14 @@ Result<WsServerHandshake> validate_client_handshake(const HttpRequestHead& reque
 
   std::optional<std::string_view> version = h.get("Sec-WebSocket-Version");
   if (!version) return protocol("request without Sec-WebSocket-Version");
-  if (trim(*version) != "13") {
-    return protocol("unsupported Sec-WebSocket-Version " + std::string(trim(*version)) +
+  if (trim_blanks(*version) != "13") {
+    return protocol("unsupported Sec-WebSocket-Version " + std::string(trim_blanks(*version)) +
                     " (only 13)");
   }
 
   std::optional<std::string_view> key = h.get("Sec-WebSocket-Key");
   if (!key) return protocol("request without Sec-WebSocket-Key");
-  std::string_view k = trim(*key);
+  std::string_view k = trim_blanks(*key);
   std::optional<std::string> raw = base64_decode(k);
   if (!raw || raw->size() != kKeyBytes) {
     return protocol("Sec-WebSocket-Key is not 16 bytes in base64");
@@ -204,7 +192,7 @@ Result<WsServerHandshake> validate_client_handshake(const HttpRequestHead& reque
   for (std::string_view field : h.get_all("Sec-WebSocket-Protocol")) {
     while (!field.empty()) {
       size_t comma = field.find(',');
-      std::string_view item = trim(field.substr(0, comma));
+      std::string_view item = trim_blanks(field.substr(0, comma));
       if (!item.empty()) hs.subprotocols.emplace_back(item);
       if (comma == std::string_view::npos) break;
       field.remove_prefix(comma + 1);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/http/http_message.h"
 
 namespace pvb {

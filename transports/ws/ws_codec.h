@@ -11,7 +11,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 
 namespace pvb {
 

@@ -8,7 +8,7 @@ namespace pvb {
 
 WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const WsCodecOptions& codec,
                          uint64_t close_timeout_ms, Random& rng)
-    : Transport(lower->loop()),
+    : WebSocketStream(lower->loop()),
       lower_(std::move(lower)),
       role_(role),
       rng_(rng),

@@ -27,9 +27,10 @@
 #include <string>
 
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
+#include "engine/io/transport.h"
+#include "engine/io/websocket.h"
 #include "transports/http/http_message.h"
-#include "transports/transport.h"
 #include "transports/ws/ws_codec.h"
 
 namespace pvb {
@@ -53,7 +54,7 @@ struct WsServerOptions {
   uint64_t close_timeout_ms = 2000;
 };
 
-class WsTransport final : public Transport, private TransportSink, private WsCodecSink {
+class WsTransport final : public WebSocketStream, private TransportSink, private WsCodecSink {
  public:
   static std::unique_ptr<WsTransport> client(std::unique_ptr<Transport> lower,
                                              WsClientOptions options, Random& rng);
@@ -67,11 +68,12 @@ class WsTransport final : public Transport, private TransportSink, private WsCod
   size_t pending_write_bytes() const override;
 
   // Sends a Ping (payload up to 125 bytes) for keepalive; false when not open or already closing.
-  bool send_ping(std::span<const uint8_t> payload);
+  bool send_ping(std::span<const uint8_t> payload) override;
   // Called with the payload of every Pong received.
-  void set_pong_handler(std::function<void(ByteChain&)> handler) {
+  void set_pong_handler(std::function<void(ByteChain&)> handler) override {
     pong_handler_ = std::move(handler);
   }
+  const Transport& lower() const override { return *lower_; }
 
   // The peer's Close frame: code 1005 and an empty reason when none arrived (yet).
   uint16_t peer_close_code() const { return peer_close_code_; }

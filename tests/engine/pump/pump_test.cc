@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb {

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/core/base64.h"
 #include "engine/core/platform.h"
 #include "tests/transports/tls/tls_backend_suite.h"
-#include "transports/http/base64.h"
 
 namespace pvb {
 namespace {
@@ -64,8 +64,7 @@ class HostTrustTest : public ::testing::TestWithParam<TlsBackendKind> {
   std::unique_ptr<HostTrust> open(TrustPrompt p, std::vector<ApiHost> hosts = {kPve1}) {
     HostTrustOptions o;
     o.known_hosts_path = path_;
-    o.tls.backend = GetParam();
-    o.tls.system_ca_file = system_ca_;
+    o.base.system_ca_file = system_ca_;
     auto t = HostTrust::open(o, std::move(p));
     EXPECT_TRUE(t.ok()) << t.error().message();
     if (!t.ok()) return nullptr;
@@ -77,8 +76,13 @@ class HostTrustTest : public ::testing::TestWithParam<TlsBackendKind> {
   Outcome connect(HostTrust& trust, const ApiHost& host, const GeneratedCert& leaf,
                   const GeneratedCert* ca_in_chain) {
     Loop loop;
-    TlsPair p(loop, trust.context(host), server_on(TlsBackendKind::mbedtls, leaf, ca_in_chain),
-              host.host);
+    // The context a frontend makes from the host's trust, on the backend under test.
+    TlsClientConfig cfg;
+    static_cast<TlsTrust&>(cfg) = *trust.trust(host);
+    cfg.backend = GetParam();
+    auto ctx = TlsContext::create_client(cfg);
+    EXPECT_TRUE(ctx.ok()) << ctx.error().message();
+    TlsPair p(loop, *ctx, server_on(TlsBackendKind::mbedtls, leaf, ca_in_chain), host.host);
     p.start();
     loop.run_until([&] { return p.c.connected || (p.c.closed && p.s.closed); });
     return {p.c.connected, p.c.error};
@@ -280,7 +284,6 @@ TEST_P(HostTrustTest, AFileOthersMayWriteIsRefused) {
   write_file("# nothing\n", 0666);
   HostTrustOptions o;
   o.known_hosts_path = path_;
-  o.tls.backend = GetParam();
   auto t = HostTrust::open(o, nullptr);
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().code(), Errc::usage);
@@ -291,7 +294,6 @@ TEST_P(HostTrustTest, ADamagedLineForAHostStopsBeforeConnecting) {
   write_file("pve1.example.com:8006 sha256 nonsense\n");
   HostTrustOptions o;
   o.known_hosts_path = path_;
-  o.tls.backend = GetParam();
   auto t = HostTrust::open(o, nullptr);
   ASSERT_TRUE(t.ok());
   Error e = (*t)->prepare({kPve2});

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "transports/http/base64.h"
+#include "engine/core/base64.h"
 
 namespace pvb {
 namespace {

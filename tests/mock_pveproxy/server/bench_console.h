@@ -12,8 +12,8 @@
 #include <cstdint>
 
 #include "engine/core/byte_chain.h"
+#include "engine/io/transport.h"
 #include "tests/mock_pveproxy/inventory.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb::mock {
 

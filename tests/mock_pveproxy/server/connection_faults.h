@@ -22,11 +22,11 @@
 #include <string>
 
 #include "engine/core/loop.h"
+#include "engine/io/transport.h"
 #include "tests/mock_pveproxy/mock_options.h"
 #include "tests/mock_pveproxy/server/http_connection.h"
 #include "transports/tls/tls_config.h"
 #include "transports/tls/tls_engine.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

@@ -20,7 +20,7 @@
 #include <optional>
 
 #include "engine/core/loop.h"
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb::mock {
 

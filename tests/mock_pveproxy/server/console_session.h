@@ -14,7 +14,7 @@
 #include <string>
 
 #include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/console_relay.h"
 #include "tests/mock_pveproxy/server/raw_frame_session.h"

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "engine/core/json.h"
 #include "engine/core/json_writer.h"
-#include "transports/http/json.h"
 
 namespace pvb::mock {
 

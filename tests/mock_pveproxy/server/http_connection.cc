@@ -1,8 +1,8 @@
 #include "tests/mock_pveproxy/server/http_connection.h"
 
+#include "engine/core/url.h"
 #include "tests/mock_pveproxy/server/hostile_reply.h"
 #include "tests/mock_pveproxy/server/http_reply.h"
-#include "transports/http/url.h"
 
 namespace pvb::mock {
 

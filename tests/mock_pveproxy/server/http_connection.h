@@ -18,10 +18,10 @@
 
 #include "engine/core/clock.h"
 #include "engine/core/loop.h"
+#include "engine/io/transport.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/hostile_reply.h"
 #include "transports/http/http_parser.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

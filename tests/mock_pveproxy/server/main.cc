@@ -11,7 +11,7 @@
 
 #include "engine/core/loop.h"
 #include "engine/core/platform.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/mock_server.h"
 #include "tests/mock_pveproxy/server/qemu_consoles.h"

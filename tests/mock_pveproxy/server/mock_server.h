@@ -15,7 +15,7 @@
 
 #include "engine/core/clock.h"
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/connection_faults.h"
 #include "tests/mock_pveproxy/server/console_session.h"

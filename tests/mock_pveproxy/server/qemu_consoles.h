@@ -22,9 +22,9 @@
 #include <string>
 
 #include "engine/core/platform.h"
+#include "engine/io/transport.h"
 #include "tests/mock_pveproxy/server/qemu_vm.h"
 #include "tests/mock_pveproxy/server/vm_console.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

@@ -2,9 +2,9 @@
 
 #include <optional>
 
+#include "engine/core/json.h"
 #include "engine/core/platform.h"
 #include "tests/mock_pveproxy/server/unix_stream_transport.h"
-#include "transports/http/json.h"
 
 namespace pvb::mock {
 

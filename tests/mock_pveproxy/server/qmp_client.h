@@ -25,7 +25,7 @@
 
 #include "engine/core/error.h"
 #include "engine/core/loop.h"
-#include "transports/transport.h"
+#include "engine/io/transport.h"
 
 namespace pvb::mock {
 

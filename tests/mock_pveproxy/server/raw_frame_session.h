@@ -10,8 +10,8 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/loop.h"
+#include "engine/io/transport.h"
 #include "tests/mock_pveproxy/mock_options.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/io/fingerprint.h"
 #include "tests/mock_pveproxy/inventory.h"
-#include "transports/tls/fingerprint.h"
 
 namespace pvb::mock {
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "transports/tls/cert_gen.h"
-#include "transports/tls/cert_inspect.h"
+#include "engine/io/server_certificate.h"
+#include "transports/testing/cert_gen.h"
 
 namespace pvb::mock {
 

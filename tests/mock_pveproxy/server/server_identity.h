@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/core/error.h"
-#include "transports/tls/fingerprint.h"
+#include "engine/io/fingerprint.h"
 
 namespace pvb::mock {
 

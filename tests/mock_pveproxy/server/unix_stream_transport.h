@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "transports/uv_stream_transport.h"
+#include "transports/tcp/uv_stream_transport.h"
 
 namespace pvb::mock {
 

@@ -8,10 +8,10 @@
 
 #include "engine/core/clock.h"
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
+#include "engine/io/transport.h"
 #include "tests/fake_vm/rfb_server.h"
 #include "tests/mock_pveproxy/mock_api.h"
-#include "transports/transport.h"
 
 namespace pvb::mock {
 

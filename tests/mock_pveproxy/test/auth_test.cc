@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "transports/http/url.h"
+#include "engine/core/url.h"
 
 namespace pvb::mock {
 namespace {

@@ -11,9 +11,9 @@
 #include <string_view>
 
 #include "engine/core/clock.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
+#include "engine/core/url.h"
 #include "tests/mock_pveproxy/mock_api.h"
-#include "transports/http/url.h"
 
 namespace pvb::mock::testing {
 

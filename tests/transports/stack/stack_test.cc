@@ -7,13 +7,13 @@
 #include <optional>
 #include <string>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/http/http_message.h"
 #include "transports/tcp/tcp_listener.h"
 #include "transports/tcp/tcp_transport.h"
+#include "transports/testing/cert_gen.h"
 #include "transports/testing/chunk_limiter.h"
 #include "transports/testing/mem_pipe.h"
-#include "transports/tls/cert_gen.h"
 #include "transports/tls/tls_transport.h"
 #include "transports/ws/handshake.h"
 #include "transports/ws/ws_transport.h"

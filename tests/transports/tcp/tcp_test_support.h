@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/tcp/tcp_listener.h"
 #include "transports/tcp/tcp_transport.h"
 

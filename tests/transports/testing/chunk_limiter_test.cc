@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "transports/testing/chunk_limiter.h"
 #include "transports/testing/mem_pipe.h"
 

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "engine/core/loop.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
+#include "transports/testing/cert_gen.h"
 #include "transports/testing/mem_pipe.h"
-#include "transports/tls/cert_gen.h"
 #include "transports/tls/tls_transport.h"
 
 namespace pvb {

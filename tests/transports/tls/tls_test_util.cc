@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 
 namespace pvb::tls_test {
 namespace {

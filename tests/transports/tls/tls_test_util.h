@@ -9,8 +9,8 @@
 #include <string>
 
 #include "engine/core/loop.h"
+#include "transports/testing/cert_gen.h"
 #include "transports/testing/mem_pipe.h"
-#include "transports/tls/cert_gen.h"
 #include "transports/tls/tls_transport.h"
 
 namespace pvb::tls_test {

@@ -19,7 +19,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
-#include "engine/core/rng.h"
+#include "engine/core/random.h"
 #include "tests/transports/ws/ws_wire.h"
 #include "transports/ws/ws_codec.h"
 

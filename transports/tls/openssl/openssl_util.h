@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
-#include "transports/tls/host_name.h"
+#include "engine/core/host_name.h"
 
 namespace pvb {
 

@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/core/json.h"
+#include "engine/core/url.h"
 #include "transports/http/http_parser.h"
-#include "transports/http/json.h"
-#include "transports/http/url.h"
 #include "transports/tls/tls_transport.h"
 
 namespace pvb::mock::test {

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/json.h"
+#include "engine/core/url.h"
 #include "tests/mock_pveproxy/server/test/process_util.h"
 #include "tests/mock_pveproxy/server/test/ws_client_py.h"
-#include "transports/http/json.h"
-#include "transports/http/url.h"
 
 namespace pvb::mock::test {
 namespace {

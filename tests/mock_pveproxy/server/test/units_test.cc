@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/core/json.h"
 #include "tests/mock_pveproxy/server/bench_console.h"
 #include "tests/mock_pveproxy/server/close_frame_filter.h"
 #include "tests/mock_pveproxy/server/frame_rules.h"
@@ -12,7 +13,6 @@
 #include "tests/mock_pveproxy/server/server_args.h"
 #include "tests/mock_pveproxy/server/server_identity.h"
 #include "tests/mock_pveproxy/server/test/harness.h"
-#include "transports/http/json.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb::mock::test {

@@ -1,0 +1,88 @@
+// ProxmoxClient: the Proxmox VE API as C++. One authenticated REST connection (keep-alive, TLS)
+// shared by every console session of the process.
+//
+// connect() tries the configured hosts in order until one answers (a network failure — DNS,
+// refused, timeout, reset — moves on to the next; an authentication or TLS verification failure
+// does not: those are answers). Every later call goes to the host that answered, and so must the
+// console's WebSocket (pveproxy does not forward it between nodes).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/loop.h"
+#include "engine/io/api_host.h"
+#include "engine/io/dialer.h"
+#include "engine/io/http_exchange.h"
+#include "engine/proxmox/credentials.h"
+#include "engine/proxmox/guest.h"
+#include "engine/proxmox/replies.h"
+
+namespace pvb {
+
+struct ProxmoxClientOptions {
+  uint64_t timeout_ms = 15000;      // each request
+  uint64_t task_poll_ms = 1000;     // polling a start task
+  uint64_t start_wait_ms = 120000;  // a start task must finish within this
+  // --verbose: protocol steps, never secrets.
+  std::function<void(std::string_view)> log;
+  // Asked for a TOTP code when the server wants one and none was given (a terminal prompt).
+  std::function<Result<std::string>()> otp_prompt;
+};
+
+class ProxmoxClient {
+ public:
+  // `dialer` opens the REST exchange to each host (and must outlive the client).
+  ProxmoxClient(Loop& loop, std::vector<ApiHost> hosts, Dialer& dialer, Credentials credentials,
+                ProxmoxClientOptions options);
+  ~ProxmoxClient();
+
+  void connect(std::function<void(Error)> done);
+
+  void list_guests(std::function<void(Result<std::vector<Guest>>)> done);
+  void guest_status(const Guest& g, std::function<void(Result<GuestStatus>)> done);
+  // Starts a stopped guest (or resumes a paused one), waits for the task, then for "running".
+  void start_guest(const Guest& g, bool resume, std::function<void(Error)> done);
+  void vncproxy(const Guest& g, std::function<void(Result<VncTicket>)> done);
+
+  // What the client reaches its hosts through; consoles open their WebSockets with it.
+  Dialer& dialer() const { return dialer_; }
+  // The host that answered connect().
+  const ApiHost& host() const { return hosts_[active_]; }
+  // Headers that authenticate a request (Cookie, or Authorization for a token); for the WebSocket.
+  HttpHeaders auth_headers() const;
+  // "/api2/json/nodes/pve1/qemu/100/vncwebsocket?port=5900&vncticket=..." (ticket URL-encoded).
+  static std::string websocket_path(const Guest& g, const VncTicket& t);
+
+ private:
+  struct Call;
+  void try_host(size_t index, std::function<void(Error)> done, std::string failures);
+  void login(std::function<void(Error)> done);
+  void request(std::string method, std::string path, std::optional<FormFields> form,
+               std::function<void(Result<RestResponse>)> done, FormFields query = {});
+  void poll_task(Guest g, std::string upid, uint64_t deadline, std::function<void(Error)> done);
+  void wait_running(Guest g, uint64_t deadline, std::function<void(Error)> done);
+  void log(const std::string& line) const;
+  std::unique_ptr<HttpExchange> make_rest(size_t host_index);
+
+  Loop& loop_;
+  std::vector<ApiHost> hosts_;
+  Dialer& dialer_;
+  Credentials credentials_;
+  ProxmoxClientOptions options_;
+  size_t active_ = 0;
+  std::unique_ptr<HttpExchange> rest_;
+  std::string ticket_;
+  std::string csrf_;
+  std::unique_ptr<Timer> poll_timer_;
+  AliveToken alive_;
+};
+
+// Maps a non-2xx reply to an Error: 401 → auth, 403 → `forbidden` (auth for API calls,
+// console_refused for consoles), "not running" → not_running, else Errc::http; the message carries
+// the method, path and the reason phrase (Proxmox puts its error text there).
+Error error_from_status(const RestResponse& r, std::string_view what, Errc forbidden);
+
+}  // namespace pvb
