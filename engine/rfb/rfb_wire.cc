@@ -113,6 +113,14 @@ std::string encoding_name(int32_t e) {
       name = "extended clipboard";
       break;
     default:
+      if (e >= kPseudoCompressLevel0 && e <= kPseudoCompressLevel9) {
+        return "compression level " + std::to_string(e - kPseudoCompressLevel0) + " (" +
+               std::to_string(e) + ")";
+      }
+      if (e >= kPseudoQualityLevel0 && e <= kPseudoQualityLevel9) {
+        return "JPEG quality " + std::to_string(e - kPseudoQualityLevel0) + " (" +
+               std::to_string(e) + ")";
+      }
       name = "unknown";
       break;
   }

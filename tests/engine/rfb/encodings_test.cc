@@ -63,5 +63,13 @@ TEST(RfbEncodings, WrittenMessageParsesBack) {
   EXPECT_EQ(s.encodings(), list);
 }
 
+TEST(RfbEncodings, NamesForErrors) {
+  EXPECT_EQ(encoding_name(kEncodingTight), "Tight (7)");
+  EXPECT_EQ(encoding_name(kPseudoLastRect), "LastRect (-224)");
+  EXPECT_EQ(encoding_name(-247), "compression level 9 (-247)");
+  EXPECT_EQ(encoding_name(-32), "JPEG quality 0 (-32)");
+  EXPECT_EQ(encoding_name(12345), "unknown (12345)");
+}
+
 }  // namespace
 }  // namespace pvb::rfb

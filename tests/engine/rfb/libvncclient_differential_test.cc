@@ -88,6 +88,13 @@ void got_update(rfbClient* c, int, int, int, int) {
   run->b.pixel_rect_ends.push_back(run->consumed());
 }
 
+// libvncclient leaves each new cursor shape to the application, which owns it from then on.
+void got_cursor_shape(rfbClient* c, int, int, int, int, int) {
+  free(c->rcSource);
+  free(c->rcMask);
+  c->rcSource = c->rcMask = nullptr;
+}
+
 void quiet(const char*, ...) {}
 
 Boundaries libvncclient(const PixelFormat& pf, uint16_t w, uint16_t h, std::string_view data) {
@@ -132,6 +139,7 @@ Boundaries libvncclient(const PixelFormat& pf, uint16_t w, uint16_t h, std::stri
   c->si.framebufferHeight = h;
   c->MallocFrameBuffer(c);
   c->GotFrameBufferUpdate = got_update;
+  c->GotCursorShape = got_cursor_shape;
   rfbClientSetClientData(c, &tag, &run);
   while (run.consumed() < run.total) {
     if (!HandleRFBServerMessage(c)) {
@@ -141,6 +149,12 @@ Boundaries libvncclient(const PixelFormat& pf, uint16_t w, uint16_t h, std::stri
     run.b.message_ends.push_back(run.consumed());
   }
   close(sv[1]);
+  // The application owns the framebuffer and the cursor shape; rfbClientCleanup frees neither.
+  free(c->frameBuffer);
+  free(c->rcSource);
+  free(c->rcMask);
+  c->frameBuffer = nullptr;
+  c->rcSource = c->rcMask = nullptr;
   rfbClientCleanup(c);  // closes sv[0]
   return run.b;
 }
