@@ -10,7 +10,7 @@ PACKAGES=(
   libuv1-dev libwslay-dev libmbedtls-dev libssl-dev libsimdjson-dev libglib2.0-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # independent peers for interop tests
-  curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl
+  curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl libvncserver-dev
   xvfb virt-viewer libxtst6 libx11-6
   # packaging: the .deb (dpkg-shlibdeps), man page rendering, completion tests
   dpkg-dev groff-base man-db zsh bash-completion

@@ -20,7 +20,7 @@
 #include "engine/core/loop.h"
 #include "tests/fake_vm/framebuffer.h"
 #include "tests/fake_vm/rfb_client.h"
-#include "tests/fake_vm/vnc_auth.h"
+#include "engine/rfb/vnc_auth.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace pvb {

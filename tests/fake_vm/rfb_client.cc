@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "tests/fake_vm/vnc_auth.h"
+#include "engine/rfb/vnc_auth.h"
 
 namespace pvb {
 

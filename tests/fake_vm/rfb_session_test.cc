@@ -10,7 +10,7 @@
 #include "engine/core/random.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "tests/fake_vm/rfb_server.h"
-#include "tests/fake_vm/vnc_auth.h"
+#include "engine/rfb/vnc_auth.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb {

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "engine/core/platform.h"
-#include "tests/fake_vm/vnc_auth.h"
+#include "engine/rfb/vnc_auth.h"
 #include "tests/integration/mock_fixture.h"
 #include "tests/integration/qemu_jpeg.h"
 

@@ -1,4 +1,4 @@
-#include "tests/fake_vm/vnc_auth.h"
+#include "engine/rfb/vnc_auth.h"
 
 #include <mbedtls/des.h>
 

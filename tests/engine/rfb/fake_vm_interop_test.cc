@@ -1,0 +1,283 @@
+// The RFB cores against the fake VM's independent RFB code over a MemPipe: our client role and
+// server-stream delimiter against its RfbServer (as against QEMU), our server role and
+// client-stream delimiter against its RfbTestClient (as against a viewer).
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+
+#include "engine/core/loop.h"
+#include "engine/core/random.h"
+#include "engine/rfb/client_handshake.h"
+#include "engine/rfb/client_stream.h"
+#include "engine/rfb/encodings.h"
+#include "engine/rfb/rfb_wire.h"
+#include "engine/rfb/server_handshake.h"
+#include "engine/rfb/server_stream.h"
+#include "tests/engine/rfb/rfb_test_util.h"
+#include "tests/fake_vm/rfb_client.h"
+#include "tests/fake_vm/rfb_server.h"
+#include "transports/testing/mem_pipe.h"
+
+namespace pvb::rfb {
+namespace {
+
+using testing::Bytes;
+
+// A viewer built from the cores: handshake, then SetPixelFormat 16 bpp, SetEncodings Raw, one
+// full update request; every unit the server sends is delimited and drained.
+struct CoreViewer : TransportSink {
+  explicit CoreViewer(ClientHandshakeConfig config) : handshake(std::move(config)) {}
+
+  RfbClientHandshake handshake;
+  std::unique_ptr<RfbServerStream> stream;
+  std::unique_ptr<MemPipeEnd> end;
+  ByteChain in;
+  uint64_t pending = 0;  // a unit found whose bytes are still arriving
+  uint64_t delimited_bytes = 0;
+  std::vector<ServerUnit> units;
+  std::optional<Error> failure;
+
+  void on_data(ByteChain& data, bool) override {
+    in.move_from(data);
+    if (!stream && !finish_handshake()) return;
+    for (;;) {
+      if (pending > 0) {
+        if (in.size() < pending) return;
+        in.drain(pending);
+        pending = 0;
+      }
+      auto r = stream->next(in);
+      if (!r.ok()) {
+        failure = r.error();
+        return;
+      }
+      if (!r->found()) return;
+      units.push_back(*r->unit);
+      delimited_bytes += r->unit->length;
+      pending = r->unit->length;
+    }
+  }
+  void on_closed(const Error& e) override {
+    if (!failure && e.failed()) failure = e;
+  }
+
+  bool finish_handshake() {
+    ByteChain out;
+    HandshakeStatus status = handshake.feed(in, out);
+    if (!out.empty()) end->write(out);
+    if (status == HandshakeStatus::failed) failure = handshake.error();
+    if (status != HandshakeStatus::done) return false;
+    const ServerInit& init = handshake.server_init();
+    stream = std::make_unique<RfbServerStream>(init.pixel_format, init.width, init.height);
+    const int32_t encodings[] = {kEncodingRaw};
+    ByteChain msgs;
+    Bytes spf;
+    spf.u8(kSetPixelFormat).fill(3, 0).pixel_format(PixelFormat::rgb565());
+    msgs.append(spf.str());
+    write_set_encodings(encodings, msgs);
+    msgs.append(Bytes()
+                    .u8(kFramebufferUpdateRequest)
+                    .u8(0)
+                    .u16(0)
+                    .u16(0)
+                    .u16(init.width)
+                    .u16(init.height)
+                    .str());
+    end->write(msgs);
+    stream->set_pixel_format(PixelFormat::rgb565());
+    stream->set_client_encodings(encodings);
+    return true;
+  }
+};
+
+struct ViewerSession {
+  Loop loop;
+  SeededRandom random{7};
+  std::unique_ptr<RfbServer> server;
+  CoreViewer viewer;
+
+  ViewerSession(RfbServerOptions so, ClientHandshakeConfig co, size_t delivery)
+      : viewer(std::move(co)) {
+    auto pipe = make_mem_pipe(loop, MemPipeOptions{delivery});
+    server = std::make_unique<RfbServer>(std::move(pipe.first), std::move(so), random);
+    viewer.end = std::move(pipe.second);
+    viewer.end->set_sink(&viewer);
+    server->start();
+    viewer.end->start();
+  }
+};
+
+RfbServerOptions fake_vm_options(RfbVersion version) {
+  RfbServerOptions o;
+  o.version = version;
+  o.password = [] { return std::optional<std::string>("vm-pass"); };
+  o.width = 40;
+  o.height = 24;
+  o.desktop_name = "fake";
+  return o;
+}
+
+TEST(RfbCoresAgainstFakeVm, ClientRoleAndServerStreamEveryVersion) {
+  for (RfbVersion v : {RfbVersion::v3_8, RfbVersion::v3_7, RfbVersion::v3_3}) {
+    for (size_t delivery : {size_t{1}, SIZE_MAX}) {
+      ViewerSession s(fake_vm_options(v), {"vm-pass", true}, delivery);
+      ASSERT_TRUE(s.loop.run_until([&] {
+        return s.viewer.failure.has_value() ||
+               (!s.viewer.units.empty() && s.viewer.units.back().ends_update &&
+                s.viewer.pending == 0);
+      }));
+      ASSERT_FALSE(s.viewer.failure) << s.viewer.failure->message();
+      const ServerInit& init = s.viewer.handshake.server_init();
+      EXPECT_EQ(init.name, "fake");
+      EXPECT_EQ(init.width, 40);
+      EXPECT_EQ(static_cast<int>(s.viewer.handshake.version()), static_cast<int>(v));
+      // One update of Raw rectangles covering the screen in 16 bpp.
+      ASSERT_GE(s.viewer.units.size(), 2u);
+      EXPECT_EQ(s.viewer.units[0].kind, ServerUnitKind::update_header);
+      uint64_t pixels = 0;
+      for (size_t i = 1; i < s.viewer.units.size(); ++i) {
+        const ServerUnit& u = s.viewer.units[i];
+        ASSERT_EQ(u.kind, ServerUnitKind::rect);
+        EXPECT_EQ(u.rect.encoding, kEncodingRaw);
+        EXPECT_EQ(u.body_length, uint64_t{u.rect.w} * u.rect.h * 2);
+        pixels += uint64_t{u.rect.w} * u.rect.h;
+      }
+      EXPECT_EQ(pixels, 40u * 24);
+      EXPECT_TRUE(s.viewer.in.empty()) << "every byte was delimited";
+    }
+  }
+}
+
+TEST(RfbCoresAgainstFakeVm, WrongPasswordCarriesTheServersReason) {
+  ViewerSession s(fake_vm_options(RfbVersion::v3_8), {"guess", true}, SIZE_MAX);
+  ASSERT_TRUE(s.loop.run_until([&] { return s.viewer.failure.has_value(); }));
+  EXPECT_EQ(s.viewer.failure->code(), Errc::auth) << s.viewer.failure->message();
+  EXPECT_EQ(s.viewer.handshake.status(), HandshakeStatus::failed);
+}
+
+// A console server built from the cores: handshake, our own ServerInit, then a Raw update of a
+// known pattern for every update request, delimiting the viewer's messages.
+struct CoreServer : TransportSink {
+  explicit CoreServer(ServerHandshakeConfig config) : handshake(std::move(config)) {}
+
+  RfbServerHandshake handshake;
+  std::unique_ptr<RfbClientStream> stream;
+  std::unique_ptr<MemPipeEnd> end;
+  ByteChain in;
+  std::vector<ClientMessage> messages;
+  std::optional<Error> failure;
+  static constexpr uint16_t kWidth = 8, kHeight = 4;
+
+  void on_data(ByteChain& data, bool) override {
+    in.move_from(data);
+    if (!stream) {
+      ByteChain out;
+      HandshakeStatus status = handshake.feed(in, out);
+      if (status == HandshakeStatus::done) {
+        out.append(Bytes()
+                       .u16(kWidth)
+                       .u16(kHeight)
+                       .pixel_format(PixelFormat::rgb888())
+                       .u32(4)
+                       .raw("core")
+                       .str());
+        stream = std::make_unique<RfbClientStream>(PixelFormat::rgb888());
+      }
+      if (!out.empty()) end->write(out);
+      if (status == HandshakeStatus::failed) failure = handshake.error();
+      if (!stream) return;
+    }
+    for (;;) {
+      auto r = stream->next(in);
+      if (!r.ok()) {
+        failure = r.error();
+        return;
+      }
+      if (!r->found() || in.size() < r->unit->length) return;
+      messages.push_back(*r->unit);
+      in.drain(r->unit->length);
+      if (r->unit->type == kFramebufferUpdateRequest) send_update();
+    }
+  }
+  void on_closed(const Error& e) override {
+    if (!failure && e.failed()) failure = e;
+  }
+  void send_update() {
+    const size_t bpp = stream->pixel_format().bits_per_pixel / 8;
+    Bytes b;
+    b.u8(kFramebufferUpdate).u8(0).u16(1).rect(0, 0, kWidth, kHeight, kEncodingRaw);
+    for (size_t i = 0; i < size_t{kWidth} * kHeight * bpp; ++i) b.u8(static_cast<uint8_t>(i));
+    ByteChain out;
+    out.append(b.str());
+    end->write(out);
+  }
+};
+
+struct ServerSession {
+  Loop loop;
+  CoreServer server;
+  std::unique_ptr<RfbTestClient> client;
+  std::optional<Result<RfbSnapshot>> result;
+
+  ServerSession(ServerHandshakeConfig sc, RfbClientOptions co) : server(std::move(sc)) {
+    auto pipe = make_mem_pipe(loop, MemPipeOptions{3});
+    server.end = std::move(pipe.first);
+    server.end->set_sink(&server);
+    client =
+        std::make_unique<RfbTestClient>(std::move(pipe.second), std::move(co),
+                                        [this](Result<RfbSnapshot> r) { result = std::move(r); });
+    ByteChain version;
+    server.handshake.start(version);
+    server.end->start();
+    server.end->write(version);
+    client->start();
+  }
+};
+
+ServerHandshakeConfig core_server_config() {
+  ServerHandshakeConfig c;
+  c.password = "local-otp";
+  for (size_t i = 0; i < c.challenge.size(); ++i) c.challenge[i] = static_cast<uint8_t>(i * 31);
+  return c;
+}
+
+TEST(RfbCoresAgainstFakeVm, ServerRoleAndClientStreamEveryVersion) {
+  for (RfbVersion v : {RfbVersion::v3_8, RfbVersion::v3_7, RfbVersion::v3_3}) {
+    RfbClientOptions co;
+    co.password = "local-otp";
+    co.max_version = v;
+    co.shared = false;
+    ServerSession s(core_server_config(), co);
+    ASSERT_TRUE(s.loop.run_until([&] { return s.result.has_value(); }));
+    ASSERT_TRUE(s.result->ok()) << s.result->error().message();
+    EXPECT_EQ(s.result->value().name, "core");
+    EXPECT_EQ(s.result->value().width, CoreServer::kWidth);
+    ASSERT_EQ(s.result->value().pixels.size(), 8u * 4 * 4);
+    EXPECT_EQ(s.result->value().pixels[5], 5);
+    EXPECT_FALSE(s.server.handshake.shared());
+    EXPECT_EQ(static_cast<int>(s.server.handshake.version()), static_cast<int>(v));
+    // SetPixelFormat, SetEncodings, FramebufferUpdateRequest, delimited.
+    ASSERT_GE(s.server.messages.size(), 3u);
+    EXPECT_EQ(s.server.messages[0].type, kSetPixelFormat);
+    EXPECT_EQ(s.server.messages[1].type, kSetEncodings);
+    EXPECT_EQ(s.server.messages[2].type, kFramebufferUpdateRequest);
+    EXPECT_EQ(s.server.stream->pixel_format(), PixelFormat::rgb888());
+    EXPECT_FALSE(s.server.stream->encodings().empty());
+  }
+}
+
+TEST(RfbCoresAgainstFakeVm, ServerRoleRefusesAWrongPassword) {
+  RfbClientOptions co;
+  co.password = "other";
+  ServerSession s(core_server_config(), co);
+  ASSERT_TRUE(s.loop.run_until([&] { return s.result.has_value(); }));
+  ASSERT_FALSE(s.result->ok());
+  EXPECT_EQ(s.result->error().code(), Errc::auth);
+  EXPECT_NE(s.result->error().detail().find("Authentication failed"), std::string::npos)
+      << s.result->error().detail();
+  EXPECT_EQ(s.server.handshake.error().code(), Errc::auth);
+}
+
+}  // namespace
+}  // namespace pvb::rfb
