@@ -91,8 +91,9 @@ void ProxmoxClient::try_host(size_t index, std::function<void(Error)> done, std:
       done(std::move(e));
       return;
     }
+    // Each failure names its host: the underlying error may not (a reset, a timeout).
     std::string all = failures.empty() ? "" : failures + "; ";
-    all += e.message();
+    all += hosts_[index].authority() + ": " + e.message();
     if (index + 1 < hosts_.size()) {
       log(hosts_[index].authority() + " did not answer (" + e.message() +
           "), trying the next host");

@@ -1,0 +1,59 @@
+#include "tests/engine/seams/in_process_rig.h"
+
+#include <algorithm>
+
+#include "transports/testing/mem_pipe.h"
+
+namespace pvb::seams {
+namespace {
+
+class FakeListener final : public Listener {
+ public:
+  explicit FakeListener(FakeListeners::Listening& l) : l_(l) {}
+  uint16_t port() const override { return l_.port; }
+  void close() override { l_.closed = true; }
+
+ private:
+  FakeListeners::Listening& l_;
+};
+
+}  // namespace
+
+InProcessCluster::InProcessCluster()
+    : dialer_(
+          mock_.loop, [this](const ApiHost& h) { return connect(h); }, mock_.random) {}
+
+std::unique_ptr<Transport> InProcessCluster::connect(const ApiHost& host) {
+  ++connections;
+  if (std::find(unreachable.begin(), unreachable.end(), host.host) != unreachable.end()) {
+    // A pipe whose far end is gone before it starts: the connection is lost at once.
+    auto [near, far] = make_mem_pipe(mock_.loop);
+    far->close(CloseMode::Abort);
+    return std::move(near);
+  }
+  return mock_.open_connection();
+}
+
+std::unique_ptr<ProxmoxClient> InProcessCluster::client(std::vector<ApiHost> hosts) {
+  Credentials c;
+  c.token = *parse_api_token(std::string(mock::test::kRootToken));
+  ProxmoxClientOptions o;
+  o.timeout_ms = 5000;
+  return std::make_unique<ProxmoxClient>(mock_.loop, std::move(hosts), dialer_, std::move(c), o);
+}
+
+Result<std::unique_ptr<Listener>> FakeListeners::listen(const std::string& host, uint16_t port,
+                                                        AcceptFn on_accept) {
+  auto l = std::make_unique<Listening>();
+  l->host = host;
+  l->port = port != 0 ? port : static_cast<uint16_t>(5900 + listening_.size());
+  l->on_accept = std::move(on_accept);
+  listening_.push_back(std::move(l));
+  return std::unique_ptr<Listener>(std::make_unique<FakeListener>(*listening_.back()));
+}
+
+bool run_until(Loop& loop, const std::function<bool()>& pred) {
+  return loop.run_until(pred);
+}
+
+}  // namespace pvb::seams
