@@ -1,6 +1,7 @@
 #include "tests/mock_pveproxy/server/vm_console.h"
 
 #include "tests/mock_pveproxy/server/bench_console.h"
+#include "tests/mock_pveproxy/server/terminal_console.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb::mock {
@@ -20,6 +21,10 @@ std::string vm_desktop_name(const ConsoleGrant& grant) {
 VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, Clock& clock,
                           Random& random) {
   VmConsole vm;
+  if (grant.terminal && !stalled) {
+    vm.transport = std::make_unique<TerminalConsole>(loop, *grant.terminal, grant.vmid);
+    return vm;
+  }
   if (stalled || grant.console != ConsoleKind::rfb) {
     vm.transport =
         std::make_unique<BenchConsole>(loop, stalled ? ConsoleKind::sink : grant.console);
