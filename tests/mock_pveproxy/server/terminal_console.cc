@@ -188,7 +188,9 @@ void TerminalConsole::send_burst() {
     size_t n = std::min<uint64_t>(burst_left_, 64 * 1024);
     auto room = out_.reserve(n, 64 * 1024);
     n = std::min(n, room.size());
-    for (size_t i = 0; i < n; ++i) room[i] = static_cast<uint8_t>('a' + (i % 26));
+    for (size_t i = 0; i < n; ++i) {
+      room[i] = static_cast<uint8_t>(i % 64 == 63 ? '\n' : 'a' + (i % 26));  // lines of 64
+    }
     out_.commit(n);
     burst_left_ -= n;
     emit_data(out_, false);
