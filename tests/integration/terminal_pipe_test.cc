@@ -124,6 +124,24 @@ TEST_F(TerminalPipeTest, ScriptedCommandGivesItsExactOutput) {
   EXPECT_EQ(r.out.substr(start), "START\r\na\tb\r\nxterm-256color\r\n20 80\r\nexit\r\n");
 }
 
+TEST_F(TerminalPipeTest, LargeOutputArrivesWholeWhenTheShellExitsRightAfter) {
+  MockPveproxy m;
+  ASSERT_TRUE(m.ok());
+  // The shell exits right after the output: its tail must still arrive (a raw remote tty, so the
+  // bytes are exactly seq's).
+  auto r = run_with_files(args(m, {"term", "200"}), user_env(m),
+                          "stty raw -echo; echo ST''ART; seq 1 300000; exit\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  size_t start = r.out.find("START\n");
+  ASSERT_NE(start, std::string::npos);
+  std::string want;
+  for (int i = 1; i <= 300000; ++i) want += std::to_string(i) + "\n";
+  want += "exit\n";  // what an interactive bash says as it leaves
+  std::string got = r.out.substr(start + 6);
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "the output differs from seq 1 300000";
+}
+
 TEST_F(TerminalPipeTest, EchoUnameExitWorksFromAPipe) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());

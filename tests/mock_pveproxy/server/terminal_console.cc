@@ -213,7 +213,20 @@ Error TerminalConsole::spawn_shell() {
   std::string prompt = prompt_for(terminal_, vmid_);
   pid_t pid = forkpty(&master, nullptr, nullptr, &ws);
   if (pid < 0) return Error(Errc::io, std::string("forkpty: ") + std::strerror(errno), errno);
-  if (pid == 0) exec_shell(prompt);
+  if (pid == 0) {
+    // The session's leader (the controlling process) is not bash but this small process: when
+    // a controlling process exits, the kernel hangs the terminal up and throws away the output
+    // the master side has not read yet (the tail of a `cat big; exit`). So bash runs as its
+    // child, this one lets go of the terminal at once, and waits to be killed: bash's exit then
+    // just closes the slave side, and the master reads everything before EIO.
+    pid_t shell = fork();
+    if (shell == 0) exec_shell(prompt);
+    for (int fd = 0; fd < 3; ++fd) ::close(fd);
+    int status = 0;
+    while (waitpid(shell, &status, 0) < 0 && errno == EINTR) {
+    }
+    for (;;) pause();
+  }
   fcntl(master, F_SETFD, FD_CLOEXEC);
   pid_ = pid;
   master_ = master;
@@ -304,11 +317,31 @@ void TerminalConsole::on_data(ByteChain& data, bool end_stream) {
   if (terminal_.fault == TermFault::close_mid_output && output_bytes_ > 0) {
     return end(Error(Errc::connection_lost, "close_mid_output fault"));
   }
-  if (end_stream) end(Error());
+  if (end_stream) {
+    drain_pty();
+    end(Error());
+  }
+}
+
+void TerminalConsole::drain_pty() {
+  // libuv reports a hang-up after a short read as the end of the stream, but a pty hands out at
+  // most a few KiB per read: what the program wrote last may still be waiting. Read it all (the
+  // kernel holds a bounded amount) until EIO says the slave side is closed and empty.
+  if (master_ < 0) return;
+  uint8_t buf[16 * 1024];
+  for (;;) {
+    ssize_t n = ::read(master_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out_.append(buf, static_cast<size_t>(n));
+    output_bytes_ += static_cast<uint64_t>(n);
+  }
+  if (!out_.empty()) emit_data(out_, false);
 }
 
 void TerminalConsole::on_closed(const Error&) {
   // EIO once the program exited and the pty has no more readers: the console is over.
+  if (phase_ == Phase::session) drain_pty();
   end(Error());
 }
 

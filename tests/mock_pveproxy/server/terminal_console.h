@@ -58,6 +58,7 @@ class TerminalConsole final : public Transport, private TransportSink {
   void take_messages();
   Error spawn_shell();
   void send_burst();
+  void drain_pty();
   void resize(unsigned cols, unsigned rows);
   void end(Error error);
   void kill_child();
