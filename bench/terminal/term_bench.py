@@ -155,6 +155,30 @@ def bridge_echo(pvebridge, info, keys):
     return times
 
 
+def local_echo(keys):
+    # The floor: the same bash in a local pty, no network at all.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve("/bin/bash", ["bash", "--norc", "--noprofile", "-i"],
+                  {"PS1": "ct200$ ", "TERM": "xterm-256color", "PATH": "/usr/bin:/bin",
+                   "INPUTRC": "/dev/null", "HISTFILE": "/dev/null"})
+    read_until(fd, b"ct200$ ")
+    times = []
+    for i in range(WARMUP + keys):
+        if i % 50 == 49:
+            os.write(fd, b"\x15")
+            drain(fd)
+        k = key_for(i)
+        t0 = time.perf_counter()
+        os.write(fd, k)
+        read_until(fd, k)
+        if i >= WARMUP:
+            times.append(time.perf_counter() - t0)
+    os.write(fd, b"\rexit\r")
+    os.waitpid(pid, 0)
+    return times
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(len(s) * p))]
@@ -201,14 +225,20 @@ def main():
     a = ap.parse_args()
     mock, info = start_mock(a.mock)
     try:
+        local = local_echo(a.keys)
         direct = asyncio.run(direct_echo(info, a.keys))
         bridge = bridge_echo(a.pvebridge, info, a.keys)
         us = lambda s: s * 1e6
-        print(f"echo latency, {a.keys} keys (us): direct p50 {us(pct(direct, .5)):.0f} "
-              f"p99 {us(pct(direct, .99)):.0f}; through pvebridge p50 {us(pct(bridge, .5)):.0f} "
-              f"p99 {us(pct(bridge, .99)):.0f}; added p50 "
-              f"{us(pct(bridge, .5) - pct(direct, .5)):.0f} p99 "
-              f"{us(pct(bridge, .99) - pct(direct, .99)):.0f}")
+        for name, t in (("bash in a local pty (the floor)", local),
+                        ("Python websockets termproxy client, direct to the mock", direct),
+                        ("pvebridge term on a local pty", bridge)):
+            print(f"echo latency, {a.keys} keys, {name}: p50 {us(pct(t, .5)):.0f} us, "
+                  f"p99 {us(pct(t, .99)):.0f} us")
+        print(f"added by the whole path through pvebridge (TLS, WebSocket, mock relay, its pty) "
+              f"over the local pty: p50 {us(pct(bridge, .5) - pct(local, .5)):.0f} us, p99 "
+              f"{us(pct(bridge, .99) - pct(local, .99)):.0f} us; over the Python client: p50 "
+              f"{us(pct(bridge, .5) - pct(direct, .5)):.0f} us, p99 "
+              f"{us(pct(bridge, .99) - pct(direct, .99)):.0f} us")
         with tempfile.TemporaryDirectory() as d:
             src = os.path.join(d, "big")
             size = a.mib << 20
@@ -234,7 +264,11 @@ def main():
                   f"websockets client {mbs(t_direct):.0f} MB/s ({t_direct:.2f} s)")
     finally:
         mock.stdin.close()
-        mock.wait(10)
+        try:
+            mock.wait(5)
+        except subprocess.TimeoutExpired:
+            mock.terminate()
+            mock.wait(5)
 
 
 if __name__ == "__main__":
