@@ -223,7 +223,7 @@ void TerminalSession::ws_data(ByteChain& data, bool end_stream) {
       }
       return;
     }
-    session_ready(data);
+    session_ready();  // what followed the OK in `data` is output, written below
     if (ending_) return;
   }
   if (!data.empty()) {
@@ -275,7 +275,7 @@ void TerminalSession::ws_closed(const Error& error) {
   end_with(TerminalCloseReason::remote_closed);
 }
 
-void TerminalSession::session_ready(ByteChain& rest) {
+void TerminalSession::session_ready() {
   ready_ = true;
   ok_timer_.stop();
   io_started_ = true;
@@ -304,7 +304,6 @@ void TerminalSession::session_ready(ByteChain& rest) {
   }
   log("terminal ready");
   observer_.on_connected(target_, io_.interactive());
-  (void)rest;  // the caller writes what followed the OK
 }
 
 void TerminalSession::send_size() {

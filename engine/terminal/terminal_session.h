@@ -97,7 +97,8 @@ class TerminalSession {
   void ws_data(ByteChain& data, bool end_stream);
   void ws_closed(const Error& error);
   void ws_write_low();
-  void session_ready(ByteChain& rest);
+  // OK arrived: the local terminal joins (raw mode, size, input, keepalive).
+  void session_ready();
   void send_size();
   void input_data(ByteChain& data, bool end_stream);
   void input_closed(const Error& error);
