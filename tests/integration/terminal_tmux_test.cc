@@ -152,26 +152,38 @@ TEST_F(TerminalTmuxTest, TildeQuestionListsEscapesAndRemoteExitEndsWithZero) {
   EXPECT_EQ(read_file(path("before")), read_file(path("after")));
 }
 
-TEST_F(TerminalTmuxTest, SigtermRestoresTheTerminal) {
-  MockPveproxy m;
-  ASSERT_TRUE(m.ok());
-  start(m, "--escape none");
-  ASSERT_TRUE(wait_screen("ct200$")) << screen();
-  EXPECT_TRUE(wait_screen("no escape character")) << screen();
-  keys("~.echo still-here\r");  // no escapes: sent as typed
-  ASSERT_TRUE(wait_screen("still-here\n")) << screen();
-  std::string pid = tmux({"display-message", "-p", "-t", "t", "#{pane_pid}"});
-  ASSERT_FALSE(pid.empty());
-  // pvebridge is the shell script's child: signal it by name within that process.
-  ChildProcess pk(
-      {"/usr/bin/pkill", "-TERM", "-P", pid.substr(0, pid.find('\n')), "-x", "pvebridge"},
-      base_env(), false);
-  pk.wait(5000);
-  ASSERT_TRUE(wait_screen("EXIT=143")) << screen();
-  for (int i = 0; i < 100 && !file_exists(path("after")); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+TEST_F(TerminalTmuxTest, SignalsRestoreTheTerminal) {
+  struct Case {
+    const char* signal;
+    const char* exit_line;
+  };
+  for (const Case& c :
+       {Case{"TERM", "EXIT=143"}, Case{"HUP", "EXIT=129"}, Case{"INT", "EXIT=130"}}) {
+    SCOPED_TRACE(c.signal);
+    MockPveproxy m;
+    ASSERT_TRUE(m.ok());
+    start(m, "--escape none");
+    ASSERT_TRUE(wait_screen("ct200$")) << screen();
+    EXPECT_TRUE(wait_screen("no escape character")) << screen();
+    keys("~.echo still-here\r");  // no escapes: sent as typed
+    ASSERT_TRUE(wait_screen("still-here\n")) << screen();
+    std::string pid = tmux({"display-message", "-p", "-t", "t", "#{pane_pid}"});
+    ASSERT_FALSE(pid.empty());
+    // pvebridge is the pane's shell script's child.
+    ChildProcess pk({"/usr/bin/pkill", std::string("-") + c.signal, "-P",
+                     pid.substr(0, pid.find('\n')), "-x", "pvebridge"},
+                    base_env(), false);
+    pk.wait(5000);
+    ASSERT_TRUE(wait_screen(c.exit_line)) << screen();
+    for (int i = 0; i < 100 && !file_exists(path("after")); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(read_file(path("before")), read_file(path("after")));
+    tmux({"kill-server"});
+    started_ = false;
+    remove_file(path("before"));
+    remove_file(path("after"));
   }
-  EXPECT_EQ(read_file(path("before")), read_file(path("after")));
 }
 
 }  // namespace
