@@ -37,7 +37,8 @@ class TerminalIo {
   // Called on the loop after each size change (SIGWINCH).
   virtual void set_resize_handler(std::function<void()> handler) = 0;
 
-  // Not started: the session sets itself as their sink and starts them.
+  // Not started: the session sets itself as their sink and starts them. Output that closes with
+  // Errc::connection_lost means its reader went away (a closed pipe).
   virtual Transport& input() = 0;
   virtual Transport& output() = 0;
 };

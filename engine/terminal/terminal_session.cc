@@ -371,7 +371,11 @@ void TerminalSession::input_closed(const Error& error) {
 
 void TerminalSession::output_closed(const Error& error) {
   if (ending_) return maybe_finish();
-  // Standard output went away (a closed pipe): nobody reads the session any more.
+  if (error.code() == Errc::connection_lost) {
+    // The reader of our output left (`pvebridge term 200 | head -1`): like the user ending it.
+    log("the reader of standard output went away: " + error.message());
+    return end_with(TerminalCloseReason::user_ended);
+  }
   end_with(TerminalCloseReason::error,
            error.failed() ? error : Error(Errc::io, "standard output closed"));
 }

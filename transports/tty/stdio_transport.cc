@@ -47,7 +47,10 @@ void StdioTransport::release() {
 
 void StdioTransport::fail_io(const std::string& what, int uv_error) {
   release();
-  finish(Error(Errc::io, what + ": " + uv_strerror(uv_error), uv_error));
+  // A pipe whose reader went away (`pvebridge term 200 | head`) is the other end leaving, not a
+  // local I/O failure.
+  Errc code = uv_error == UV_EPIPE ? Errc::connection_lost : Errc::io;
+  finish(Error(code, what + ": " + uv_strerror(uv_error), uv_error));
 }
 
 void StdioTransport::start() {
@@ -207,7 +210,8 @@ void StdioTransport::flush_writes() {
       if (n < 0) {
         int e = errno;
         pending_.clear();
-        finish(Error(Errc::io, std::string("writing standard output: ") + std::strerror(e), e));
+        finish(Error(e == EPIPE ? Errc::connection_lost : Errc::io,
+                     std::string("writing standard output: ") + std::strerror(e), e));
         return;
       }
       pending_.drain(static_cast<size_t>(n));

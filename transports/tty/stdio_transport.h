@@ -4,6 +4,9 @@
 // pipe) shows up as pending_write_bytes() above the high mark. A regular file (or /dev/null) is
 // read and written with plain read(2)/write(2) from loop tasks (they do not block on such files).
 //
+// A write to a pipe nobody reads any more fails with Errc::connection_lost; other failures are
+// Errc::io.
+//
 // Unlike a socket there is nothing to shut down: close(Flush) waits until the pending bytes are
 // written, then ends; the descriptor itself stays open (it belongs to the process).
 #pragma once

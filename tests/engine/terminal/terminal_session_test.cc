@@ -439,6 +439,17 @@ TEST_F(TerminalSessionTest, InterruptRestoresTheTerminal) {
   EXPECT_FALSE(terminal->raw);
 }
 
+TEST_F(TerminalSessionTest, OutputReaderLeavingEndsQuietly) {
+  make(lxc200(), {}, false);
+  serve_login();
+  ASSERT_TRUE(run_until([&] { return recorder.connected; }));
+  terminal->screen->close(CloseMode::Abort);  // `| head -1` exits
+  server_write("more output\r\n");
+  ASSERT_TRUE(run_until([&] { return recorder.closed; }));
+  EXPECT_EQ(recorder.end.reason, TerminalCloseReason::user_ended);
+  EXPECT_TRUE(recorder.end.error.ok());
+}
+
 TEST_F(TerminalSessionTest, SlowScreenPausesTheWebSocketAndMemoryStaysBounded) {
   TerminalOptions o;
   o.high_mark = 64 * 1024;
