@@ -1,5 +1,5 @@
 // bench-far-end: the server-side half of the ceilings. It stands where mock-pveproxy stands and
-// serves the very same bench consoles (tests/mock_pveproxy/server/bench_console.h: source, sink,
+// serves the very same bench consoles (transports/testing/bench_console.h: source, sink,
 // echo), but over bare TCP or bare TLS: no HTTP, no WebSocket. Each connection is joined to its
 // console by the same Pump and marks as the bridge uses. TLS uses the mock's server settings
 // (a fresh ECDSA P-256 CA and leaf for localhost, the default AEAD suites, server preference).
@@ -18,17 +18,28 @@
 #include "engine/core/json_writer.h"
 #include "engine/core/loop.h"
 #include "engine/pump/pump.h"
-#include "tests/mock_pveproxy/server/bench_console.h"
-#include "tests/mock_pveproxy/server/server_identity.h"
-#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
 #include "transports/tcp/tcp_listener.h"
+#include "transports/testing/bench_console.h"
+#include "transports/testing/server_identity.h"
+#include "transports/testing/stdin_eof_watch.h"
 #include "transports/tls/tls_transport.h"
 
 namespace pvb::bench {
 namespace {
 
-using mock::BenchConsole;
-using mock::ConsoleKind;
+using ConsoleKind = BenchConsole::Kind;
+
+const char* console_kind_name(ConsoleKind kind) {
+  switch (kind) {
+    case ConsoleKind::source:
+      return "source";
+    case ConsoleKind::sink:
+      return "sink";
+    case ConsoleKind::echo:
+      return "echo";
+  }
+  return "?";
+}
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "bench-far-end: %s\n", what.c_str());
@@ -77,12 +88,12 @@ class FarEnd {
 int run(std::optional<TlsBackendKind> backend) {
   std::signal(SIGPIPE, SIG_IGN);
   std::shared_ptr<TlsContext> tls;
-  std::optional<mock::StateDir> state;
+  std::optional<StateDir> state;
   std::string ca_file;
   if (backend) {
-    auto identity = mock::generate_server_identity();
+    auto identity = generate_server_identity();
     if (!identity.ok()) return fail("certificate: " + identity.error().message());
-    auto dir = mock::StateDir::open("");
+    auto dir = StateDir::open("");
     if (!dir.ok()) return fail("state directory: " + dir.error().message());
     state.emplace(std::move(*dir));
     auto ca = state->write_file("ca.pem", identity->ca_pem);
@@ -118,12 +129,12 @@ int run(std::optional<TlsBackendKind> backend) {
   };
   SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
   SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
-  mock::StdinEofWatch stdin_watch(loop, stop);
+  StdinEofWatch stdin_watch(loop, stop);
 
   JsonWriter ready;
   ready.begin_object();
   for (auto& [kind, l] : listeners) {
-    ready.key(mock::console_kind_name(kind)).value(static_cast<int64_t>(l->port()));
+    ready.key(console_kind_name(kind)).value(static_cast<int64_t>(l->port()));
   }
   ready.key("ca_file");
   if (tls) {

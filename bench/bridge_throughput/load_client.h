@@ -2,7 +2,7 @@
 // thread is far faster than any bridge it drives), or one epoll loop for many connections.
 //
 // What comes from a `source` console is checked byte for byte (byte i of the stream is i mod 256,
-// see tests/mock_pveproxy/server/bench_console.h): a lost, repeated or reordered byte fails the
+// see transports/testing/bench_console.h): a lost, repeated or reordered byte fails the
 // run. The check is a memcmp against a pattern table, so it costs the client next to nothing.
 #pragma once
 

@@ -321,15 +321,21 @@ void ConsoleSession::pump_done(const Pump::Result& r) {
     }
     if (r.ended_first == Pump::Side::a) {
       end_with(CloseReason::client_closed, r.error);
-    } else if (r.error.ok()) {
-      end_with(CloseReason::server_closed,
-               Error(Errc::connection_lost, "the server ended the console"));
     } else {
-      end_with(CloseReason::error, websocket_error(r.error));
+      server_ended(r.error);
     }
     return;
   }
   maybe_finish();
+}
+
+void ConsoleSession::server_ended(const Error& error) {
+  if (error.ok()) {
+    end_with(CloseReason::server_closed,
+             Error(Errc::connection_lost, "the server ended the console"));
+  } else {
+    end_with(CloseReason::error, websocket_error(error));
+  }
 }
 
 void ConsoleSession::viewer_exited(int64_t status, int sig) {
@@ -339,6 +345,11 @@ void ConsoleSession::viewer_exited(int64_t status, int sig) {
       (sig ? "signal " + std::to_string(sig) : "code " + std::to_string(code)));
   observer_.on_viewer_exited(id_, code);
   if (!ending_) {
+    // The server may have ended the console first, and the viewer exited because of it while
+    // the pump still closes its sides: then that is the reason, not the viewer.
+    const Pump::Result* pumped = pump_ ? pump_->ending() : nullptr;
+    if (pumped != nullptr && pumped->ended_first == Pump::Side::b)
+      return server_ended(pumped->error);
     end_with(CloseReason::viewer_exited);
     return;
   }

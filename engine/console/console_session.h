@@ -131,6 +131,8 @@ class ConsoleSession : private TransportSink {
   void start_keepalive();
   void keepalive_tick();
   void pump_done(const Pump::Result& r);
+  // The node's side ended the console (error: why, ok for an orderly end).
+  void server_ended(const Error& error);
   void viewer_exited(int64_t status, int signal);
   // Starts teardown with this reason (first caller wins).
   void end_with(CloseReason reason, Error error = Error());

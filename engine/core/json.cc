@@ -74,10 +74,6 @@ Result<JsonDocument> JsonDocument::parse(std::string_view json, std::string_view
   return doc;
 }
 
-Result<JsonElement> JsonDocument::data() const {
-  return json_field(root_, "data", what_);
-}
-
 bool json_is_null(JsonElement value) {
   return value.type() == simdjson::dom::element_type::NULL_VALUE;
 }

@@ -1,8 +1,9 @@
-// Thin helpers over simdjson's DOM API for reading Proxmox replies, error-code style (no
-// exceptions). Every reply body is {"data": ...}; Proxmox is loose with types (integers often come
-// as strings: "port":"5900", booleans as 0/1), so the accessors accept those spellings. Every error
-// is Errc::protocol and names the reply and the field: "vncproxy reply: field 'port' is not a
-// number".
+// Thin helpers over simdjson's DOM API, error-code style (no exceptions), for reading replies of
+// servers that are loose with types: the accessors accept integers written as strings
+// ("port":"5900") and booleans as 0/1, as Perl's JSON encoder produces them. Every error is
+// Errc::protocol and names the reply and the field: "vncproxy reply: field 'port' is not a
+// number". (The Proxmox reply envelope, {"data": ...}, is engine/proxmox's knowledge:
+// proxmox_reply_data() in replies.h.)
 #pragma once
 
 #include <simdjson.h>
@@ -27,8 +28,6 @@ class JsonDocument {
   static Result<JsonDocument> parse(std::string_view json, std::string_view what);
 
   JsonElement root() const { return root_; }
-  // The root object's "data" member (may be JSON null: check with json_is_null).
-  Result<JsonElement> data() const;
   const std::string& what() const { return what_; }
 
  private:

@@ -6,11 +6,15 @@
 
 namespace pvb {
 
+Result<JsonElement> proxmox_reply_data(const JsonDocument& doc) {
+  return json_field(doc.root(), "data", doc.what());
+}
+
 namespace {
 
 // The reply's "data" member, which must be of the given kind (checked by the caller).
 Result<JsonElement> data_of(const JsonDocument& doc) {
-  auto d = doc.data();
+  auto d = proxmox_reply_data(doc);
   if (!d.ok()) return d.error();
   if (json_is_null(*d)) return Error(Errc::protocol, doc.what() + ": 'data' is null");
   return *d;

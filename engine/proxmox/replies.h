@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/json.h"
 #include "engine/proxmox/guest.h"
 
 namespace pvb {
@@ -46,6 +47,10 @@ struct VncTicket {
   // What the viewer must send for VNC authentication: the password if present, else the ticket.
   const std::string& vnc_password() const { return password ? *password : ticket; }
 };
+
+// Every Proxmox reply body is {"data": ...}: its "data" member (JSON null is returned as such; a
+// missing member is Errc::protocol naming the reply).
+Result<JsonElement> proxmox_reply_data(const JsonDocument& doc);
 
 Result<LoginReply> decode_login(std::string_view body);
 Result<std::vector<Guest>> decode_resources(std::string_view body);

@@ -51,6 +51,9 @@ class Pump {
   // True while backpressure holds reading disabled on that side.
   bool read_paused(Side s) const { return end(s).paused; }
   bool finished() const { return done_called_; }
+  // Once a side has ended (before done() runs, while both sides still close): which one, and why
+  // (the Result that done() will report). Null while both are running.
+  const Result* ending() const { return ending_ ? &result_ : nullptr; }
 
  private:
   struct End : TransportSink {

@@ -20,8 +20,8 @@
 #include "engine/core/loop.h"
 #include "engine/core/random.h"
 #include "tests/fake_vm/rfb_server.h"
-#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
 #include "transports/tcp/tcp_listener.h"
+#include "transports/testing/stdin_eof_watch.h"
 
 namespace pvb {
 namespace {
@@ -214,8 +214,8 @@ int run(int argc, char** argv) {
   };
   SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
   SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
-  std::unique_ptr<mock::StdinEofWatch> stdin_watch;
-  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<mock::StdinEofWatch>(loop, stop);
+  std::unique_ptr<StdinEofWatch> stdin_watch;
+  if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 
   // Ready only now: whoever reads the port may signal us at once.
   JsonWriter json;

@@ -8,7 +8,7 @@ namespace {
 constexpr std::string_view kWhat = "vncproxy reply";
 
 JsonElement data_of(const JsonDocument& doc) {
-  auto d = doc.data();
+  auto d = json_field(doc.root(), "data", doc.what());
   EXPECT_TRUE(d.ok()) << d.error().message();
   return d.ok() ? *d : JsonElement();
 }
@@ -103,7 +103,7 @@ TEST(Json, StringsAndWrongTypes) {
 TEST(Json, DataMayBeNullOrAString) {
   auto doc = JsonDocument::parse(R"({"data":null})", "start reply");
   ASSERT_TRUE(doc.ok());
-  auto d = doc->data();
+  auto d = json_field(doc->root(), "data", doc->what());
   ASSERT_FALSE(d.ok());  // null data is an error to whoever wanted data
   EXPECT_EQ(d.error().detail(), "start reply: field 'data' is null");
   auto upid = JsonDocument::parse(R"({"data":"UPID:pve1:00001:0002:0003:qmstart:100:root@pam:"})",
@@ -114,7 +114,8 @@ TEST(Json, DataMayBeNullOrAString) {
   EXPECT_EQ(*s, "UPID:pve1:00001:0002:0003:qmstart:100:root@pam:");
   auto nodata = JsonDocument::parse(R"({"errors":{"vmid":"invalid"}})", "start reply");
   ASSERT_TRUE(nodata.ok());
-  EXPECT_EQ(nodata->data().error().detail(), "start reply: field 'data' is missing");
+  EXPECT_EQ(json_field(nodata->root(), "data", nodata->what()).error().detail(),
+            "start reply: field 'data' is missing");
 }
 
 TEST(Json, InvalidJsonIsProtocolError) {
@@ -132,7 +133,7 @@ TEST(Json, DocumentOutlivesItsInputAndMoves) {
   ASSERT_TRUE(doc.ok());
   text.assign(text.size(), 'x');  // the document keeps its own copy
   JsonDocument moved = std::move(*doc);
-  auto data = moved.data();
+  auto data = json_field(moved.root(), "data", moved.what());
   ASSERT_TRUE(data.ok());
   simdjson::dom::array items;
   ASSERT_EQ(data->get(items), simdjson::SUCCESS);

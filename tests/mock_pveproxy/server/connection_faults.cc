@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "tests/mock_pveproxy/server/server_identity.h"
 #include "transports/testing/chunk_limiter.h"
 #include "transports/testing/fault_injector.h"
+#include "transports/testing/server_identity.h"
 #include "transports/tls/mbedtls/mbedtls_context.h"
 #include "transports/tls/mbedtls/mbedtls_util.h"
 #include "transports/tls/tls_alert.h"

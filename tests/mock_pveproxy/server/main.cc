@@ -17,9 +17,9 @@
 #include "tests/mock_pveproxy/server/qemu_consoles.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
 #include "tests/mock_pveproxy/server/server_args.h"
-#include "tests/mock_pveproxy/server/server_identity.h"
-#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
 #include "transports/tcp/tcp_listener.h"
+#include "transports/testing/server_identity.h"
+#include "transports/testing/stdin_eof_watch.h"
 
 namespace pvb::mock {
 namespace {

@@ -1,7 +1,7 @@
 #include "tests/mock_pveproxy/server/vm_console.h"
 
-#include "tests/mock_pveproxy/server/bench_console.h"
 #include "tests/mock_pveproxy/server/terminal_console.h"
+#include "transports/testing/bench_console.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb::mock {
@@ -26,8 +26,12 @@ VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, C
     return vm;
   }
   if (stalled || grant.console != ConsoleKind::rfb) {
-    vm.transport =
-        std::make_unique<BenchConsole>(loop, stalled ? ConsoleKind::sink : grant.console);
+    const BenchConsole::Kind kind = stalled ? BenchConsole::Kind::sink
+                                    : grant.console == ConsoleKind::source
+                                        ? BenchConsole::Kind::source
+                                    : grant.console == ConsoleKind::echo ? BenchConsole::Kind::echo
+                                                                         : BenchConsole::Kind::sink;
+    vm.transport = std::make_unique<BenchConsole>(loop, kind);
     return vm;
   }
   if (g_qemu_console_source != nullptr && grant.type == GuestKind::qemu) {

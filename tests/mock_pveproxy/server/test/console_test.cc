@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/fake_vm/rfb_client.h"
-#include "tests/mock_pveproxy/server/bench_console.h"
 #include "tests/mock_pveproxy/server/raw_frame_session.h"
 #include "tests/mock_pveproxy/server/test/harness.h"
+#include "transports/testing/bench_console.h"
 #include "transports/ws/ws_transport.h"
 
 namespace pvb::mock::test {

@@ -4,6 +4,7 @@
 
 #include "engine/core/json.h"
 #include "engine/core/url.h"
+#include "engine/proxmox/replies.h"
 #include "transports/http/http_parser.h"
 #include "transports/tls/tls_transport.h"
 
@@ -201,7 +202,7 @@ std::optional<ConsoleTicket> Harness::vncproxy(uint32_t vmid) {
   if (r.status != 200) return std::nullopt;
   Result<JsonDocument> doc = JsonDocument::parse(r.body, "vncproxy");
   if (!doc.ok()) return std::nullopt;
-  JsonElement data = *doc->data();
+  JsonElement data = *proxmox_reply_data(*doc);
   ConsoleTicket t;
   t.port = static_cast<uint16_t>(*json_int(data, "port", "vncproxy"));
   t.ticket = *json_string(data, "ticket", "vncproxy");

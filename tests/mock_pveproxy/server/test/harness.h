@@ -16,9 +16,9 @@
 #include "engine/core/random.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/mock_server.h"
-#include "tests/mock_pveproxy/server/server_identity.h"
 #include "transports/http/http_message.h"
 #include "transports/testing/mem_pipe.h"
+#include "transports/testing/server_identity.h"
 
 namespace pvb::mock::test {
 

@@ -19,6 +19,7 @@
 
 #include "engine/core/json.h"
 #include "engine/core/url.h"
+#include "engine/proxmox/replies.h"
 #include "tests/mock_pveproxy/server/test/process_util.h"
 #include "tests/mock_pveproxy/server/test/ws_client_py.h"
 
@@ -207,7 +208,7 @@ TEST_F(MockProgram, CurlLoginWithAFormBody) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Result<JsonDocument> doc = JsonDocument::parse(r.out, "login");
   ASSERT_TRUE(doc.ok()) << r.out;
-  JsonElement data = *doc->data();
+  JsonElement data = *proxmox_reply_data(*doc);
   EXPECT_TRUE(std::regex_match(*json_string(data, "ticket", ""),
                                std::regex("PVE:root@pam:[0-9A-F]{8}::[A-Za-z0-9+/]+=*")));
   EXPECT_TRUE(std::regex_match(*json_string(data, "CSRFPreventionToken", ""),
@@ -230,8 +231,8 @@ TEST_F(MockProgram, CurlPostNeedsTheCsrfTokenWithATicket) {
                               "password=" + m.password, m.url("/access/ticket")});
   Result<JsonDocument> doc = JsonDocument::parse(login.out, "login");
   ASSERT_TRUE(doc.ok()) << login.out;
-  std::string ticket = *json_string(*doc->data(), "ticket", "");
-  std::string csrf = *json_string(*doc->data(), "CSRFPreventionToken", "");
+  std::string ticket = *json_string(*proxmox_reply_data(*doc), "ticket", "");
+  std::string csrf = *json_string(*proxmox_reply_data(*doc), "CSRFPreventionToken", "");
   std::vector<std::string> post = {"-i", "-b",          "PVEAuthCookie=" + url_encode(ticket),
                                    "-d", "websocket=1", m.url("/nodes/pve1/qemu/100/vncproxy")};
   CommandResult without = curl(post);

@@ -1,8 +1,8 @@
-#include "tests/mock_pveproxy/server/stdin_eof_watch.h"
+#include "transports/testing/stdin_eof_watch.h"
 
 #include <memory>
 
-namespace pvb::mock {
+namespace pvb {
 
 struct StdinEofWatch::Handle {
   union {
@@ -68,4 +68,4 @@ StdinEofWatch::~StdinEofWatch() {
   if (h_) Handle::close(h_);
 }
 
-}  // namespace pvb::mock
+}  // namespace pvb

@@ -1,12 +1,11 @@
-#include "tests/mock_pveproxy/server/bench_console.h"
+#include "transports/testing/bench_console.h"
 
 #include <cassert>
 
-namespace pvb::mock {
+namespace pvb {
 
-BenchConsole::BenchConsole(Loop& loop, ConsoleKind kind) : Transport(loop), kind_(kind) {
-  assert(kind != ConsoleKind::rfb);
-  if (kind_ == ConsoleKind::source) {
+BenchConsole::BenchConsole(Loop& loop, Kind kind) : Transport(loop), kind_(kind) {
+  if (kind_ == Kind::source) {
     ByteChain block;
     std::span<uint8_t> room = block.reserve(kPatternBytes);
     for (size_t i = 0; i < kPatternBytes; ++i) room[i] = source_byte(i);
@@ -31,14 +30,14 @@ void BenchConsole::write(ByteChain& data, bool end_stream) {
     return;
   }
   bytes_in_ += data.size();
-  if (kind_ == ConsoleKind::echo) {
+  if (kind_ == Kind::echo) {
     echo_.move_from(data);
     update_write_level();
   } else {
     data.clear();
   }
   if (end_stream) end_written_ = true;
-  if (kind_ == ConsoleKind::echo || end_stream) schedule_emit();
+  if (kind_ == Kind::echo || end_stream) schedule_emit();
 }
 
 void BenchConsole::close(CloseMode) {
@@ -62,9 +61,9 @@ void BenchConsole::schedule_emit() {
 
 void BenchConsole::emit() {
   if (closed() || !connected() || !reading_enabled()) return;
-  if (kind_ == ConsoleKind::source && !end_written_) {
+  if (kind_ == Kind::source && !end_written_) {
     while (out_.size() < kSourceBurst) out_.append_slice(pattern_);
-  } else if (kind_ == ConsoleKind::echo) {
+  } else if (kind_ == Kind::echo) {
     out_.move_from(echo_);
     update_write_level();
   }
@@ -75,7 +74,7 @@ void BenchConsole::emit() {
   emit_data(out_, end_now);
   bytes_out_ += before - out_.size();
   // The source goes on next iteration, so that reads and writes of other connections interleave.
-  if (kind_ == ConsoleKind::source && !end_written_ && reading_enabled()) schedule_emit();
+  if (kind_ == Kind::source && !end_written_ && reading_enabled()) schedule_emit();
 }
 
-}  // namespace pvb::mock
+}  // namespace pvb

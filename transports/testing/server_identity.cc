@@ -1,4 +1,4 @@
-#include "tests/mock_pveproxy/server/server_identity.h"
+#include "transports/testing/server_identity.h"
 
 #include <mbedtls/x509_crt.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include "engine/io/server_certificate.h"
 #include "transports/testing/cert_gen.h"
 
-namespace pvb::mock {
+namespace pvb {
 
 namespace fs = std::filesystem;
 
@@ -137,4 +137,4 @@ Result<std::string> StateDir::write_file(const std::string& name,
   return full;
 }
 
-}  // namespace pvb::mock
+}  // namespace pvb

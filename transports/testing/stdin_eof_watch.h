@@ -7,7 +7,7 @@
 
 #include "engine/core/loop.h"
 
-namespace pvb::mock {
+namespace pvb {
 
 class StdinEofWatch {
  public:
@@ -24,4 +24,4 @@ class StdinEofWatch {
   AliveToken alive_;
 };
 
-}  // namespace pvb::mock
+}  // namespace pvb

@@ -1,5 +1,6 @@
-// BenchConsole: the far end of the throughput benchmark behind a console websocket, as a
-// Transport so the relay treats it like the fake VM. Made to cost nothing per byte:
+// BenchConsole: the far end of the throughput benchmark (behind the mock's console websocket, or
+// bench-far-end's bare TCP/TLS), as a Transport so the relay treats it like the fake VM. Made to
+// cost nothing per byte:
 // - source: an endless stream where byte i is (i mod 256), made of slices of one shared,
 //   read-only 64 KiB block (no copy, no per-byte work), emitted as fast as the relay reads
 //   (it stops while reading is disabled, which is how backpressure reaches it);
@@ -13,9 +14,8 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/io/transport.h"
-#include "tests/mock_pveproxy/inventory.h"
 
-namespace pvb::mock {
+namespace pvb {
 
 class BenchConsole final : public Transport {
  public:
@@ -23,8 +23,8 @@ class BenchConsole final : public Transport {
   static constexpr size_t kSourceBurst = 256 * 1024;
   static constexpr size_t kPatternBytes = 64 * 1024;  // a multiple of 256: the pattern continues
 
-  // kind: source, sink or echo.
-  BenchConsole(Loop& loop, ConsoleKind kind);
+  enum class Kind { source, sink, echo };
+  BenchConsole(Loop& loop, Kind kind);
   ~BenchConsole() override = default;
 
   void start() override;
@@ -32,7 +32,7 @@ class BenchConsole final : public Transport {
   void close(CloseMode mode) override;
   size_t pending_write_bytes() const override { return echo_.size(); }
 
-  ConsoleKind kind() const { return kind_; }
+  Kind kind() const { return kind_; }
   uint64_t bytes_in() const { return bytes_in_; }    // written to it
   uint64_t bytes_out() const { return bytes_out_; }  // emitted by it
 
@@ -46,7 +46,7 @@ class BenchConsole final : public Transport {
   void schedule_emit();
   void emit();
 
-  ConsoleKind kind_;
+  Kind kind_;
   Slice pattern_;   // source: the shared block
   ByteChain echo_;  // echo: received, not yet handed back
   ByteChain out_;   // emitted and not taken by the sink (re-offered first)
@@ -58,4 +58,4 @@ class BenchConsole final : public Transport {
   uint64_t bytes_out_ = 0;
 };
 
-}  // namespace pvb::mock
+}  // namespace pvb

@@ -11,7 +11,7 @@
 #include "engine/core/error.h"
 #include "engine/io/fingerprint.h"
 
-namespace pvb::mock {
+namespace pvb {
 
 struct ServerIdentity {
   std::string chain_pem;  // what the server sends: leaf, then the CA
@@ -57,4 +57,4 @@ class StateDir {
   bool temporary_ = false;
 };
 
-}  // namespace pvb::mock
+}  // namespace pvb
