@@ -16,6 +16,9 @@ PACKAGES=(
   dpkg-dev groff-base man-db zsh bash-completion
   # a real VNC server (the mock's --qemu) and an independent HTTP CONNECT proxy
   qemu-system-x86 tinyproxy
+  # terminal consoles: a real terminal emulator for the interactive tests, the mock's shell and a
+  # full-screen program in it
+  tmux bash less
 )
 
 missing=()

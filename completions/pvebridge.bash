@@ -15,11 +15,14 @@ _pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fu
   --title --client-wait --vv-file --vv-stdin --no-viewer)
 # Options of `pvebridge list` only.
 _pvebridge_list_opts=(--node --type --status --tag --pool --format)
+# Options of `pvebridge term` and `pvebridge shell`.
+_pvebridge_term_opts=(--start --keepalive --escape --idle-exit --serial)
 # Options followed by a value (the next word, or after '='): that word is never a command or guest.
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
   --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file
-  --config --profile --node --type --status --tag --pool --format --proxy)
-_pvebridge_commands=(connect list help version)
+  --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
+  --serial)
+_pvebridge_commands=(connect list term shell help version)
 
 # The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
 _pvebridge_guest_cache() {
@@ -183,6 +186,12 @@ _pvebridge_complete_value() {
     --type)
       _pvebridge_add_matching "$cur" qemu lxc
       ;;
+    --escape)
+      _pvebridge_add_matching "$cur" '~' none
+      ;;
+    --serial)
+      _pvebridge_add_matching "$cur" 0 1 2 3
+      ;;
     --status)
       _pvebridge_add_matching "$cur" running stopped paused suspended template
       ;;
@@ -238,6 +247,7 @@ _pvebridge_complete_word() {
       case $_pvebridge_command in
         connect) opts+=("${_pvebridge_connect_opts[@]}") ;;
         list) opts+=("${_pvebridge_list_opts[@]}") ;;
+        term | shell) opts+=("${_pvebridge_term_opts[@]}") ;;
       esac
       _pvebridge_add_matching "$cur" "${opts[@]}"
       return 0
@@ -245,8 +255,9 @@ _pvebridge_complete_word() {
   fi
   case $_pvebridge_command in
     "") _pvebridge_add_matching "$cur" "${_pvebridge_commands[@]}" ;;
-    connect) _pvebridge_add_guests "$cur" ;;
-    help) _pvebridge_add_matching "$cur" connect list ;;
+    connect | term) _pvebridge_add_guests "$cur" ;;
+    shell) _pvebridge_add_nodes "$cur" ;;
+    help) _pvebridge_add_matching "$cur" connect list term ;;
   esac
   return 0
 }

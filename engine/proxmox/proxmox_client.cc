@@ -269,6 +269,54 @@ void ProxmoxClient::vncproxy(const Guest& g, std::function<void(Result<VncTicket
   });
 }
 
+std::string TerminalTarget::display_name() const {
+  return guest ? guest->display_name() : "the shell of node " + node;
+}
+
+std::string ProxmoxClient::authid() const {
+  if (credentials_.token) return credentials_.token->user + "!" + credentials_.token->token_id;
+  return credentials_.user;
+}
+
+void ProxmoxClient::termproxy(const TerminalTarget& target,
+                              std::function<void(Result<TermTicket>)> done) {
+  FormFields form;
+  std::string path = "/nodes/" + url_encode(target.node) + "/termproxy";
+  if (target.guest) {
+    path = target.guest->api_path() + "/termproxy";
+    if (target.guest->type == GuestType::qemu) {
+      form.emplace_back("serial", "serial" + std::to_string(target.serial));
+    }
+  }
+  log("termproxy for " + target.display_name() + " on " + target.node);
+  std::string what = "terminal for " + target.display_name();
+  request("POST", path, std::move(form), [what, done](Result<RestResponse> r) {
+    if (!r.ok()) return done(r.error());
+    if (!r->ok()) {
+      Error e = error_from_status(*r, what, Errc::console_refused);
+      if (e.code() == Errc::http) e = Error(Errc::console_refused, e.detail());
+      return done(e);
+    }
+    done(decode_termproxy(r->body));
+  });
+}
+
+void ProxmoxClient::qemu_serial_ports(const Guest& g,
+                                      std::function<void(Result<std::vector<int>>)> done) {
+  request("GET", g.api_path() + "/config", std::nullopt, [g, done](Result<RestResponse> r) {
+    if (!r.ok()) return done(r.error());
+    if (!r->ok()) return done(error_from_status(*r, "config of " + g.display_name(), Errc::auth));
+    done(decode_serial_ports(r->body));
+  });
+}
+
+std::string ProxmoxClient::terminal_websocket_path(const TerminalTarget& target,
+                                                   const TermTicket& t) {
+  std::string base = target.guest ? target.guest->api_path() : "/nodes/" + url_encode(target.node);
+  return std::string(kApiPrefix) + base + "/vncwebsocket?port=" + std::to_string(t.port) +
+         "&vncticket=" + url_encode(t.ticket);
+}
+
 std::string ProxmoxClient::websocket_path(const Guest& g, const VncTicket& t) {
   return std::string(kApiPrefix) + g.api_path() + "/vncwebsocket?port=" + std::to_string(t.port) +
          "&vncticket=" + url_encode(t.ticket);

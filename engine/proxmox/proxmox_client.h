@@ -32,6 +32,14 @@ struct ProxmoxClientOptions {
   std::function<Result<std::string>()> otp_prompt;
 };
 
+// What a terminal console opens: a guest's (an lxc console, a qemu serial port) or a node's shell.
+struct TerminalTarget {
+  std::optional<Guest> guest;  // none: the shell of `node`
+  std::string node;            // the guest's node, or the node whose shell
+  int serial = 0;              // qemu: serialN
+  std::string display_name() const;
+};
+
 class ProxmoxClient {
  public:
   // `dialer` opens the REST exchange to each host (and must outlive the client).
@@ -46,6 +54,18 @@ class ProxmoxClient {
   // Starts a stopped guest (or resumes a paused one), waits for the task, then for "running".
   void start_guest(const Guest& g, bool resume, std::function<void(Error)> done);
   void vncproxy(const Guest& g, std::function<void(Result<VncTicket>)> done);
+
+  // POST .../termproxy for a guest (qemu: serial=serialN) or a node's shell.
+  void termproxy(const TerminalTarget& target, std::function<void(Result<TermTicket>)> done);
+  // The serialN ports in a qemu guest's config.
+  void qemu_serial_ports(const Guest& g, std::function<void(Result<std::vector<int>>)> done);
+  // "/api2/json/nodes/pve1/lxc/200/vncwebsocket?port=...&vncticket=..." (node shells:
+  // "/api2/json/nodes/pve1/vncwebsocket?...").
+  static std::string terminal_websocket_path(const TerminalTarget& target, const TermTicket& t);
+  // True when authenticated by an API token (no ticket login).
+  bool uses_token() const { return credentials_.token.has_value(); }
+  // Who we are to the server: "root@pam", or "root@pam!pvebridge" for a token.
+  std::string authid() const;
 
   // What the client reaches its hosts through; consoles open their WebSockets with it.
   Dialer& dialer() const { return dialer_; }

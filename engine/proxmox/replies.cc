@@ -1,5 +1,7 @@
 #include "engine/proxmox/replies.h"
 
+#include <algorithm>
+
 #include "engine/core/json.h"
 
 namespace pvb {
@@ -185,6 +187,43 @@ Result<std::string> decode_version(std::string_view body) {
   if (!data->is_object()) return not_an_object(what);
   std::string v = loose_string(*data, "version", what);
   return v.empty() ? std::string("unknown") : v;
+}
+
+Result<TermTicket> decode_termproxy(std::string_view body) {
+  // The same fields as vncproxy's reply, minus the VNC extras.
+  auto v = decode_vncproxy(body);
+  if (!v.ok()) {
+    Error e = v.error();
+    std::string d = e.detail();
+    if (d.rfind("vncproxy reply", 0) == 0) d.replace(0, 14, "termproxy reply");
+    return Error(e.code(), d);
+  }
+  TermTicket t;
+  t.port = v->port;
+  t.ticket = std::move(v->ticket);
+  t.user = std::move(v->user);
+  t.upid = std::move(v->upid);
+  return t;
+}
+
+Result<std::vector<int>> decode_serial_ports(std::string_view body) {
+  constexpr std::string_view what = "qemu config reply";
+  auto doc = JsonDocument::parse(body, what);
+  if (!doc.ok()) return doc.error();
+  auto data = data_of(*doc);
+  if (!data.ok()) return data.error();
+  if (!data->is_object()) return not_an_object(what);
+  simdjson::dom::object obj;
+  if (data->get_object().get(obj) != simdjson::SUCCESS) return not_an_object(what);
+  std::vector<int> ports;
+  for (auto member : obj) {
+    std::string_view k = member.key;
+    if (k.size() == 7 && k.substr(0, 6) == "serial" && k[6] >= '0' && k[6] <= '3') {
+      ports.push_back(k[6] - '0');
+    }
+  }
+  std::sort(ports.begin(), ports.end());
+  return ports;
 }
 
 }  // namespace pvb

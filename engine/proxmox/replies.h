@@ -60,4 +60,16 @@ Result<TaskStatus> decode_task_status(std::string_view body);
 Result<VncTicket> decode_vncproxy(std::string_view body);
 Result<std::string> decode_version(std::string_view body);
 
+// termproxy's reply: port, ticket, user, upid (PROTOCOL.md section 6).
+struct TermTicket {
+  uint16_t port = 0;
+  std::string ticket;
+  std::string user;  // who the ticket was issued to (the token id for a token)
+  std::string upid;
+};
+Result<TermTicket> decode_termproxy(std::string_view body);
+// The serial ports a qemu guest's config (GET .../qemu/{vmid}/config) has: N of each "serialN"
+// key (0..3), ascending.
+Result<std::vector<int>> decode_serial_ports(std::string_view body);
+
 }  // namespace pvb

@@ -9,6 +9,7 @@
 #include "engine/console/console_session.h"
 #include "engine/core/platform.h"
 #include "engine/proxmox/proxmox_client.h"
+#include "frontends/cli/api_setup.h"
 #include "frontends/cli/exit_codes.h"
 #include "frontends/cli/secret_source.h"
 #include "frontends/cli/server_access.h"
@@ -18,13 +19,6 @@
 namespace pvb {
 
 namespace {
-
-// Everything a command needs to talk to Proxmox: credentials, TLS trust and proxy, the client.
-struct ApiSetup {
-  std::unique_ptr<ServerAccess> access;
-  std::unique_ptr<StackDialer> dialer;
-  std::unique_ptr<ProxmoxClient> client;
-};
 
 Result<Credentials> load_credentials(const CliOptions& o) {
   Credentials c;
@@ -70,6 +64,8 @@ Result<Credentials> load_credentials(const CliOptions& o) {
   return c;
 }
 
+}  // namespace
+
 Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   if (!o.config_origin.empty()) out.verbose(0, "config file: " + o.config_origin);
   auto creds = load_credentials(o);
@@ -94,8 +90,6 @@ int signal_exit_code(int signum) {
   return 128 + signum;
 }
 
-// A signal before any console runs ends the command with this line (a console says it in its
-// own closing line).
 Error interrupted_by(int signum) {
   const char* name = signum == SIGINT    ? "SIGINT"
                      : signum == SIGTERM ? "SIGTERM"
@@ -104,16 +98,7 @@ Error interrupted_by(int signum) {
   return Error(Errc::interrupted, std::string("interrupted by ") + name);
 }
 
-// Signals that end the process cleanly (sessions tear down, .vv files are removed).
-struct SignalSet {
-  SignalSet(Loop& loop, std::function<void(int)> fn) {
-    for (int s : {SIGINT, SIGTERM, SIGHUP}) {
-      watchers.push_back(std::make_unique<SignalWatcher>(loop, s, fn));
-      watchers.back()->unref();
-    }
-  }
-  std::vector<std::unique_ptr<SignalWatcher>> watchers;
-};
+namespace {
 
 // The shell completions offer guest names from the last `list`, never from a network call while
 // the user types: one line per guest, "vmid<TAB>name<TAB>node".

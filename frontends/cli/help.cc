@@ -8,7 +8,10 @@ static const char* kOverview =
 Usage:
   pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
   pvebridge list [PATTERN...] [options]  list the guests this user can see (filters: help list)
-  pvebridge help [connect|list|config]   show help (config: the config file and its profiles)
+  pvebridge term GUEST [options]         a container's console or a VM's serial console, here in
+                                         this terminal (help term)
+  pvebridge shell [NODE] [options]       the node's shell (default: the node that answers)
+  pvebridge help [connect|list|term|config]   show help (config: the config file and its profiles)
   pvebridge --version
 
 Connection and authentication (every command):
@@ -111,6 +114,36 @@ The guest cache of the shell completions always keeps every guest, whatever the 
 (plus the connection options of 'pvebridge --help')
 )";
 
+static const char* kTerm = R"(pvebridge term GUEST [options]
+pvebridge shell [NODE] [options]
+
+Opens a text console in this terminal, through the API port (termproxy), as naturally as ssh:
+  term GUEST              a container's console (lxc; like pct console), or a VM's serial
+                          console (qemu; the VM needs one: qm set VMID -serial0 socket)
+  shell [NODE]            the node's shell (needs Sys.Console); without NODE, the node that
+                          answers
+Options (plus the connection options of 'pvebridge --help'):
+  --start                 start a stopped guest (resume a paused one) first
+  --serial N              qemu: the serial port serialN (default: the first in the VM's config)
+  --escape CHAR|none      the escape character (default ~; ^X for a control character):
+                          ~. ends the session, ~? lists the escapes, ~~ sends one ~; only at the
+                          start of a line
+  --keepalive SECONDS     keepalive message interval, 0 = off (default 30)
+  --idle-exit SECONDS     not on a terminal: once standard input has ended, end when the remote
+                          output has been quiet this long (default 2)
+
+On a terminal the session runs in raw mode (restored on every way out) and follows the terminal's
+size. Not on a terminal (standard input a pipe or a file), standard input is sent as it is and
+the remote output is written to standard output, so scripts can do
+  echo 'uname -a; exit' | pvebridge term 200
+Exit 0 when the remote side ends the session, after ~., or after the input is done; else the
+usual exit codes (8: the terminal was refused: the ticket, or an API token on a server that does
+not take tokens on terminals; log in as a user then).
+Standard output carries the terminal: pvebridge's own messages, and --json events (connected
+{node, vmid, type, serial, interactive}, closed {reason, bytes_in, bytes_out}, error {code,
+message}), go to standard error.
+)";
+
 static const char* kConfig = R"(pvebridge config file
 
 The settings of every day go in ~/.config/pvebridge/config ($XDG_CONFIG_HOME/pvebridge/config),
@@ -154,6 +187,7 @@ Inline secrets (password, token_secret) are refused unless no other user may rea
 std::string help_text(const std::string& topic) {
   if (topic == "connect") return kConnect;
   if (topic == "list") return kList;
+  if (topic == "term" || topic == "shell") return kTerm;
   if (topic == "config") return kConfig;
   return kOverview;
 }

@@ -8,6 +8,7 @@
 #include "engine/core/platform.h"
 #include "frontends/cli/app.h"
 #include "frontends/cli/exit_codes.h"
+#include "frontends/cli/term_command.h"
 
 int main(int argc, char** argv) {
   using namespace pvb;
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
       return run_list(*options, out);
     case Command::connect:
       return run_connect(*options, out);
+    case Command::term:
+    case Command::shell:
+      return run_term(*options, out);
     case Command::none:
       break;
   }

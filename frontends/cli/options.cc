@@ -8,6 +8,7 @@
 
 #include "engine/core/text.h"
 #include "engine/proxmox/credentials.h"
+#include "engine/terminal/escape_filter.h"
 
 namespace pvb {
 
@@ -168,6 +169,10 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
           o.command = Command::help;
         else if (a == "version")
           o.command = Command::version;
+        else if (a == "term")
+          o.command = Command::term;
+        else if (a == "shell")
+          o.command = Command::shell;
         else
           return usage("unknown command '" + printable(a) + "' (try: pvebridge --help)");
         continue;
@@ -178,6 +183,14 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
       }
       if (o.command == Command::help) {
         o.help_topic = std::string(a);
+        continue;
+      }
+      if (o.command == Command::term && o.guests.empty()) {
+        o.guests.emplace_back(a);
+        continue;
+      }
+      if (o.command == Command::shell && o.shell_node.empty()) {
+        o.shell_node = std::string(a);
         continue;
       }
       if (o.command == Command::list) {
@@ -196,6 +209,8 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     if (a == "--help" || a == "-h") {
       o.help_topic = o.command == Command::connect ? "connect"
                      : o.command == Command::list  ? "list"
+                     : o.command == Command::term  ? "term"
+                     : o.command == Command::shell ? "shell"
                                                    : "";
       o.command = Command::help;
       return o;
@@ -287,6 +302,22 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     } else if (value("--title")) {
       if (err.failed()) return err;
       o.title = v;
+    } else if (value("--escape")) {
+      if (err.failed()) return err;
+      auto e = parse_escape_char(v);
+      if (!e.ok()) return e.error();
+      o.escape = *e;
+    } else if (value("--idle-exit")) {
+      if (err.failed()) return err;
+      auto k = parse_uint(v, 86400);
+      if (!k) return usage("--idle-exit: expected seconds, got '" + printable(v) + "'");
+      o.idle_exit_s = *k;
+    } else if (value("--serial")) {
+      if (err.failed()) return err;
+      auto k = parse_uint(v, 3);
+      if (!k)
+        return usage("--serial: expected a serial port number 0 to 3, got '" + printable(v) + "'");
+      o.serial = static_cast<int>(*k);
     } else if (value("--config")) {
       if (err.failed()) return err;
       if (v.empty()) return usage("--config needs a file");
@@ -329,6 +360,9 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
   if (o.command == Command::help || o.command == Command::version) return o;
   if (o.command == Command::connect && o.guests.empty()) {
     return usage("connect: name a guest (vmid, name, or node/vmid)");
+  }
+  if (o.command == Command::term && o.guests.empty()) {
+    return usage("term: name a guest (vmid, name, or node/vmid)");
   }
   if (o.command != Command::list && (o.list_filter.active() || !o.list_format.empty())) {
     return usage("--node, --type, --status, --tag, --pool and --format are options of 'list'");

@@ -19,7 +19,7 @@
 
 namespace pvb {
 
-enum class Command { none, connect, list, help, version };
+enum class Command { none, connect, list, help, version, term, shell };
 
 struct CliOptions {
   Command command = Command::none;
@@ -70,6 +70,12 @@ struct CliOptions {
   bool fullscreen = false;
   bool kiosk = false;
   std::string title;
+
+  // term GUEST (guests[0]) and shell [NODE] (the start, keepalive options of connect apply)
+  std::string shell_node;               // empty: the node that answered
+  std::optional<uint8_t> escape = '~';  // --escape CHAR|none
+  uint64_t idle_exit_s = 2;             // --idle-exit SECONDS (pipe mode)
+  std::optional<int> serial;            // --serial N (qemu)
 
   // list
   ListFilter list_filter;

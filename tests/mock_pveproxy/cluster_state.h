@@ -51,6 +51,11 @@ struct ConsoleRecord {
   int64_t issued_ms = 0;
   bool connected = false;
   std::string upid;  // the vncproxy task
+  // termproxy listeners: the ticket's path ("/vms/100", "/nodes/pve1"), and what runs there.
+  bool terminal = false;
+  std::string acl_path;
+  std::string node;
+  std::string terminal_kind;  // "lxc", "serial0".."serial3", "shell"
 };
 
 class ClusterState {

@@ -79,6 +79,7 @@ Inventory Inventory::builtin_default() {
 
   auto& g = inv.guests;
   g.push_back(guest(100, qemu, "pve1", "running", "web01"));
+  g.back().serial_ports = {0};
   g.back().tags = "prod;web";
   g.back().pool = "production";
   g.back().hastate = "started";
@@ -92,6 +93,7 @@ Inventory Inventory::builtin_default() {
   g.push_back(guest(105, qemu, "pve1", "running", "paused-vm"));
   g.back().qmpstatus = "paused";
   g.push_back(guest(106, qemu, "pve2", "running", "twin"));
+  g.back().serial_ports = {1, 3};
   g.push_back(guest(107, lxc, "pve3", "stopped", "twin"));
   g.push_back(guest(110, qemu, "pve3", "running", ""));
   g.push_back(guest(200, lxc, "pve1", "running", "ct-web"));
@@ -289,6 +291,13 @@ Error read_guest(FieldReader& r, Inventory& inv) {
   PVB_TRY(r.string("lock", g.lock, false));
   PVB_TRY(r.string("hastate", g.hastate, false));
   PVB_TRY(r.string("console", console, false));
+  std::string serial;
+  PVB_TRY(r.string("serial", serial, false));
+  for (char c : serial) {
+    if (c == ',' || c == ' ') continue;
+    if (c < '0' || c > '3') return r.fail("serial must list ports 0..3, e.g. \"0,1\"");
+    g.serial_ports.push_back(c - '0');
+  }
   uint64_t maxcpu = g.maxcpu;
   PVB_TRY(r.uint("maxcpu", maxcpu, false));
   PVB_TRY(r.uint("maxmem", g.maxmem, false));

@@ -15,6 +15,7 @@
 //         "lock": "backup",             // optional: start then fails "VM 104 is locked (backup)"
 //         "hastate": "started",         // optional
 //         "console": "rfb" | "source" | "sink" | "echo",  // optional, default rfb
+//         "serial": "0,1",              // optional, qemu: its serial ports (serialN)
 //         "maxcpu": 2, "maxmem": 2147483648, "maxdisk": 34359738368   // optional sizes
 //     } ],
 //     "users": [ {
@@ -74,6 +75,7 @@ struct GuestEntry {
   std::string lock;
   std::string hastate;
   ConsoleKind console = ConsoleKind::rfb;
+  std::vector<int> serial_ports;  // qemu: the serialN its config has (termproxy serial consoles)
   uint32_t maxcpu = 2;
   uint64_t maxmem = 2147483648;    // 2 GiB
   uint64_t maxdisk = 34359738368;  // 32 GiB

@@ -193,7 +193,8 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
     }
   }
   // pveproxy proxies node paths to the node, which must resolve.
-  if (!route.node.empty() && inventory_.find_node(route.node) == nullptr) {
+  if (!route.node.empty() && route.node != "localhost" &&
+      inventory_.find_node(route.node) == nullptr) {
     return error_reply(500, "hostname lookup '" + route.node +
                                 "' failed - failed to get address info for: " + route.node +
                                 ": Name or service not known");
@@ -203,7 +204,7 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
   for (const auto& [name, value] : route.uri_params) all.emplace_back(name, value);
   std::span<const ParamSpec> schema = route.schema;
   std::vector<ParamSpec> widened;  // vncwebsocket's port follows --console-ports
-  if (route.endpoint == Endpoint::vncwebsocket) {
+  if (route.endpoint == Endpoint::vncwebsocket || route.endpoint == Endpoint::node_vncwebsocket) {
     widened.assign(schema.begin(), schema.end());
     for (ParamSpec& p : widened) {
       if (p.name != "port") continue;
@@ -225,6 +226,10 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
       return resources(request, who);
     case Endpoint::task_status:
       return task_status(route, who);
+    case Endpoint::node_termproxy:
+      return node_termproxy(route, who);
+    case Endpoint::node_vncwebsocket:
+      return node_vncwebsocket(request, route, who, upgrade);
     default:
       break;
   }
@@ -248,6 +253,10 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
       return vncproxy(request, *guest, who);
     case Endpoint::vncwebsocket:
       return vncwebsocket(request, *guest, who, upgrade);
+    case Endpoint::guest_config:
+      return guest_config(*guest);
+    case Endpoint::termproxy:
+      return termproxy(request, *guest, who);
     default:
       break;
   }

@@ -12,6 +12,11 @@
 //   GET  /nodes/{node}/tasks/{upid}/status
 //   POST /nodes/{node}/{qemu|lxc}/{vmid}/vncproxy       a console listener, port and ticket
 //   GET  /nodes/{node}/{qemu|lxc}/{vmid}/vncwebsocket    see accept_vncwebsocket
+//   GET  /nodes/{node}/{qemu|lxc}/{vmid}/config          (qemu: serialN keys)
+//   POST /nodes/{node}/{qemu|lxc}/{vmid}/termproxy      a terminal (qemu: serial=serialN)
+//   POST /nodes/{node}/termproxy                        the node's shell (Sys.Console)
+//   GET  /nodes/{node}/vncwebsocket                      the node shell's websocket
+// ("localhost" names the node that answers, as in Proxmox.)
 // Requests pass the stages pveproxy puts them through, in its order: authentication (401,
 // delayed), routing (501 "Method 'GET /x' not implemented"), permissions (403 "Permission check
 // failed (/vms/100, VM.Console)"), the node (500 for unknown ones), parameters (400 with an
@@ -19,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +65,15 @@ struct ConsoleGrant {
   std::string ws_accept;
   // Wait this long before sending the 101 (the slow fault).
   uint64_t delay_ms = 0;
+  // A termproxy console (server/terminal_console.h) instead of VNC: what runs and how the
+  // terminal checks the client's first message ("<user>:<ticket>\n").
+  struct Terminal {
+    std::string kind;  // "lxc", "serial0".."serial3", "shell"
+    std::string node;
+    std::function<bool(std::string_view user, std::string_view ticket)> verify_login;
+    std::optional<TermFault> fault;
+  };
+  std::optional<Terminal> terminal;
 };
 
 struct MockCounters {
@@ -104,6 +119,10 @@ class MockApi {
   // grant, or the reply to send instead. Without an Upgrade header this is handle().
   std::variant<ConsoleGrant, MockResponse> accept_vncwebsocket(const MockRequest& request);
 
+  // A terminal's check of the client's first message: the user the ticket of the termproxy call
+  // on `port` was issued to, and that ticket (its path and port).
+  bool verify_terminal_login(uint16_t port, std::string_view user, std::string_view ticket);
+
   // The I/O layer reports that a console session ended: the port is free again and the vncproxy
   // task ends with OK.
   void release_console(uint16_t port);
@@ -132,6 +151,15 @@ class MockApi {
   MockResponse vncproxy(const MockRequest& request, const GuestEntry& guest, const AuthId& who);
   MockResponse vncwebsocket(const MockRequest& request, const GuestEntry& guest, const AuthId& who,
                             UpgradeContext* upgrade);
+  // Terminals (mock_api_terminal.cc).
+  MockResponse guest_config(const GuestEntry& guest);
+  MockResponse termproxy(const MockRequest& request, const GuestEntry& guest, const AuthId& who);
+  MockResponse node_termproxy(const RouteMatch& route, const AuthId& who);
+  MockResponse node_vncwebsocket(const MockRequest& request, const RouteMatch& route,
+                                 const AuthId& who, UpgradeContext* upgrade);
+  MockResponse open_terminal(const std::string& node, uint32_t vmid, const std::string& acl_path,
+                             const std::string& kind, const AuthId& who);
+  void attach_terminal(ConsoleGrant& grant, const ConsoleRecord& console);
 
   Inventory inventory_;
   MockOptions options_;

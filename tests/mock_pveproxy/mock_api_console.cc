@@ -169,6 +169,7 @@ MockResponse MockApi::vncwebsocket(const MockRequest& request, const GuestEntry&
   grant.authid = authid;
   grant.ws_protocol = up.protocol;
   grant.ws_accept = up.accept;
+  if (console->terminal) attach_terminal(grant, *console);
   upgrade->grant = std::move(grant);
   return bare_reply(101, "Switching Protocols");
 }

@@ -86,6 +86,16 @@ constexpr ParamSpec kVncwebsocketParams[] = {
     text("vncticket", true, 512),
 };
 
+constexpr ParamSpec kQemuTermproxyParams[] = {
+    kNodeParam, kVmidParam, one_of("serial", "serial0, serial1, serial2, serial3")};
+constexpr ParamSpec kConfigParams[] = {kNodeParam, kVmidParam, flag("current"), text("snapshot")};
+constexpr ParamSpec kNodeTermproxyParams[] = {text("node", true), text("cmd"), text("cmd-opts")};
+constexpr ParamSpec kNodeVncwebsocketParams[] = {
+    text("node", true),
+    number("port", 5900, 5999, true),
+    text("vncticket", true, 512),
+};
+
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
   while (!path.empty()) {
@@ -141,6 +151,18 @@ std::optional<RouteMatch> guest_route(const std::vector<std::string_view>& s) {
     m.name = "vncproxy";
     m.schema = qemu ? std::span<const ParamSpec>(kQemuVncproxyParams) : kLxcVncproxyParams;
     m.privilege = "VM.Console";
+  } else if (s.size() == 5 && s[4] == "termproxy") {
+    m.endpoint = Endpoint::termproxy;
+    m.method = "POST";
+    m.name = "termproxy";
+    m.schema = qemu ? std::span<const ParamSpec>(kQemuTermproxyParams) : kGuestParams;
+    m.privilege = "VM.Console";
+  } else if (s.size() == 5 && s[4] == "config") {
+    m.endpoint = Endpoint::guest_config;
+    m.method = "GET";
+    m.name = "config";
+    m.schema = kConfigParams;
+    m.privilege = "VM.Audit";
   } else if (s.size() == 5 && s[4] == "vncwebsocket") {
     m.endpoint = Endpoint::vncwebsocket;
     m.method = "GET";
@@ -169,6 +191,16 @@ std::optional<RouteMatch> match_route(std::string_view path) {
     m.node = std::string(s[1]);
     m.upid = std::string(s[3]);
     m.uri_params = {{"node", m.node}, {"upid", m.upid}};
+    return m;
+  }
+  if (s.size() == 3 && s[0] == "nodes" && (s[2] == "termproxy" || s[2] == "vncwebsocket")) {
+    bool shell = s[2] == "termproxy";
+    RouteMatch m =
+        shell ? simple(Endpoint::node_termproxy, "POST", "node termproxy", kNodeTermproxyParams)
+              : simple(Endpoint::node_vncwebsocket, "GET", "node vncwebsocket",
+                       kNodeVncwebsocketParams);
+    m.node = std::string(s[1]);
+    m.uri_params = {{"node", m.node}};
     return m;
   }
   if (s.size() >= 5 && s[0] == "nodes" && (s[2] == "qemu" || s[2] == "lxc")) {

@@ -22,6 +22,10 @@ enum class Endpoint {
   task_status,
   vncproxy,
   vncwebsocket,
+  guest_config,
+  termproxy,
+  node_termproxy,
+  node_vncwebsocket,
 };
 
 struct RouteMatch {

@@ -12,21 +12,31 @@ constexpr std::string_view kKnownFaults =
     "endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING, endless_chunked=PATH_SUBSTRING, "
     "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
-    "cert_change_after=N";
+    "cert_change_after=N, term=no_ok|garbage|close_mid_output|burst|refuse_token";
 
 constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
                                       RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
                                       RawFrameKind::ping_flood,   RawFrameKind::never_close,
                                       RawFrameKind::silent};
 
-constexpr FaultKind kFaultKinds[] = {
-    FaultKind::drop_ws_after,     FaultKind::stall_ws,        FaultKind::reject_ticket,
-    FaultKind::oversized_header,  FaultKind::malformed_json,  FaultKind::slow,
-    FaultKind::raw_after_upgrade, FaultKind::endless_headers, FaultKind::huge_body,
-    FaultKind::endless_chunked,   FaultKind::wrong_types,     FaultKind::no_reply,
-    FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
-    FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
-    FaultKind::cert_change_after};
+constexpr FaultKind kFaultKinds[] = {FaultKind::drop_ws_after,     FaultKind::stall_ws,
+                                     FaultKind::reject_ticket,     FaultKind::oversized_header,
+                                     FaultKind::malformed_json,    FaultKind::slow,
+                                     FaultKind::raw_after_upgrade, FaultKind::endless_headers,
+                                     FaultKind::huge_body,         FaultKind::endless_chunked,
+                                     FaultKind::wrong_types,       FaultKind::no_reply,
+                                     FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,
+                                     FaultKind::reset_after,       FaultKind::chunk_writes,
+                                     FaultKind::tls_alert,         FaultKind::tls_renegotiate,
+                                     FaultKind::cert_change_after, FaultKind::term};
+
+constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
+    {TermFault::no_ok, "no_ok"},
+    {TermFault::garbage, "garbage"},
+    {TermFault::close_mid_output, "close_mid_output"},
+    {TermFault::burst, "burst"},
+    {TermFault::refuse_token, "refuse_token"},
+};
 
 // Faults whose argument is a path substring: they may be given several times.
 bool takes_path(FaultKind kind) {
@@ -96,6 +106,8 @@ std::string_view fault_name(FaultKind kind) {
       return "tls_renegotiate";
     case FaultKind::cert_change_after:
       return "cert_change_after";
+    case FaultKind::term:
+      return "term";
   }
   return "?";
 }
@@ -180,6 +192,14 @@ Result<Fault> parse_fault(std::string_view spec) {
         return fault;
       }
       return usage(prefix + "needs handshake or request (tls_alert=handshake)");
+    case FaultKind::term:
+      for (const auto& [k, n] : kTermFaults) {
+        if (arg && n == *arg) {
+          fault.number = static_cast<uint64_t>(k);
+          return fault;
+        }
+      }
+      return usage(prefix + "needs one of no_ok, garbage, close_mid_output, burst, refuse_token");
     case FaultKind::raw_after_upgrade:
       for (RawFrameKind k : kRawKinds) {
         if (arg && raw_frame_kind_name(k) == *arg) {
@@ -282,6 +302,12 @@ std::optional<TlsAlertPoint> MockOptions::tls_alert() const {
 
 bool MockOptions::has_connection_faults() const {
   return reset_after() || chunk_writes() || tls_alert() || tls_renegotiate() || cert_change_after();
+}
+
+std::optional<TermFault> MockOptions::term_fault() const {
+  const Fault* f = find(FaultKind::term);
+  if (f == nullptr) return std::nullopt;
+  return static_cast<TermFault>(f->number);
 }
 
 }  // namespace pvb::mock

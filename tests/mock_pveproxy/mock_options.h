@@ -41,6 +41,17 @@ enum class FaultKind {
   tls_alert,          // =handshake|request: a fatal TLS alert answers the ClientHello / a request
   tls_renegotiate,    // a TLS HelloRequest answers the first request; then handshake_failure
   cert_change_after,  // =N: connections after the Nth get another certificate (and CA)
+  // Terminal consoles (termproxy, server/terminal_console.h):
+  term,  // =no_ok|garbage|close_mid_output|burst|refuse_token
+};
+
+// What the term fault makes a terminal console do.
+enum class TermFault {
+  no_ok,             // check the login, then never answer OK
+  garbage,           // answer something else before OK
+  close_mid_output,  // close the connection after the first output bytes
+  burst,             // after OK, 64 MiB of output as fast as the client takes it
+  refuse_token,      // refuse API tokens (servers before the April 2026 updates / 9.0.13)
 };
 
 // What raw_after_upgrade sends once the websocket is up.
@@ -129,6 +140,7 @@ struct MockOptions {
   std::optional<TlsAlertPoint> tls_alert() const;
   bool tls_renegotiate() const;
   std::optional<uint64_t> cert_change_after() const;
+  std::optional<TermFault> term_fault() const;
   // Whether any fault below HTTP (server/connection_faults.h) is set.
   bool has_connection_faults() const;
 

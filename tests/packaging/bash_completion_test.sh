@@ -28,7 +28,9 @@ case_() { cases+=("$@" ";;"); }
 c=$tmp/cache
 h=$tmp/home
 case_ "$c" "$h" "connect" "pvebridge con" pvebridge con
-case_ "$c" "$h" "connect help list version" "pvebridge " pvebridge ""
+case_ "$c" "$h" "connect help list shell term version" "pvebridge " pvebridge ""
+case_ "$c" "$h" "web01 web02" "pvebridge term we" pvebridge term we
+case_ "$c" "$h" "--escape" "pvebridge term --esc" pvebridge term --esc
 case_ "$c" "$h" "--start" "pvebridge connect --st" pvebridge connect --st
 case_ "$c" "$h" "web01 web02" "pvebridge connect we" pvebridge connect we
 case_ "$c" "$h" "100 101 205 db01 web01 web02" "pvebridge connect web01 " \
@@ -55,7 +57,7 @@ case_ "$c" "$h" "$tmp/files/ca.pem" "pvebridge connect --ca-file=$tmp/files/c" \
 # Options per command; after "--" nothing is an option.
 case_ "$c" "$h" "--json" "pvebridge list --j" pvebridge list --j
 case_ "$c" "$h" "--status" "pvebridge list --st" pvebridge list --st
-case_ "$c" "$h" "connect list" "pvebridge help " pvebridge help ""
+case_ "$c" "$h" "connect list term" "pvebridge help " pvebridge help ""
 case_ "$c" "$h" "" "pvebridge connect -- -" pvebridge connect -- -
 case_ "$c" "$h" "--password-file" "pvebridge connect --pass" pvebridge connect --pass
 # No cache: nothing, quietly. Without XDG_CACHE_HOME, or with a relative one, the cache is under

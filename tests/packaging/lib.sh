@@ -48,7 +48,7 @@ short_options() {
   grep -o 'a == "-[a-zA-Z]"' "$options_cc" | sed 's/a == "\(.*\)"/\1/' | LC_ALL=C sort -u
 }
 
-# The text of one help string of help.cc: kOverview, kConnect or kList.
+# The text of one help string of help.cc: kOverview, kConnect, kList or kTerm.
 help_text() {
   awk -v name="$1" '
     $0 ~ "static const char\\* " name " =" { on = 1 }
@@ -68,6 +68,7 @@ mentions() {
 help_overview=$(help_text kOverview)
 help_connect=$(help_text kConnect)
 help_list=$(help_text kList)
+help_term=$(help_text kTerm)
 set_scope() {
   local o=$1
   scope=global
@@ -77,6 +78,8 @@ set_scope() {
     scope=connect
   elif mentions "$help_list" "$o" && ! mentions "$help_connect" "$o"; then
     scope=list
+  elif mentions "$help_term" "$o" && ! mentions "$help_connect" "$o" && ! mentions "$help_list" "$o"; then
+    scope=term  # term and shell (which also take the connect options their help names)
   fi
   return 0
 }
@@ -96,7 +99,8 @@ options_for() {
   local o scope
   for o in $all_long_options; do
     set_scope "$o"
-    if [ "$scope" = global ] || [ "$scope" = "$1" ]; then echo "$o"; fi
+    if [ "$scope" = global ] || [ "$scope" = "$1" ] ||
+      { [ "$1" = term ] && mentions "$help_term" "$o"; }; then echo "$o"; fi
   done
   return 0
 }

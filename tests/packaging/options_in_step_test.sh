@@ -11,7 +11,7 @@ bash_file="$src/completions/pvebridge.bash"
 zsh_file="$src/completions/_pvebridge"
 
 [ -n "$(long_options)" ] || fail "no options found in $options_cc (has the parser changed shape?)"
-all_help="$(help_text kOverview) $(help_text kConnect) $(help_text kList)"
+all_help="$(help_text kOverview) $(help_text kConnect) $(help_text kList) $(help_text kTerm)"
 for o in $(long_options); do
   mentions "$all_help" "$o" && pass "help mentions $o" || fail "help.cc does not mention $o"
 done
@@ -38,6 +38,8 @@ bash_offers() {
 same_set "bash: options of pvebridge" "$(options_for "")" "$(bash_offers pvebridge --)"
 same_set "bash: options of connect" "$(options_for connect)" "$(bash_offers pvebridge connect --)"
 same_set "bash: options of list" "$(options_for list)" "$(bash_offers pvebridge list --)"
+same_set "bash: options of term" "$(options_for term)" "$(bash_offers pvebridge term --)"
+same_set "bash: options of shell" "$(options_for term)" "$(bash_offers pvebridge shell --)"
 # An option followed by a value must be known as such, or its value is taken for a command.
 bash_value_options=$(bash -c 'source "$1"; printf "%s\n" "${_pvebridge_value_opts[@]}"' _ \
   "$bash_file")
@@ -54,8 +56,11 @@ zsh_value_options() { grep -oE -- '--[a-z0-9-]+=\[' | sed 's/=\[$//'; }
 same_set "zsh: global options" "$(scope_options global)" "$(zsh_specs global_opts | zsh_options)"
 same_set "zsh: connect options" "$(scope_options connect)" "$(zsh_specs connect_opts | zsh_options)"
 same_set "zsh: list options" "$(scope_options list)" "$(zsh_specs list_opts | zsh_options)"
+same_set "zsh: term and shell options" "$(options_for term | grep -vxF -f <(scope_options global))" \
+  "$(zsh_specs term_opts | zsh_options)"
 same_set "zsh: options taking a value" "$(value_options)" \
-  "$({ zsh_specs global_opts; zsh_specs connect_opts; zsh_specs list_opts; } | zsh_value_options)"
+  "$({ zsh_specs global_opts; zsh_specs connect_opts; zsh_specs list_opts; zsh_specs term_opts; } |
+    zsh_value_options)"
 
 for o in $refused_options; do
   grep -q -- "$o\b[^-]" "$bash_file" "$zsh_file" && fail "a completion offers the refused $o" ||

@@ -29,7 +29,7 @@ options_line() {
 }
 declare -A want=(
   ["pvebridge con"]="connect"
-  ["pvebridge "]="connect help list version"
+  ["pvebridge "]="connect help list shell term version"
   ["pvebridge connect --st"]="--start"
   ["pvebridge connect we"]="web01 web02"
   ["pvebridge connect 10"]="100 101"
@@ -39,7 +39,7 @@ declare -A want=(
   ["pvebridge connect --listen "]="127.0.0.1:0 [::1]:0"
   ["pvebridge connect --ca-file $tmp/files/c"]="ca.pem"
   ["pvebridge connect --title w"]=""
-  ["pvebridge help "]="connect list"
+  ["pvebridge help "]="connect list term"
   ["pvebridge connect --vv-stdin --v"]="--verbose --version --viewer --viewer-arg"
   ["pvebridge --"]="$(options_line "")"
   ["pvebridge connect --"]="$(options_line connect)"

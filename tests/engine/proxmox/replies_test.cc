@@ -89,3 +89,34 @@ TEST(Replies, StatusTaskUpid) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+TEST(Replies, Termproxy) {
+  auto t = decode_termproxy(
+      R"({"data":{"port":"5901","ticket":"PVEVNC:AB::cd","user":"root@pam!tok","upid":"UPID:x"}})");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->port, 5901);
+  EXPECT_EQ(t->ticket, "PVEVNC:AB::cd");
+  EXPECT_EQ(t->user, "root@pam!tok");
+  EXPECT_EQ(t->upid, "UPID:x");
+  auto bad = decode_termproxy(R"({"data":{"port":"0","ticket":"x"}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Errc::protocol);
+  EXPECT_NE(bad.error().message().find("termproxy reply"), std::string::npos);
+}
+
+TEST(Replies, SerialPortsOfAQemuConfig) {
+  auto p = decode_serial_ports(
+      R"({"data":{"serial3":"socket","name":"x","serial0":"/dev/ttyS0","serialx":"no","serial4":"no"}})");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, (std::vector<int>{0, 3}));
+  auto none = decode_serial_ports(R"({"data":{"name":"x"}})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(decode_serial_ports(R"({"data":[]})").ok());
+}
+
+}  // namespace
+}  // namespace pvb

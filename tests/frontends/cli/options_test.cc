@@ -194,3 +194,61 @@ TEST(Options, HostNamesWithBracketsAndBracketedPortZeroAreRefused) {
 
 }  // namespace
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+TEST(Options, TermAndShellCommands) {
+  auto t = parse({"term", "ct-web", "--host", "h", "--api-token", kToken});
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->command, Command::term);
+  EXPECT_EQ(t->guests, std::vector<std::string>{"ct-web"});
+  EXPECT_EQ(t->escape, std::optional<uint8_t>('~'));
+  EXPECT_EQ(t->idle_exit_s, 2u);
+  EXPECT_FALSE(t->serial);
+  auto s = parse({"shell", "--host", "h", "--api-token", kToken});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->command, Command::shell);
+  EXPECT_EQ(s->shell_node, "");
+  auto n = parse({"shell", "pve2", "--host", "h", "--api-token", kToken});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->shell_node, "pve2");
+}
+
+TEST(Options, TermOptions) {
+  auto t = parse({"term", "100", "--host", "h", "--api-token", kToken, "--escape", "none",
+                  "--idle-exit=5", "--serial", "2", "--start", "--keepalive", "0"});
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->escape, std::optional<uint8_t>());
+  EXPECT_EQ(t->idle_exit_s, 5u);
+  EXPECT_EQ(t->serial, std::optional<int>(2));
+  EXPECT_TRUE(t->start);
+  EXPECT_EQ(t->keepalive_s, 0u);
+  auto ctl = parse({"term", "100", "--host", "h", "--api-token", kToken, "--escape", "^]"});
+  ASSERT_TRUE(ctl.ok());
+  EXPECT_EQ(ctl->escape, std::optional<uint8_t>(0x1d));
+}
+
+TEST(Options, TermMistakesAreUsageErrors) {
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"term", "--host", "h", "--api-token", kToken},
+           {"term", "100", "101", "--host", "h", "--api-token", kToken},
+           {"shell", "pve1", "pve2", "--host", "h", "--api-token", kToken},
+           {"term", "100", "--host", "h", "--api-token", kToken, "--serial", "4"},
+           {"term", "100", "--host", "h", "--api-token", kToken, "--escape", "ab"},
+           {"term", "100", "--host", "h", "--api-token", kToken, "--idle-exit", "x"},
+       }) {
+    auto r = parse(args);
+    ASSERT_FALSE(r.ok()) << args[0] << " " << args.back();
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+  auto h = parse({"term", "--help"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->command, Command::help);
+  EXPECT_EQ(h->help_topic, "term");
+  EXPECT_NE(help_text("term").find("--idle-exit"), std::string::npos);
+  EXPECT_NE(help_text("shell").find("--escape"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pvb

@@ -1,5 +1,6 @@
 #include "tests/mock_pveproxy/server/vm_console.h"
 
+#include "tests/mock_pveproxy/server/terminal_console.h"
 #include "transports/testing/bench_console.h"
 #include "transports/testing/mem_pipe.h"
 
@@ -20,6 +21,10 @@ std::string vm_desktop_name(const ConsoleGrant& grant) {
 VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, Clock& clock,
                           Random& random) {
   VmConsole vm;
+  if (grant.terminal && !stalled) {
+    vm.transport = std::make_unique<TerminalConsole>(loop, *grant.terminal, grant.vmid);
+    return vm;
+  }
   if (stalled || grant.console != ConsoleKind::rfb) {
     const BenchConsole::Kind kind = stalled ? BenchConsole::Kind::sink
                                     : grant.console == ConsoleKind::source
