@@ -183,4 +183,15 @@ Result<std::string> decode_version(std::string_view body) {
   return v.empty() ? std::string("unknown") : v;
 }
 
+bool param_error_names(std::string_view body, std::string_view name) {
+  auto doc = JsonDocument::parse(body, "error reply");
+  if (!doc.ok()) return false;
+  simdjson::dom::object errors;
+  if (doc->root()["errors"].get_object().get(errors) != simdjson::SUCCESS) return false;
+  for (auto member : errors) {
+    if (member.key == name) return true;
+  }
+  return false;
+}
+
 }  // namespace pvb

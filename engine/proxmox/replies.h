@@ -54,5 +54,9 @@ Result<std::string> decode_upid(std::string_view body);
 Result<TaskStatus> decode_task_status(std::string_view body);
 Result<VncTicket> decode_vncproxy(std::string_view body);
 Result<std::string> decode_version(std::string_view body);
+// A 400 "Parameter verification failed." body names each refused parameter in its `errors`
+// object ({"data":null,"errors":{"generate-password":"property is not defined in schema ..."}}).
+// True when `name` is one of them.
+bool param_error_names(std::string_view body, std::string_view name);
 
 }  // namespace pvb

@@ -47,6 +47,7 @@ Result<Credentials> load_credentials(const CliOptions& o) {
     return c;
   }
   c.user = o.user;
+  c.realm_defaulted = o.user_realm_defaulted;
   if (o.password) {
     c.password = *o.password;
   } else if (!o.password_file.empty()) {
@@ -258,7 +259,11 @@ int run_connect(const CliOptions& o, Output& out) {
     void on_listening(int s, const ListeningInfo& i) override { out.on_listening(s, i); }
     void on_client_connected(int s) override { out.on_client_connected(s); }
     void on_client_refused(int s, std::string_view w) override { out.on_client_refused(s, w); }
-    void on_viewer_exited(int s, int c) override { out.on_viewer_exited(s, c); }
+    void on_starting(int s, const Guest& g, bool r) override { out.on_starting(s, g, r); }
+    void on_guest_paused(int s, const Guest& g) override { out.on_guest_paused(s, g); }
+    void on_viewer_exited(int s, int c, std::string_view o) override {
+      out.on_viewer_exited(s, c, o);
+    }
     void on_closed(int s, const SessionEnd& end) override {
       out.on_closed(s, end);
       int code = session_exit_code(end);

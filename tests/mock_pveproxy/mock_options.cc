@@ -284,4 +284,43 @@ bool MockOptions::has_connection_faults() const {
   return reset_after() || chunk_writes() || tls_alert() || tls_renegotiate() || cert_change_after();
 }
 
+std::string_view vncproxy_generation_name(VncproxyGeneration g) {
+  switch (g) {
+    case VncproxyGeneration::old:
+      return "old";
+    case VncproxyGeneration::middle:
+      return "middle";
+    case VncproxyGeneration::next:
+      return "new";
+  }
+  return "middle";
+}
+
+std::optional<VncproxyGeneration> parse_vncproxy_generation(std::string_view text) {
+  for (auto g : {VncproxyGeneration::old, VncproxyGeneration::middle, VncproxyGeneration::next}) {
+    if (vncproxy_generation_name(g) == text) return g;
+  }
+  return std::nullopt;
+}
+
+std::string MockOptions::pve_version() const {
+  if (!version.empty()) return version;
+  switch (generation) {
+    case VncproxyGeneration::old:
+      return "6.1-11";  // before 8.0, pve-manager's last part came after a dash
+    case VncproxyGeneration::middle:
+      return old_pveproxy ? "8.3.5" : "8.4.1";
+    case VncproxyGeneration::next:
+      return "10.0.1";
+  }
+  return "8.4.1";
+}
+
+std::string MockOptions::pve_release() const {
+  std::string v = pve_version();
+  size_t dot = v.find('.');
+  size_t end = dot == std::string::npos ? v.size() : v.find_first_of(".-", dot + 1);
+  return v.substr(0, end);
+}
+
 }  // namespace pvb::mock
