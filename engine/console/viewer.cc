@@ -52,6 +52,8 @@ struct ViewerProcess::State {
   void close_stderr() {
     if (!stderr_open) return;
     stderr_open = false;
+    if (on_line && !exited && !line.empty()) on_line(line);  // the last line had no newline
+    line.clear();
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&stderr_pipe));
     uv_close(reinterpret_cast<uv_handle_t*>(&stderr_pipe),
              [](uv_handle_t* h) { static_cast<State*>(h->data)->handle_closed(); });
@@ -74,8 +76,6 @@ struct ViewerProcess::State {
         break;  // EOF, or nothing more right now (EAGAIN: the pipe is non-blocking)
       }
     }
-    if (on_line && !line.empty()) on_line(line);
-    line.clear();
     close_stderr();
   }
 };
