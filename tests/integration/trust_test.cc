@@ -261,6 +261,23 @@ TEST_F(TrustTest, AfterPinningTheLeafTheClusterCaIsOfferedAndKeepsRenewalsTruste
   EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
 }
 
+TEST_F(TrustTest, YesToAFirstQuestionThatOfferedTheCaIsNotFollowedByTheCaQuestion) {
+  // The mock sends its CA along (as a node behind a full chain would): the first question offers
+  // `ca`. Answering `yes` chose the certificate; the console must not ask about the CA again
+  // while its VNC password runs out.
+  MockPveproxy m;
+  ASSERT_TRUE(m.ok());
+  auto r = run_pvebridge_in_pty(
+      {"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}), {{"[yes/ca/no]", "yes"}});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(kCaQuestion), std::string::npos) << r.output;
+  EXPECT_EQ(json_get(read_file(path("viewer.json")), "name"), "web01");
+  EXPECT_NE(known_hosts_entries().find(" sha256 " + m.info().fingerprint + " cluster-ca=declined"),
+            std::string::npos)
+      << known_hosts_entries();
+}
+
 TEST_F(TrustTest, NoKeepsThePinAndTheClusterCaIsNotOfferedAgain) {
   MockPveproxy m({"--leaf-only"});
   ASSERT_TRUE(m.ok());
