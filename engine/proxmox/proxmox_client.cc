@@ -188,7 +188,7 @@ void ProxmoxClient::answer_tfa(std::string challenge, int attempt,
   // The code given up front is the first attempt; a terminal is asked for the others.
   std::string otp = attempt == 1 ? credentials_.otp : std::string();
   if (otp.empty() && options_.otp_prompt) {
-    auto code = options_.otp_prompt();
+    auto code = options_.otp_prompt(attempt);
     if (!code.ok()) return done(code.error());
     otp = *code;
   }

@@ -30,8 +30,9 @@ struct ProxmoxClientOptions {
   // --verbose: protocol steps, never secrets.
   std::function<void(std::string_view)> log;
   // Asked for a TOTP code when the server wants one and none was given (a terminal prompt), and
-  // again after a rejected code: up to kTotpAttempts codes in all.
-  std::function<Result<std::string>()> otp_prompt;
+  // again after a rejected code: up to kTotpAttempts codes in all. `attempt` counts from 1; a
+  // later one follows a rejected code.
+  std::function<Result<std::string>(int attempt)> otp_prompt;
 };
 
 class ProxmoxClient {

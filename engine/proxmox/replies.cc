@@ -40,6 +40,8 @@ Result<LoginReply> decode_login(std::string_view body) {
   r.ticket = std::move(*ticket);
   r.username = loose_string(*data, "username", what);
   auto tfa = json_optional_bool(*data, "NeedTFA", what);
+  // The challenge ticket's form is a protocol fact (PROTOCOL.md section 1), older servers' only
+  // sign of a pending second factor.
   r.need_tfa = (tfa.ok() && tfa->value_or(false)) || r.ticket.rfind("PVE:!tfa!", 0) == 0;
   r.csrf_token = loose_string(*data, "CSRFPreventionToken", what);
   if (r.csrf_token.empty() && !r.need_tfa) {

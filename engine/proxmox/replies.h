@@ -32,6 +32,7 @@ struct TaskStatus {
   bool running = true;
   std::string exitstatus;  // when stopped: "OK", "WARNINGS: 2", or the error text
   bool succeeded() const {
+    // A protocol fact on the data (PROTOCOL.md section 2), not on a message of ours.
     return !running && (exitstatus == "OK" || exitstatus.rfind("WARNINGS", 0) == 0);
   }
 };

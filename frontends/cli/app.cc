@@ -85,7 +85,10 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   po.timeout_ms = timeout_ms;
   if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
   if (stdin_is_terminal() && !o.json) {
-    po.otp_prompt = [] { return prompt_secret("Two-factor code (TOTP): "); };
+    po.otp_prompt = [](int attempt) {
+      return prompt_secret(attempt == 1 ? "Two-factor code (TOTP): "
+                                        : "That code was rejected. Two-factor code (TOTP): ");
+    };
   }
   s.client = std::make_unique<ProxmoxClient>(loop, o.hosts, *s.dialer, std::move(*creds), po);
   return s;

@@ -3,8 +3,11 @@
 // XDG_DATA_HOME per test.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include "tests/integration/mock_fixture.h"
 #include "tests/integration/pty_run.h"
+#include "tests/mock_pveproxy/totp.h"
 #include "transports/testing/cert_gen.h"
 
 namespace pvb::testing {
@@ -339,6 +342,23 @@ TEST_F(TrustTest, WithJsonOrWithoutATerminalTheClusterCaIsNeverAsked) {
   EXPECT_EQ(script.err.find("Trust"), std::string::npos) << script.err;
   EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
   EXPECT_EQ(read_file(known_hosts()), pinned) << "neither trusted nor declined";
+}
+
+// Not trust, but the other question asked on a terminal: a mistyped TOTP code is asked again.
+TEST_F(TrustTest, AWrongTotpCodeIsAskedAgainOnATerminal) {
+  MockPveproxy m({"--auth-fail-delay-ms", "0"});
+  ASSERT_TRUE(m.ok());
+  auto key = mock::base32_decode(m.info().totp_secret);
+  ASSERT_TRUE(key.has_value());
+  const std::string right = mock::totp_code(*key, std::time(nullptr));
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  auto r = run_pvebridge_in_pty(
+      {"list", "--host", m.info().host(), "--fingerprint", m.info().fingerprint, "--user",
+       m.info().totp_user},
+      base_env({{"PVE_PASSWORD", "totp-password"}, {"TERM", "dumb"}}),
+      {{"Two-factor code (TOTP): ", wrong}, {"That code was rejected.", right}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("web01"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -249,11 +249,16 @@ TEST_F(ProxmoxClientTest, AWrongTotpCodeIsAskedAgain) {
   std::vector<std::string> answers = {wrong, wrong, right};
   int asked = 0;
   ProxmoxClientOptions o;
-  o.otp_prompt = [&]() -> Result<std::string> { return answers.at(asked++); };
+  std::vector<int> attempts;
+  o.otp_prompt = [&](int attempt) -> Result<std::string> {
+    attempts.push_back(attempt);
+    return answers.at(asked++);
+  };
   make({}, password_login("totp@pve", "totp-password"), o);
   Error e = connect();
   EXPECT_TRUE(e.ok()) << e.message();
   EXPECT_EQ(asked, 3);
+  EXPECT_EQ(attempts, (std::vector<int>{1, 2, 3}));
 
   // Three wrong codes: the end.
   answers = {wrong, wrong, wrong, right};
