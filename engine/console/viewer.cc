@@ -1,7 +1,9 @@
 #include "engine/console/viewer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -66,10 +68,14 @@ struct ViewerProcess::State {
     if (!stderr_open) return;
     uv_os_fd_t fd = -1;
     if (uv_fileno(reinterpret_cast<uv_handle_t*>(&stderr_pipe), &fd) == 0) {
-      for (;;) {
+      // Never block here, and never read forever from a grandchild that keeps writing.
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      size_t budget = 1024 * 1024;
+      while (budget > 0) {
         ssize_t n = ::read(fd, read_buffer, sizeof read_buffer);
         if (n > 0) {
           take_stderr(read_buffer, static_cast<size_t>(n));
+          budget -= std::min(budget, static_cast<size_t>(n));
           continue;
         }
         if (n < 0 && errno == EINTR) continue;
