@@ -159,8 +159,8 @@ void ProxmoxClient::login(std::function<void(Error)> done) {
         // "alice" is alice@pam, a Linux user of the node; users made in Proxmox are @pve.
         const std::string& u = credentials_.user;
         why +=
-            "; no realm was given, so the realm defaulted to @pam (the node's Linux users): "
-            "a Proxmox VE user is " +
+            "; no @REALM was given, so the realm defaulted to @pam, the node's Linux users: "
+            "for a Proxmox VE user give --user " +
             u.substr(0, u.rfind('@')) + "@pve";
       }
       return done(Error(Errc::auth, "login as " + credentials_.user +
