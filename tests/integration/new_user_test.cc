@@ -167,6 +167,25 @@ TEST_F(NewUserTest, ClientWaitSaysWhatHappened) {
   EXPECT_EQ(r.err.find("expired"), std::string::npos) << "the password had 29 s left: " << r.err;
 }
 
+// --- the wrong server ---------------------------------------------------------------------------
+
+TEST_F(NewUserTest, AnotherHttpsServerIsNoProxmox) {
+  MockPveproxy m({"--fault", "not_proxmox"});
+  ASSERT_TRUE(m.ok());
+  auto token = run_pvebridge(args(m, {"list"}), token_env(m));
+  EXPECT_EQ(token.exit_code, 7) << token.err;
+  EXPECT_NE(token.err.find("error: " + m.info().host() +
+                           " is not a Proxmox VE API (GET /version: 404 File not found)"),
+            std::string::npos)
+      << token.err;
+  auto login =
+      run_pvebridge(args(m, {"list", "--user", "root@pam"}), base_env({{"PVE_PASSWORD", "x"}}));
+  EXPECT_EQ(login.exit_code, 7) << login.err;
+  EXPECT_NE(login.err.find(" is not a Proxmox VE API (POST /access/ticket: 404 File not found)"),
+            std::string::npos)
+      << login.err;
+}
+
 // --- authentication hints -----------------------------------------------------------------------
 
 TEST_F(NewUserTest, AuthenticationFailuresSayWhatToCheck) {

@@ -12,7 +12,7 @@ constexpr std::string_view kKnownFaults =
     "endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING, endless_chunked=PATH_SUBSTRING, "
     "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
-    "cert_change_after=N";
+    "cert_change_after=N, not_proxmox";
 
 constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
                                       RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
@@ -26,7 +26,7 @@ constexpr FaultKind kFaultKinds[] = {
     FaultKind::endless_chunked,   FaultKind::wrong_types,     FaultKind::no_reply,
     FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
     FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
-    FaultKind::cert_change_after};
+    FaultKind::cert_change_after, FaultKind::not_proxmox};
 
 // Faults whose argument is a path substring: they may be given several times.
 bool takes_path(FaultKind kind) {
@@ -96,6 +96,8 @@ std::string_view fault_name(FaultKind kind) {
       return "tls_renegotiate";
     case FaultKind::cert_change_after:
       return "cert_change_after";
+    case FaultKind::not_proxmox:
+      return "not_proxmox";
   }
   return "?";
 }
@@ -144,6 +146,7 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::bad_ws_accept:
     case FaultKind::reset_upgrade:
     case FaultKind::tls_renegotiate:
+    case FaultKind::not_proxmox:
       if (arg) return usage(prefix + "takes no argument");
       return fault;
     case FaultKind::drop_ws_after:
@@ -225,6 +228,10 @@ bool MockOptions::stall_ws() const {
 bool MockOptions::reject_ticket() const {
   return has(FaultKind::reject_ticket);
 }
+bool MockOptions::not_proxmox() const {
+  return has(FaultKind::not_proxmox);
+}
+
 bool MockOptions::oversized_header() const {
   return has(FaultKind::oversized_header);
 }

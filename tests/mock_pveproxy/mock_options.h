@@ -41,6 +41,7 @@ enum class FaultKind {
   tls_alert,          // =handshake|request: a fatal TLS alert answers the ClientHello / a request
   tls_renegotiate,    // a TLS HelloRequest answers the first request; then handshake_failure
   cert_change_after,  // =N: connections after the Nth get another certificate (and CA)
+  not_proxmox,        // every request gets "404 File not found", as another web server would
 };
 
 // What raw_after_upgrade sends once the websocket is up.
@@ -144,6 +145,7 @@ struct MockOptions {
   std::optional<TlsAlertPoint> tls_alert() const;
   bool tls_renegotiate() const;
   std::optional<uint64_t> cert_change_after() const;
+  bool not_proxmox() const;
   // Whether any fault below HTTP (server/connection_faults.h) is set.
   bool has_connection_faults() const;
 

@@ -40,7 +40,7 @@ const char* const kServerUsage =
     "                            no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade,\n"
     "                            reset_after=BYTES, chunk_writes=BYTES,\n"
     "                            tls_alert=handshake|request, tls_renegotiate,\n"
-    "                            cert_change_after=N (repeatable; see README.md)\n"
+    "                            cert_change_after=N, not_proxmox (repeatable; see README.md)\n"
     "  --tls-backend NAME        openssl (default: fast enough to be the far end of the\n"
     "                            throughput benchmark) or mbedtls\n"
     "  --old-pveproxy            behave like Proxmox VE 8.3 and earlier (64 KiB websocket frames)\n"
