@@ -6,7 +6,8 @@
 // - resources: qemu/lxc guests with a node and a vmid in 1..999999999;
 // - vncproxy: a port in 1..65535, a non-empty ticket, a password that is absent or non-empty;
 // - task status: succeeded() only when stopped with OK or WARNINGS; a UPID starts with "UPID:";
-//   a version is never empty.
+//   a version is never empty, and one read as a PveVersion reads the same from its text();
+// - param_error_names: true exactly when "errors" is an object naming the parameter.
 #include <simdjson.h>
 
 #include <charconv>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/proxmox/pve_version.h"
 #include "engine/proxmox/replies.h"
 #include "fuzz/fuzz_support.h"
 
@@ -106,6 +108,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
 
   if (auto version = decode_version(body); !check_failure(version, "version reply")) {
     FUZZ_CHECK(!version->empty(), "empty version");
+    if (auto v = parse_pve_version(*version)) {
+      FUZZ_CHECK(parse_pve_version(v->text()) == v, "version text does not read back");
+    }
+  }
+
+  {
+    simdjson::dom::parser parser;
+    simdjson::padded_string text(body);
+    simdjson::dom::element root, errors, named;
+    const bool expected = parser.parse(text).get(root) == simdjson::SUCCESS &&
+                          root["errors"].get(errors) == simdjson::SUCCESS && errors.is_object() &&
+                          errors["generate-password"].get(named) == simdjson::SUCCESS;
+    FUZZ_CHECK(param_error_names(body, "generate-password") == expected,
+               "param_error_names disagrees with the body");
   }
   return 0;
 }

@@ -7,10 +7,10 @@ namespace pvb {
 namespace {
 
 // The console's WebSocket is one of several connections pvebridge makes: its errors say so
-// ("connection to ... lost" alone does not tell which one broke).
+// ("connection to ... lost" alone does not tell which one broke). The WebSocket layer's own
+// errors name it already (ErrorSource::websocket).
 Error websocket_error(Error e) {
-  const std::string& d = e.detail();
-  if (d.rfind("WebSocket", 0) != 0 && d.rfind("websocket", 0) != 0) e.context("console WebSocket");
+  if (e.source() != ErrorSource::websocket) e.context("console WebSocket");
   return e;
 }
 
@@ -78,6 +78,8 @@ void ConsoleSession::check_guest() {
     if (s->status == "running" && !paused) return open_console();
     if (paused && !options_.start_guest) {
       log(guest_.display_name() + " is paused; its console shows it paused (--start resumes it)");
+      observer_.on_guest_paused(id_, guest_);
+      if (ending_) return;
       return open_console();
     }
     if (!options_.start_guest) {
@@ -86,6 +88,8 @@ void ConsoleSession::check_guest() {
           Error(Errc::not_running, "guest " + guest_.display_name() + " on " + guest_.node +
                                        " is " + s->status + "; add --start to start it"));
     }
+    observer_.on_starting(id_, guest_, paused);
+    if (ending_) return;
     api_.start_guest(guest_, paused, [this, weak](Error e) {
       if (weak.expired() || ending_) return;
       if (e.failed()) return end_with(CloseReason::error, e);
@@ -185,12 +189,7 @@ void ConsoleSession::start_listening() {
   if (options_.launch_viewer) launch_viewer();
   if (ending_) return;
   client_wait_timer_.start(options_.client_wait_ms, [this] {
-    if (!client_ && !ending_) {
-      end_with(CloseReason::error,
-               Error(Errc::no_client, "no local client connected within " +
-                                          std::to_string(options_.client_wait_ms / 1000) +
-                                          " s (the VNC password has expired)"));
-    }
+    if (!client_ && !ending_) end_with(CloseReason::error, client_wait_over());
   });
 }
 
@@ -220,6 +219,16 @@ Error ConsoleSession::write_vv_file(std::string& path_out) {
   return e;
 }
 
+Error ConsoleSession::client_wait_over() const {
+  std::string msg = std::string(options_.launch_viewer ? "the viewer did not connect"
+                                                       : "no local client connected") +
+                    " within " + describe_timeout(options_.client_wait_ms) +
+                    " (the --client-wait limit)";
+  // The wait began once the WebSocket was open, as did the password's life.
+  if (options_.client_wait_ms >= kVncPasswordLifeMs) msg += "; the VNC password has expired";
+  return Error(Errc::no_client, msg);
+}
+
 void ConsoleSession::launch_viewer() {
   std::string arg = vv_file_;
   std::string content;
@@ -228,7 +237,11 @@ void ConsoleSession::launch_viewer() {
     content = build_vv_file(vv_spec(options_, guest_, port_, ticket_));
   }
   auto weak = alive_.weak();
-  auto v = ViewerProcess::spawn(loop_, options_.viewer, arg, std::move(content),
+  ViewerOptions viewer = options_.viewer;
+  viewer.on_stderr_line = [this, weak](std::string_view line) {
+    if (!weak.expired()) log("viewer: " + std::string(line));
+  };
+  auto v = ViewerProcess::spawn(loop_, viewer, arg, std::move(content),
                                 [this, weak](int64_t status, int sig) {
                                   if (!weak.expired()) viewer_exited(status, sig);
                                 });
@@ -343,7 +356,8 @@ void ConsoleSession::viewer_exited(int64_t status, int sig) {
   end_.viewer_exit_code = code;
   log("viewer exited with " +
       (sig ? "signal " + std::to_string(sig) : "code " + std::to_string(code)));
-  observer_.on_viewer_exited(id_, code);
+  std::string output = code != 0 ? viewer_->stderr_tail(kViewerFailureLines) : std::string();
+  observer_.on_viewer_exited(id_, code, output);
   if (!ending_) {
     // The server may have ended the console first, and the viewer exited because of it while
     // the pump still closes its sides: then that is the reason, not the viewer.

@@ -53,7 +53,7 @@ struct ConsoleOptions {
   bool launch_viewer = true;  // false: --no-viewer
   ViewerOptions viewer;
   uint64_t viewer_grace_ms = 2000;  // bridge ended first: SIGTERM the viewer after this
-  uint64_t client_wait_ms = 30000;  // the VNC password's life
+  uint64_t client_wait_ms = 30000;  // the VNC password's life (kVncPasswordLifeMs)
   // 16 KiB minus the 8-byte header of a masked frame of that size: each frame we send fills one
   // 16 KiB block and one TLS record exactly, so records are encrypted straight from the frames
   // instead of being gathered (copied) across blocks.
@@ -69,6 +69,11 @@ struct ConsoleOptions {
                      const Transport& server)>
       on_console_open;
 };
+
+// Proxmox expires the VNC password this long after the console's WebSocket connected.
+constexpr uint64_t kVncPasswordLifeMs = 30000;
+// How many of a failed viewer's last standard error lines are reported.
+constexpr size_t kViewerFailureLines = 10;
 
 struct ListeningInfo {
   std::string address;  // without brackets
@@ -90,10 +95,17 @@ class ConsoleObserver {
  public:
   virtual ~ConsoleObserver() = default;
   virtual void on_log(int session, std::string_view line) {}
+  // --start: the guest is being started (`resume`: resumed from pause) before its console opens;
+  // that may take a while.
+  virtual void on_starting(int session, const Guest& guest, bool resume) {}
+  // The guest is paused and --start was not given: its console shows a frozen screen.
+  virtual void on_guest_paused(int session, const Guest& guest) {}
   virtual void on_listening(int session, const ListeningInfo& info) = 0;
   virtual void on_client_connected(int session) = 0;
   virtual void on_client_refused(int session, std::string_view why) {}
-  virtual void on_viewer_exited(int session, int code) = 0;
+  // `output`: when the viewer failed (code != 0), the last lines it wrote to standard error
+  // (engine/console/viewer.h); else empty. Every line also went to on_log as it came.
+  virtual void on_viewer_exited(int session, int code, std::string_view output) = 0;
   virtual void on_closed(int session, const SessionEnd& end) = 0;
 };
 
@@ -127,6 +139,7 @@ class ConsoleSession : private TransportSink {
   void start_listening();
   Error write_vv_file(std::string& path_out);
   void launch_viewer();
+  Error client_wait_over() const;
   void accept_client(AcceptedClient client);
   void start_keepalive();
   void keepalive_tick();

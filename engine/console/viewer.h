@@ -1,6 +1,9 @@
 // Launches the VNC viewer (remote-viewer by default) as a child process with uv_spawn: no shell,
 // the .vv path last on its command line (or "-" with the file on standard input), and an
-// environment from which every variable pvebridge read a secret from has been removed.
+// environment from which every variable pvebridge read a secret from has been removed. Its standard
+// error is ours, not the terminal's: GTK's warnings would otherwise land between our own lines.
+// We keep its last bytes (bounded) to show when it fails, and hand each line to a callback
+// (--verbose shows them all).
 #pragma once
 
 #include <functional>
@@ -19,6 +22,11 @@ struct ViewerOptions {
   // Environment variables never passed to the viewer.
   std::vector<std::string> drop_env_prefixes = {"PVE_", "PVEBRIDGE_"};
   std::vector<std::string> drop_env_names;
+  // How much of the viewer's standard error is kept (the last bytes) for stderr_tail().
+  size_t stderr_keep_bytes = 16 * 1024;
+  // Each line the viewer writes to standard error, as it comes (lines longer than
+  // stderr_keep_bytes arrive in pieces). Not called after the viewer exited.
+  std::function<void(std::string_view line)> on_stderr_line;
 };
 
 class ViewerProcess {
@@ -40,6 +48,9 @@ class ViewerProcess {
   bool running() const;
   // Sends SIGTERM after grace_ms (0 = now), unless the viewer exits first.
   void terminate_after(uint64_t grace_ms);
+  // The last `max_lines` complete lines of what the viewer wrote to standard error (from the
+  // last stderr_keep_bytes of it), joined with '\n'. Complete once the exit callback runs.
+  std::string stderr_tail(size_t max_lines) const;
 
  private:
   struct State;

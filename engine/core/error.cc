@@ -14,6 +14,8 @@ const char* errc_name(Errc code) {
       return "tls_verify";
     case Errc::tls:
       return "tls";
+    case Errc::not_tls:
+      return "not_tls";
     case Errc::not_found:
       return "guest_not_found";
     case Errc::ambiguous:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,7 @@ enum class Errc : int {
   auth,             // authentication failed (credentials, two-factor)
   tls_verify,       // the peer's certificate did not verify
   tls,              // TLS handshake or record error
+  not_tls,          // the peer answered the TLS handshake in plain HTTP ("HTTP/1.1 400 ...")
   not_found,        // guest not found
   ambiguous,        // guest name matches several guests
   template_guest,   // the guest is a template
@@ -33,6 +35,13 @@ enum class Errc : int {
   interrupted,      // SIGINT/SIGTERM/SIGHUP
   io,               // local I/O (files, sockets) failed
   internal,         // a bug
+};
+
+// Which layer an error's detail already names, as a code: layers above decide on it instead of
+// searching the text (a "WebSocket: ..." error needs no "console WebSocket: " before it).
+enum class ErrorSource : uint8_t {
+  unspecified,
+  websocket,  // the WebSocket layer itself failed (handshake, framing, closing)
 };
 
 // Fixed lowercase word for an error code, stable for --json output ("auth_failed", ...).
@@ -54,9 +63,16 @@ class Error {
   Error& context(std::string_view where);
   // One line for humans: the detail, or the code's name when there is none.
   std::string message() const;
+  // Marks the layer the detail names (see ErrorSource). Returns *this for chaining.
+  Error& from(ErrorSource source) {
+    source_ = source;
+    return *this;
+  }
+  ErrorSource source() const { return source_; }
 
  private:
   Errc code_ = Errc::ok;
+  ErrorSource source_ = ErrorSource::unspecified;
   int native_ = 0;
   std::string detail_;
 };

@@ -22,9 +22,10 @@ struct ApiToken {
 struct Credentials {
   // Exactly one of these is used.
   std::optional<ApiToken> token;
-  std::string user;      // with realm: root@pam
-  std::string password;  // ticket login
-  std::string otp;       // two-factor code, when known up front
+  std::string user;              // with realm: root@pam
+  bool realm_defaulted = false;  // the user gave no @REALM and "@pam" was assumed (for hints)
+  std::string password;          // ticket login
+  std::string otp;               // two-factor code, when known up front
 };
 
 // "USER@REALM!TOKENID=SECRET" (the form Proxmox shows when a token is created).

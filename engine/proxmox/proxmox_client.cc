@@ -13,11 +13,15 @@ bool is_network_failure(Errc c) {
 }
 }  // namespace
 
+bool reason_says_not_running(std::string_view reason) {
+  return reason.find("not running") != std::string_view::npos;
+}
+
 Error error_from_status(const RestResponse& r, std::string_view what, Errc forbidden) {
   std::string msg = std::string(what) + ": " + std::to_string(r.status) + " " + r.reason;
   if (r.status == 401) return Error(Errc::auth, msg);
   if (r.status == 403) return Error(forbidden, msg);
-  if (r.reason.find("not running") != std::string::npos) return Error(Errc::not_running, msg);
+  if (reason_says_not_running(r.reason)) return Error(Errc::not_running, msg);
   return Error(Errc::http, msg);
 }
 
@@ -87,6 +91,14 @@ void ProxmoxClient::try_host(size_t index, std::function<void(Error)> done, std:
   rest_ = make_rest(index);
   log("connecting to " + hosts_[index].authority());
   auto answered = [this, index, done, failures](Error e) {
+    if (e.code() == Errc::not_tls) {
+      // A plain-HTTP port (a web server, a proxy, pveproxy's own port given wrongly) answered the
+      // TLS handshake: say what that means rather than how the handshake broke.
+      e = Error(Errc::not_tls,
+                hosts_[index].authority() + " speaks plain HTTP, not TLS: is it Proxmox's 8006? (" +
+                    e.message() + ")",
+                e.native());
+    }
     if (e.ok() || !is_network_failure(e.code())) {
       done(std::move(e));
       return;
@@ -106,11 +118,22 @@ void ProxmoxClient::try_host(size_t index, std::function<void(Error)> done, std:
     // Tokens need no login: one cheap call proves the host answers and the token is valid.
     request("GET", "/version", std::nullopt, [this, answered](Result<RestResponse> r) {
       if (!r.ok()) return answered(r.error());
+      if (r->status == 401) {
+        // pveproxy's own words ("invalid token value!", "no such token ...") say less than this.
+        const ApiToken& t = *credentials_.token;
+        return answered(Error(Errc::auth, "API token " + t.user + "!" + t.token_id +
+                                              " rejected (wrong secret, or the token was "
+                                              "removed): GET /version answered 401 " +
+                                              r->reason));
+      }
       if (!r->ok()) {
-        return answered(error_from_status(*r, "API token check (GET /version)", Errc::auth));
+        return answered(
+            first_reply_error(*r, "GET /version",
+                              error_from_status(*r, "API token check (GET /version)", Errc::auth)));
       }
       auto v = decode_version(r->body);
       if (!v.ok()) return answered(v.error());
+      remember_version(*v);
       log("authenticated with API token on " + host().authority() + " (Proxmox VE " + *v + ")");
       answered(Error());
     });
@@ -119,16 +142,35 @@ void ProxmoxClient::try_host(size_t index, std::function<void(Error)> done, std:
   }
 }
 
+Error ProxmoxClient::first_reply_error(const RestResponse& r, std::string_view call,
+                                       Error otherwise) const {
+  // Every Proxmox VE answers these paths (with 401 when unauthenticated): a 404 is another server.
+  if (r.status != 404) return otherwise;
+  return Error(Errc::http, host().authority() + " is not a Proxmox VE API (" + std::string(call) +
+                               ": " + std::to_string(r.status) + " " + r.reason + ")");
+}
+
 void ProxmoxClient::login(std::function<void(Error)> done) {
   FormFields form = {{"username", credentials_.user}, {"password", credentials_.password}};
   request("POST", "/access/ticket", std::move(form), [this, done](Result<RestResponse> r) {
     if (!r.ok()) return done(r.error());
     if (r->status == 401) {
-      return done(
-          Error(Errc::auth, "login as " + credentials_.user +
-                                " failed: authentication failure (wrong user or password)"));
+      std::string why = "wrong user or password";
+      if (credentials_.realm_defaulted) {
+        // "alice" is alice@pam, a Linux user of the node; users made in Proxmox are @pve.
+        const std::string& u = credentials_.user;
+        why +=
+            "; no @REALM was given, so the realm defaulted to @pam, the node's Linux users: "
+            "for a Proxmox VE user give --user " +
+            u.substr(0, u.rfind('@')) + "@pve";
+      }
+      return done(Error(Errc::auth, "login as " + credentials_.user +
+                                        " failed: authentication failure (" + why + ")"));
     }
-    if (!r->ok()) return done(error_from_status(*r, "login", Errc::auth));
+    if (!r->ok()) {
+      return done(
+          first_reply_error(*r, "POST /access/ticket", error_from_status(*r, "login", Errc::auth)));
+    }
     auto reply = decode_login(r->body);
     if (!reply.ok()) return done(reply.error());
     if (!reply->need_tfa) {
@@ -137,39 +179,55 @@ void ProxmoxClient::login(std::function<void(Error)> done) {
       log("logged in as " + credentials_.user + " on " + host().authority());
       return done(Error());
     }
-    // Two-factor: answer the challenge ticket with a TOTP code.
-    std::string otp = credentials_.otp;
-    if (otp.empty() && options_.otp_prompt) {
-      auto code = options_.otp_prompt();
-      if (!code.ok()) return done(code.error());
-      otp = *code;
-    }
-    if (otp.empty()) {
-      return done(Error(Errc::auth, "two-factor authentication required for " + credentials_.user +
-                                        ": give --otp CODE or PVE_OTP"));
-    }
-    log("two-factor authentication requested; sending the TOTP code");
-    FormFields tfa = {{"username", credentials_.user},
-                      {"tfa-challenge", reply->ticket},
-                      {"password", "totp:" + otp}};
-    request("POST", "/access/ticket", std::move(tfa), [this, done](Result<RestResponse> r2) {
-      if (!r2.ok()) return done(r2.error());
-      if (r2->status == 401) {
-        return done(Error(Errc::auth, "two-factor authentication failed for " + credentials_.user +
-                                          ": the code was rejected"));
-      }
-      if (!r2->ok()) return done(error_from_status(*r2, "two-factor login", Errc::auth));
-      auto final_reply = decode_login(r2->body);
-      if (!final_reply.ok()) return done(final_reply.error());
-      if (final_reply->need_tfa) {
-        return done(Error(Errc::auth, "two-factor authentication failed: server asked again"));
-      }
-      ticket_ = std::move(final_reply->ticket);
-      csrf_ = std::move(final_reply->csrf_token);
-      log("logged in as " + credentials_.user + " with two-factor on " + host().authority());
-      done(Error());
-    });
+    log("two-factor authentication requested");
+    answer_tfa(std::move(reply->ticket), 1, done);
   });
+}
+
+void ProxmoxClient::answer_tfa(std::string challenge, int attempt,
+                               std::function<void(Error)> done) {
+  // The code given up front is the first attempt; a terminal is asked for the others.
+  std::string otp = attempt == 1 ? credentials_.otp : std::string();
+  if (otp.empty() && options_.otp_prompt) {
+    auto code = options_.otp_prompt(attempt);
+    if (!code.ok()) return done(code.error());
+    otp = *code;
+  }
+  if (otp.empty()) {
+    return done(Error(Errc::auth, "two-factor authentication required for " + credentials_.user +
+                                      ": give --otp CODE or PVE_OTP"));
+  }
+  log("sending the TOTP code");
+  FormFields tfa = {
+      {"username", credentials_.user}, {"tfa-challenge", challenge}, {"password", "totp:" + otp}};
+  wipe(otp);
+  request(
+      "POST", "/access/ticket", std::move(tfa),
+      [this, done, attempt, challenge = std::move(challenge)](Result<RestResponse> r2) mutable {
+        if (!r2.ok()) return done(r2.error());
+        if (r2->status == 401) {
+          // The challenge stays valid for a while: a mistyped code is asked again on a terminal.
+          if (options_.otp_prompt && attempt < kTotpAttempts) {
+            log("the TOTP code was rejected; asking again");
+            return answer_tfa(std::move(challenge), attempt + 1, done);
+          }
+          return done(
+              Error(Errc::auth, "two-factor authentication failed for " + credentials_.user +
+                                    ": the code was rejected" +
+                                    (attempt > 1 ? " (" + std::to_string(attempt) + " codes tried)"
+                                                 : std::string())));
+        }
+        if (!r2->ok()) return done(error_from_status(*r2, "two-factor login", Errc::auth));
+        auto final_reply = decode_login(r2->body);
+        if (!final_reply.ok()) return done(final_reply.error());
+        if (final_reply->need_tfa) {
+          return done(Error(Errc::auth, "two-factor authentication failed: server asked again"));
+        }
+        ticket_ = std::move(final_reply->ticket);
+        csrf_ = std::move(final_reply->csrf_token);
+        log("logged in as " + credentials_.user + " with two-factor on " + host().authority());
+        done(Error());
+      });
 }
 
 void ProxmoxClient::list_guests(std::function<void(Result<std::vector<Guest>>)> done) {
@@ -253,20 +311,67 @@ void ProxmoxClient::wait_running(Guest g, uint64_t deadline, std::function<void(
   });
 }
 
-void ProxmoxClient::vncproxy(const Guest& g, std::function<void(Result<VncTicket>)> done) {
-  FormFields form = {{"websocket", "1"}};
-  // lxc refuses generate-password with a 400; qemu then returns a separate VNC password.
-  if (g.type == GuestType::qemu) form.emplace_back("generate-password", "1");
-  log("vncproxy for " + g.display_name() + " on " + g.node);
-  request("POST", g.api_path() + "/vncproxy", std::move(form), [g, done](Result<RestResponse> r) {
-    if (!r.ok()) return done(r.error());
-    if (!r->ok()) {
-      Error e = error_from_status(*r, "console for " + g.display_name(), Errc::console_refused);
-      if (e.code() == Errc::http) e = Error(Errc::console_refused, e.detail());
-      return done(e);
+void ProxmoxClient::remember_version(std::string_view text) {
+  version_asked_ = true;
+  version_ = parse_pve_version(text);
+  if (!version_) log("cannot read the Proxmox VE version '" + std::string(text) + "'");
+}
+
+void ProxmoxClient::with_version(std::function<void()> then) {
+  if (version_asked_) return then();
+  request("GET", "/version", std::nullopt, [this, then](Result<RestResponse> r) {
+    // Unknown is an answer too: vncproxy then sends generate-password and retries on a 400.
+    if (r.ok() && r->ok()) {
+      if (auto v = decode_version(r->body); v.ok()) {
+        remember_version(*v);
+        log("Proxmox VE " + *v + " on " + host().authority());
+      }
     }
-    done(decode_vncproxy(r->body));
+    version_asked_ = true;
+    then();
   });
+}
+
+void ProxmoxClient::vncproxy(const Guest& g, std::function<void(Result<VncTicket>)> done) {
+  // lxc's schema has no generate-password (a 400); it needs none.
+  if (g.type != GuestType::qemu) return request_vncproxy(g, false, false, std::move(done));
+  with_version([this, g, done] {
+    request_vncproxy(g, vncproxy_wants_generate_password(version_), false, done);
+  });
+}
+
+void ProxmoxClient::request_vncproxy(Guest g, bool generate, bool retried,
+                                     std::function<void(Result<VncTicket>)> done) {
+  FormFields form = {{"websocket", "1"}};
+  if (generate) form.emplace_back("generate-password", "1");
+  log("vncproxy for " + g.display_name() + " on " + g.node +
+      (generate ? " (asking for a generated password)" : ""));
+  request("POST", g.api_path() + "/vncproxy", std::move(form),
+          [this, g, generate, retried, done](Result<RestResponse> r) {
+            if (!r.ok()) return done(r.error());
+            if (!r->ok()) {
+              // Older than 6.2, or the next major: the schema refuses the parameter by name.
+              if (generate && !retried && r->status == 400 &&
+                  param_error_names(r->body, "generate-password")) {
+                log("the server refuses generate-password; asking again without it");
+                return request_vncproxy(g, false, true, done);
+              }
+              Error e =
+                  error_from_status(*r, "console for " + g.display_name(), Errc::console_refused);
+              if (e.code() == Errc::http) e = Error(Errc::console_refused, e.detail());
+              return done(e);
+            }
+            auto t = decode_vncproxy(r->body);
+            // A server that knows generate-password but was not sent it (its qemu-server older
+            // than its version suggests) gave no password: the ticket would be the password, its
+            // first 8 bytes predictable. Ask once more, with it; the unused ticket expires.
+            if (t.ok() && !t->password && !generate && !retried && g.type == GuestType::qemu &&
+                version_ && *version_ >= PveVersion{6, 2, 0}) {
+              log("the server generated no VNC password; asking again with generate-password");
+              return request_vncproxy(g, true, true, done);
+            }
+            done(std::move(t));
+          });
 }
 
 std::string TerminalTarget::display_name() const {

@@ -18,6 +18,7 @@
 #include "engine/io/http_exchange.h"
 #include "engine/proxmox/credentials.h"
 #include "engine/proxmox/guest.h"
+#include "engine/proxmox/pve_version.h"
 #include "engine/proxmox/replies.h"
 
 namespace pvb {
@@ -28,8 +29,10 @@ struct ProxmoxClientOptions {
   uint64_t start_wait_ms = 120000;  // a start task must finish within this
   // --verbose: protocol steps, never secrets.
   std::function<void(std::string_view)> log;
-  // Asked for a TOTP code when the server wants one and none was given (a terminal prompt).
-  std::function<Result<std::string>()> otp_prompt;
+  // Asked for a TOTP code when the server wants one and none was given (a terminal prompt), and
+  // again after a rejected code: up to kTotpAttempts codes in all. `attempt` counts from 1; a
+  // later one follows a rejected code.
+  std::function<Result<std::string>(int attempt)> otp_prompt;
 };
 
 // What a terminal console opens: a guest's (an lxc console, a qemu serial port) or a node's shell.
@@ -42,6 +45,8 @@ struct TerminalTarget {
 
 class ProxmoxClient {
  public:
+  static constexpr int kTotpAttempts = 3;
+
   // `dialer` opens the REST exchange to each host (and must outlive the client).
   ProxmoxClient(Loop& loop, std::vector<ApiHost> hosts, Dialer& dialer, Credentials credentials,
                 ProxmoxClientOptions options);
@@ -53,7 +58,13 @@ class ProxmoxClient {
   void guest_status(const Guest& g, std::function<void(Result<GuestStatus>)> done);
   // Starts a stopped guest (or resumes a paused one), waits for the task, then for "running".
   void start_guest(const Guest& g, bool resume, std::function<void(Error)> done);
+  // A console ticket. For qemu guests `generate-password` is sent only to servers that need it
+  // (pve_version.h, from GET /version), and the call is repeated once the other way when the
+  // guess was wrong: without it after a 400 naming it, with it when a server that knows it sent
+  // no password.
   void vncproxy(const Guest& g, std::function<void(Result<VncTicket>)> done);
+  // The server's version once known (after connect() with a token, or the first qemu console).
+  const std::optional<PveVersion>& version() const { return version_; }
 
   // POST .../termproxy for a guest (qemu: serial=serialN) or a node's shell.
   void termproxy(const TerminalTarget& target, std::function<void(Result<TermTicket>)> done);
@@ -80,6 +91,14 @@ class ProxmoxClient {
   struct Call;
   void try_host(size_t index, std::function<void(Error)> done, std::string failures);
   void login(std::function<void(Error)> done);
+  void answer_tfa(std::string challenge, int attempt, std::function<void(Error)> done);
+  // The first reply of a host that is not 2xx: a 404 means it is no Proxmox VE API at all.
+  Error first_reply_error(const RestResponse& r, std::string_view call, Error otherwise) const;
+  // Calls `then` once the version is known (or known to be unknown).
+  void with_version(std::function<void()> then);
+  void remember_version(std::string_view text);
+  void request_vncproxy(Guest g, bool generate, bool retried,
+                        std::function<void(Result<VncTicket>)> done);
   void request(std::string method, std::string path, std::optional<FormFields> form,
                std::function<void(Result<RestResponse>)> done, FormFields query = {});
   void poll_task(Guest g, std::string upid, uint64_t deadline, std::function<void(Error)> done);
@@ -96,13 +115,20 @@ class ProxmoxClient {
   std::unique_ptr<HttpExchange> rest_;
   std::string ticket_;
   std::string csrf_;
+  std::optional<PveVersion> version_;
+  bool version_asked_ = false;
   std::unique_ptr<Timer> poll_timer_;
   AliveToken alive_;
 };
 
 // Maps a non-2xx reply to an Error: 401 → auth, 403 → `forbidden` (auth for API calls,
-// console_refused for consoles), "not running" → not_running, else Errc::http; the message carries
-// the method, path and the reason phrase (Proxmox puts its error text there).
+// console_refused for consoles), a reason phrase saying "not running" → not_running, else
+// Errc::http; the message carries the method, path and the reason phrase (Proxmox puts its error
+// text there).
 Error error_from_status(const RestResponse& r, std::string_view what, Errc forbidden);
+// Proxmox says a guest is stopped only in the reason phrase of its error ("500 VM 101 not
+// running", PROTOCOL.md): no status code or field carries it, so this one protocol fact is decided
+// on the text, here and nowhere else.
+bool reason_says_not_running(std::string_view reason);
 
 }  // namespace pvb

@@ -46,6 +46,8 @@ Result<LoginReply> decode_login(std::string_view body) {
   r.ticket = std::move(*ticket);
   r.username = loose_string(*data, "username", what);
   auto tfa = json_optional_bool(*data, "NeedTFA", what);
+  // The challenge ticket's form is a protocol fact (PROTOCOL.md section 1), older servers' only
+  // sign of a pending second factor.
   r.need_tfa = (tfa.ok() && tfa->value_or(false)) || r.ticket.rfind("PVE:!tfa!", 0) == 0;
   r.csrf_token = loose_string(*data, "CSRFPreventionToken", what);
   if (r.csrf_token.empty() && !r.need_tfa) {
@@ -224,6 +226,17 @@ Result<std::vector<int>> decode_serial_ports(std::string_view body) {
   }
   std::sort(ports.begin(), ports.end());
   return ports;
+}
+
+bool param_error_names(std::string_view body, std::string_view name) {
+  auto doc = JsonDocument::parse(body, "error reply");
+  if (!doc.ok()) return false;
+  simdjson::dom::object errors;
+  if (doc->root()["errors"].get_object().get(errors) != simdjson::SUCCESS) return false;
+  for (auto member : errors) {
+    if (member.key == name) return true;
+  }
+  return false;
 }
 
 }  // namespace pvb

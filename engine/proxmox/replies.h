@@ -33,6 +33,7 @@ struct TaskStatus {
   bool running = true;
   std::string exitstatus;  // when stopped: "OK", "WARNINGS: 2", or the error text
   bool succeeded() const {
+    // A protocol fact on the data (PROTOCOL.md section 2), not on a message of ours.
     return !running && (exitstatus == "OK" || exitstatus.rfind("WARNINGS", 0) == 0);
   }
 };
@@ -59,6 +60,10 @@ Result<std::string> decode_upid(std::string_view body);
 Result<TaskStatus> decode_task_status(std::string_view body);
 Result<VncTicket> decode_vncproxy(std::string_view body);
 Result<std::string> decode_version(std::string_view body);
+// A 400 "Parameter verification failed." body names each refused parameter in its `errors`
+// object ({"data":null,"errors":{"generate-password":"property is not defined in schema ..."}}).
+// True when `name` is one of them.
+bool param_error_names(std::string_view body, std::string_view name);
 
 // termproxy's reply: port, ticket, user, upid (PROTOCOL.md section 6).
 struct TermTicket {

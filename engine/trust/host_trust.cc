@@ -307,6 +307,9 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
     e.server = key;
     e.kind = TrustKind::certificate;
     e.fingerprint = leaf->fingerprint;
+    // `yes` when `ca` was offered too declines the CA: the cluster CA question (the same CA,
+    // named again by the console's reply) is not asked, now or on later runs.
+    e.cluster_ca_declined = c.ca_index.has_value();
     entries.push_back(std::move(e));
   } else {
     for (const std::string& server : c.ca_servers) {
@@ -323,6 +326,7 @@ Error HostTrust::first_contact(const ApiHost& host, const TlsRejection& r,
                                "; to trust it without saving, use --fingerprint " + fp);
   }
   refresh_trusts(entries);
+  if (c.ca_index) ca_asked_.insert(key);
   return Error();
 }
 

@@ -18,7 +18,8 @@
 //  - a console's vncproxy reply carries `cert`, the cluster CA (pve-root-ca) in PEM. It arrives
 //    over a connection verified by the host's pinned certificate, so the pin vouches for it.
 //  - when the host's entry is a pinned certificate (answered `yes` just now or on an earlier run)
-//    not marked `cluster-ca=declined`, the CA is a self-issued CA certificate, it verifies that
+//    not marked `cluster-ca=declined` (as a `yes` to a first-contact question that offered `ca`
+//    marks it: the user chose then), the CA is a self-issued CA certificate, it verifies that
 //    connection's chain for the host name, and we may ask: the user is asked once whether to
 //    trust that CA instead (so renewed node certificates keep working). Yes: the host's entry (and
 //    those of the command's other hosts that have none) becomes the `ca` form that the `ca` answer

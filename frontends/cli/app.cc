@@ -41,6 +41,7 @@ Result<Credentials> load_credentials(const CliOptions& o) {
     return c;
   }
   c.user = o.user;
+  c.realm_defaulted = o.user_realm_defaulted;
   if (o.password) {
     c.password = *o.password;
   } else if (!o.password_file.empty()) {
@@ -80,7 +81,10 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   po.timeout_ms = timeout_ms;
   if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
   if (stdin_is_terminal() && !o.json) {
-    po.otp_prompt = [] { return prompt_secret("Two-factor code (TOTP): "); };
+    po.otp_prompt = [](int attempt) {
+      return prompt_secret(attempt == 1 ? "Two-factor code (TOTP): "
+                                        : "That code was rejected. Two-factor code (TOTP): ");
+    };
   }
   s.client = std::make_unique<ProxmoxClient>(loop, o.hosts, *s.dialer, std::move(*creds), po);
   return s;
@@ -243,7 +247,11 @@ int run_connect(const CliOptions& o, Output& out) {
     void on_listening(int s, const ListeningInfo& i) override { out.on_listening(s, i); }
     void on_client_connected(int s) override { out.on_client_connected(s); }
     void on_client_refused(int s, std::string_view w) override { out.on_client_refused(s, w); }
-    void on_viewer_exited(int s, int c) override { out.on_viewer_exited(s, c); }
+    void on_starting(int s, const Guest& g, bool r) override { out.on_starting(s, g, r); }
+    void on_guest_paused(int s, const Guest& g) override { out.on_guest_paused(s, g); }
+    void on_viewer_exited(int s, int c, std::string_view o) override {
+      out.on_viewer_exited(s, c, o);
+    }
     void on_closed(int s, const SessionEnd& end) override {
       out.on_closed(s, end);
       int code = session_exit_code(end);

@@ -24,6 +24,7 @@ int exit_code_for(Errc code) {
     case Errc::timeout:
     case Errc::connection_lost:
     case Errc::tls:
+    case Errc::not_tls:
     case Errc::http:
     case Errc::protocol:
     case Errc::too_large:

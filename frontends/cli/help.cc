@@ -88,9 +88,10 @@ The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if th
 ends first, the viewer is closed after 2 seconds.
 
 --json events (one object per line, each with "event" and "session"):
+  starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
   listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
-  viewer_exited {code}, closed {reason, bytes_to_guest, bytes_from_guest, copied_bytes,
-  tls_copied_bytes}, error {code, message}. copied_bytes and tls_copied_bytes count the bytes the
+  viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
+  bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}. copied_bytes and tls_copied_bytes count the bytes the
   process copied in its own code and into or out of the TLS library (for benchmarks).
 )";
 

@@ -425,6 +425,7 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
     auto u = normalize_user(*user_text);
     if (!u.ok()) return u.error();
     o.user = *u;
+    o.user_realm_defaulted = user_text->find('@') == std::string::npos;
     if (o.password_file.empty() && env_password) o.password = env_password;
   }
   if (otp_text) o.otp = otp_text;

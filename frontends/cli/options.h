@@ -27,7 +27,8 @@ struct CliOptions {
 
   // Connection and authentication
   std::vector<ApiHost> hosts;
-  std::string user;  // normalized, with realm
+  std::string user;                   // normalized, with realm
+  bool user_realm_defaulted = false;  // given without @REALM: "@pam" was assumed
   std::string password_file;
   std::optional<std::string> password;   // from PVE_PASSWORD
   std::optional<std::string> api_token;  // from --api-token or PVE_API_TOKEN (holds the secret)

@@ -60,6 +60,34 @@ static void guest_object(JsonWriter& w, const Guest& g) {
   w.end_object();
 }
 
+void Output::on_starting(int session, const Guest& guest, bool resume) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("starting").key("session").value(session);
+    w.key("action").value(resume ? "resume" : "start").key("guest");
+    guest_object(w, guest);
+    w.end_object();
+    emit(w.str());
+    return;
+  }
+  human(std::string(resume ? "resuming " : "starting ") + guest.display_name() + " on " +
+        guest.node + "\u2026");
+}
+
+void Output::on_guest_paused(int session, const Guest& guest) {
+  const std::string text = guest.display_name() + " on " + guest.node +
+                           " is paused: its console shows a frozen screen (add --start to resume "
+                           "it)";
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("warning").key("session").value(session);
+    w.key("code").value("guest_paused").key("message").value(text).end_object();
+    emit(w.str());
+    return;
+  }
+  human("warning: " + text);
+}
+
 void Output::on_listening(int session, const ListeningInfo& info) {
   if (json_) {
     JsonWriter w;
@@ -112,14 +140,26 @@ void Output::on_client_refused(int session, std::string_view why) {
   }
 }
 
-void Output::on_viewer_exited(int session, int code) {
+void Output::on_viewer_exited(int session, int code, std::string_view output) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("viewer_exited").key("session").value(session);
-    w.key("code").value(code).end_object();
+    w.key("code").value(code);
+    if (!output.empty()) w.key("output").value(output);
+    w.end_object();
     emit(w.str());
   } else if (code != 0) {
-    human("viewer exited with code " + std::to_string(code));
+    // With --verbose every line of the viewer went by already (on_log).
+    std::string text = "viewer exited with code " + std::to_string(code);
+    if (!output.empty() && !verbose_) {
+      text += "; its last messages:";
+      while (!output.empty()) {
+        size_t nl = output.find('\n');
+        text += "\n  " + std::string(output.substr(0, nl));
+        output.remove_prefix(nl == std::string_view::npos ? output.size() : nl + 1);
+      }
+    }
+    human(text);
   }
 }
 

@@ -22,10 +22,12 @@ class Output : public ConsoleObserver {
 
   // ConsoleObserver
   void on_log(int session, std::string_view line) override { verbose(session, line); }
+  void on_starting(int session, const Guest& guest, bool resume) override;
+  void on_guest_paused(int session, const Guest& guest) override;
   void on_listening(int session, const ListeningInfo& info) override;
   void on_client_connected(int session) override;
   void on_client_refused(int session, std::string_view why) override;
-  void on_viewer_exited(int session, int code) override;
+  void on_viewer_exited(int session, int code, std::string_view output) override;
   void on_closed(int session, const SessionEnd& end) override;
 
   bool json() const { return json_; }

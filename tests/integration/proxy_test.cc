@@ -38,6 +38,24 @@ class TestProxy {
   int port_ = 0;
 };
 
+// A port that speaks plain HTTP (here: the proxy's own, given as --host by mistake) answers the
+// TLS handshake in HTTP. Said as what it means, with both TLS backends.
+TEST(PlainHttpPort, IsNamedAsSuch) {
+  TestProxy proxy;
+  ASSERT_TRUE(proxy.ok());
+  const std::string host = proxy.url().substr(std::string("http://").size());
+  for (const char* backend : {"openssl", "mbedtls"}) {
+    SCOPED_TRACE(backend);
+    auto r = run_pvebridge({"list", "--host", host, "--insecure", "--tls-backend", backend},
+                           base_env({{"PVE_API_TOKEN", "root@pam!t=secret"}}));
+    EXPECT_EQ(r.exit_code, 7) << r.err;
+    EXPECT_NE(r.err.find("error: " + host + " speaks plain HTTP, not TLS: is it Proxmox's 8006?"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("wrong version number"), std::string::npos) << r.err;
+  }
+}
+
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};

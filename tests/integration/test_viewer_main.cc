@@ -8,6 +8,7 @@
 // closes it (--hold). Faults for end-to-end tests: --disconnect-after BYTES closes the connection
 // (a clean TCP close) once that many bytes have arrived, in the middle of the first update;
 // --crash kills the viewer with SIGKILL right after the first screen (its report written first).
+// --warn TEXT writes TEXT to standard error first, as GTK warns on a desktop lacking something.
 // --ready-file PATH: PATH is created once the first screen has arrived (tests wait for it).
 #include <glib.h>
 #include <sys/stat.h>
@@ -112,6 +113,10 @@ int main(int argc, char** argv) {
       crash = true;
     } else if (a == "--ready-file" && i + 1 < argc) {
       ready_file = argv[++i];
+    } else if (a == "--warn" && i + 1 < argc) {
+      // What GTK prints on a desktop that lacks something: pvebridge must keep it to itself.
+      std::fprintf(stderr, "%s\n", argv[++i]);
+      std::fflush(stderr);
     } else if (a == "--disconnect-after" && i + 1 < argc) {
       disconnect_after = static_cast<size_t>(std::atoll(argv[++i]));
     } else if (a.rfind("--", 0) == 0) {

@@ -3,8 +3,11 @@
 // XDG_DATA_HOME per test.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include "tests/integration/mock_fixture.h"
 #include "tests/integration/pty_run.h"
+#include "tests/mock_pveproxy/totp.h"
 #include "transports/testing/cert_gen.h"
 
 namespace pvb::testing {
@@ -261,6 +264,23 @@ TEST_F(TrustTest, AfterPinningTheLeafTheClusterCaIsOfferedAndKeepsRenewalsTruste
   EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
 }
 
+TEST_F(TrustTest, YesToAFirstQuestionThatOfferedTheCaIsNotFollowedByTheCaQuestion) {
+  // The mock sends its CA along (as a node behind a full chain would): the first question offers
+  // `ca`. Answering `yes` chose the certificate; the console must not ask about the CA again
+  // while its VNC password runs out.
+  MockPveproxy m;
+  ASSERT_TRUE(m.ok());
+  auto r = run_pvebridge_in_pty(
+      {"connect", "web01", "--host", m.info().host(), "--viewer", test_viewer_path()},
+      env(m, {{"PVB_TEST_VIEWER_OUT", path("viewer.json")}}), {{"[yes/ca/no]", "yes"}});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(kCaQuestion), std::string::npos) << r.output;
+  EXPECT_EQ(json_get(read_file(path("viewer.json")), "name"), "web01");
+  EXPECT_NE(known_hosts_entries().find(" sha256 " + m.info().fingerprint + " cluster-ca=declined"),
+            std::string::npos)
+      << known_hosts_entries();
+}
+
 TEST_F(TrustTest, NoKeepsThePinAndTheClusterCaIsNotOfferedAgain) {
   MockPveproxy m({"--leaf-only"});
   ASSERT_TRUE(m.ok());
@@ -322,6 +342,23 @@ TEST_F(TrustTest, WithJsonOrWithoutATerminalTheClusterCaIsNeverAsked) {
   EXPECT_EQ(script.err.find("Trust"), std::string::npos) << script.err;
   EXPECT_EQ(json_get(read_file(path("viewer2.json")), "name"), "web01");
   EXPECT_EQ(read_file(known_hosts()), pinned) << "neither trusted nor declined";
+}
+
+// Not trust, but the other question asked on a terminal: a mistyped TOTP code is asked again.
+TEST_F(TrustTest, AWrongTotpCodeIsAskedAgainOnATerminal) {
+  MockPveproxy m({"--auth-fail-delay-ms", "0"});
+  ASSERT_TRUE(m.ok());
+  auto key = mock::base32_decode(m.info().totp_secret);
+  ASSERT_TRUE(key.has_value());
+  const std::string right = mock::totp_code(*key, std::time(nullptr));
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  auto r = run_pvebridge_in_pty(
+      {"list", "--host", m.info().host(), "--fingerprint", m.info().fingerprint, "--user",
+       m.info().totp_user},
+      base_env({{"PVE_PASSWORD", "totp-password"}, {"TERM", "dumb"}}),
+      {{"Two-factor code (TOTP): ", wrong}, {"That code was rejected.", right}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("web01"), std::string::npos) << r.output;
 }
 
 }  // namespace

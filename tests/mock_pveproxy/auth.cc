@@ -194,11 +194,10 @@ bool TicketAuthority::verify_vnc_ticket(std::string_view ticket, std::string_vie
                                         std::string_view path, uint16_t port) const {
   std::string_view password;
   if (!ticket.starts_with("PVEVNC:")) {
-    // A generated password never holds ':', so the first one ends it.
-    size_t colon = ticket.find(':');
-    if (colon == 0 || colon == std::string_view::npos) return false;
-    password = ticket.substr(0, colon);
-    ticket.remove_prefix(colon + 1);
+    // "<password>:PVEVNC:...": the password may hold ':' itself, but it is always 8 characters.
+    if (ticket.size() <= kVncPasswordLength || ticket[kVncPasswordLength] != ':') return false;
+    password = ticket.substr(0, kVncPasswordLength);
+    ticket.remove_prefix(kVncPasswordLength + 1);
   }
   auto data = verify(kVncPrefix, ticket, vnc_secret(authid, path, port, password),
                      options_.vncticket_min_age_s, options_.vncticket_max_age_s);

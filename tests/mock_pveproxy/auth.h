@@ -23,6 +23,9 @@
 
 namespace pvb::mock {
 
+// A generated VNC password: 8 characters from '!' to '`'.
+constexpr size_t kVncPasswordLength = 8;
+
 class TicketAuthority {
  public:
   // Keeps references to clock and options: both must outlive it.
@@ -41,6 +44,7 @@ class TicketAuthority {
   bool verify_csrf_token(std::string_view userid, std::string_view token) const;
 
   // `password` empty: no password was generated and the ticket has no prefix.
+  // (A password is kVncPasswordLength characters.)
   std::string vnc_ticket(std::string_view authid, std::string_view path, uint16_t port,
                          std::string_view password) const;
   bool verify_vnc_ticket(std::string_view ticket, std::string_view authid, std::string_view path,

@@ -135,6 +135,12 @@ MockResponse MockApi::handle(const MockRequest& request) {
 }
 
 MockResponse MockApi::finish(MockResponse reply, std::string_view path) {
+  if (options_.not_proxmox()) {
+    // Another HTTPS server on the port: whatever was asked, it has no such file.
+    reply = bare_reply(404, "File not found");
+    reply.body = "<html><body><h1>404 File not found</h1></body></html>";
+    reply.content_type = "text/html";
+  }
   if (reply.status == 401) {
     ++counters_.auth_failures;
     reply.delay_ms += options_.auth_fail_delay_ms;

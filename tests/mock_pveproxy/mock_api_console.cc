@@ -9,19 +9,14 @@ namespace pvb::mock {
 
 namespace {
 
-// 8 printable ASCII characters, never ':' (it separates the password from the ticket) nor space.
+// 8 characters from '!' to '`' (0x21..0x60), as qemu-server makes them: backslash, both quotes,
+// ':', '=', '&', '#', '%', '?' and '`' included (about one password in eight holds a backslash).
 std::string make_vnc_password(Random& random) {
-  std::string alphabet;
-  for (char c = '!'; c <= '~'; ++c) {
-    if (c != ':') alphabet.push_back(c);
-  }
   std::string password;
-  // Rejection sampling keeps every character equally likely.
-  const unsigned limit = 256 - 256 % alphabet.size();
-  while (password.size() < 8) {
+  while (password.size() < kVncPasswordLength) {
     unsigned char b = 0;
     random.fill(&b, 1);
-    if (b < limit) password.push_back(alphabet[b % alphabet.size()]);
+    password.push_back(static_cast<char>('!' + b % 64));  // 256 = 4 * 64: every one equally likely
   }
   return password;
 }
@@ -94,9 +89,23 @@ MockResponse MockApi::vncproxy(const MockRequest& request, const GuestEntry& g, 
                                 std::to_string(options_.console_port_last) + ")");
   }
 
-  // (lxc's schema has no generate-password: the parameter check refused it already.)
-  bool generate = boolean_param(request.params, "generate-password");
-  std::string password = generate ? make_vnc_password(random_) : "";
+  // (lxc's schema has no generate-password: the parameter check refused it already.) qemu's knows
+  // it only in the middle generation; before and after, the schema refuses it as unknown.
+  const bool asked = find_field(request.params, "generate-password") != nullptr;
+  if (asked && options_.generation != VncproxyGeneration::middle) {
+    return param_error_reply(
+        {{"generate-password",
+          "property is not defined in schema and the schema does not allow additional "
+          "properties"}});
+  }
+  bool generate = options_.generation == VncproxyGeneration::next ||
+                  (options_.generation == VncproxyGeneration::middle &&
+                   boolean_param(request.params, "generate-password"));
+  std::string password;
+  if (generate) {
+    password = options_.fixed_vnc_password.empty() ? make_vnc_password(random_)
+                                                   : options_.fixed_vnc_password;
+  }
   std::string authid = who.full();
   std::string ticket = authority_.vnc_ticket(authid, "/vms/" + vmid, *port, password);
   const TaskRecord& task = state_.add_task(g.node, "vncproxy", vmid, authid, kNever, "");

@@ -12,7 +12,7 @@ constexpr std::string_view kKnownFaults =
     "endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING, endless_chunked=PATH_SUBSTRING, "
     "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
-    "cert_change_after=N, term=no_ok|garbage|close_mid_output|burst|refuse_token";
+    "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token";
 
 constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
                                       RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
@@ -28,7 +28,8 @@ constexpr FaultKind kFaultKinds[] = {FaultKind::drop_ws_after,     FaultKind::st
                                      FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,
                                      FaultKind::reset_after,       FaultKind::chunk_writes,
                                      FaultKind::tls_alert,         FaultKind::tls_renegotiate,
-                                     FaultKind::cert_change_after, FaultKind::term};
+                                     FaultKind::cert_change_after, FaultKind::not_proxmox,
+                                     FaultKind::term};
 
 constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
     {TermFault::no_ok, "no_ok"},
@@ -108,6 +109,8 @@ std::string_view fault_name(FaultKind kind) {
       return "cert_change_after";
     case FaultKind::term:
       return "term";
+    case FaultKind::not_proxmox:
+      return "not_proxmox";
   }
   return "?";
 }
@@ -156,6 +159,7 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::bad_ws_accept:
     case FaultKind::reset_upgrade:
     case FaultKind::tls_renegotiate:
+    case FaultKind::not_proxmox:
       if (arg) return usage(prefix + "takes no argument");
       return fault;
     case FaultKind::drop_ws_after:
@@ -245,6 +249,10 @@ bool MockOptions::stall_ws() const {
 bool MockOptions::reject_ticket() const {
   return has(FaultKind::reject_ticket);
 }
+bool MockOptions::not_proxmox() const {
+  return has(FaultKind::not_proxmox);
+}
+
 bool MockOptions::oversized_header() const {
   return has(FaultKind::oversized_header);
 }
@@ -308,6 +316,45 @@ std::optional<TermFault> MockOptions::term_fault() const {
   const Fault* f = find(FaultKind::term);
   if (f == nullptr) return std::nullopt;
   return static_cast<TermFault>(f->number);
+}
+
+std::string_view vncproxy_generation_name(VncproxyGeneration g) {
+  switch (g) {
+    case VncproxyGeneration::old:
+      return "old";
+    case VncproxyGeneration::middle:
+      return "middle";
+    case VncproxyGeneration::next:
+      return "new";
+  }
+  return "middle";
+}
+
+std::optional<VncproxyGeneration> parse_vncproxy_generation(std::string_view text) {
+  for (auto g : {VncproxyGeneration::old, VncproxyGeneration::middle, VncproxyGeneration::next}) {
+    if (vncproxy_generation_name(g) == text) return g;
+  }
+  return std::nullopt;
+}
+
+std::string MockOptions::pve_version() const {
+  if (!version.empty()) return version;
+  switch (generation) {
+    case VncproxyGeneration::old:
+      return "6.1-11";  // before 8.0, pve-manager's last part came after a dash
+    case VncproxyGeneration::middle:
+      return old_pveproxy ? "8.3.5" : "8.4.1";
+    case VncproxyGeneration::next:
+      return "10.0.1";
+  }
+  return "8.4.1";
+}
+
+std::string MockOptions::pve_release() const {
+  std::string v = pve_version();
+  size_t dot = v.find('.');
+  size_t end = dot == std::string::npos ? v.size() : v.find_first_of(".-", dot + 1);
+  return v.substr(0, end);
 }
 
 }  // namespace pvb::mock

@@ -41,6 +41,7 @@ enum class FaultKind {
   tls_alert,          // =handshake|request: a fatal TLS alert answers the ClientHello / a request
   tls_renegotiate,    // a TLS HelloRequest answers the first request; then handshake_failure
   cert_change_after,  // =N: connections after the Nth get another certificate (and CA)
+  not_proxmox,        // every request gets "404 File not found", as another web server would
   // Terminal consoles (termproxy, server/terminal_console.h):
   term,  // =no_ok|garbage|close_mid_output|burst|refuse_token
 };
@@ -89,6 +90,15 @@ std::string_view raw_frame_kind_name(RawFrameKind kind);
 // is unknown, or saying what argument the fault needs.
 Result<Fault> parse_fault(std::string_view spec);
 
+// How vncproxy treats `generate-password` (qemu-server's three generations, PROTOCOL.md section 3).
+enum class VncproxyGeneration {
+  old,     // before 6.2 (Proxmox VE 6.1): the schema refuses it (400); the password is the ticket
+  middle,  // 6.2 to 8.4.6 / 9.1.6: a random password only when asked for
+  next,    // the next major: refused as unknown (400), and a password is always generated
+};
+std::string_view vncproxy_generation_name(VncproxyGeneration g);
+std::optional<VncproxyGeneration> parse_vncproxy_generation(std::string_view text);
+
 struct MockOptions {
   // Every 401 reply is delayed by this much, as pveproxy does to slow down password guessing.
   uint64_t auth_fail_delay_ms = 3000;
@@ -115,6 +125,12 @@ struct MockOptions {
   uint16_t console_port_last = 5999;
   // The cluster CA handed out as `cert` by vncproxy.
   std::string cert_pem;
+  // The server's generation for vncproxy's generate-password; what /version reports follows it
+  // unless `version` is set (a server whose version says one thing and does another).
+  VncproxyGeneration generation = VncproxyGeneration::middle;
+  std::string version;
+  // Tests: every generated VNC password is this one (8 characters of '!'..'`').
+  std::string fixed_vnc_password;
   std::vector<Fault> faults;
 
   // Adds a fault from a `--fault` argument. Faults taking a path substring may be given several
@@ -141,6 +157,7 @@ struct MockOptions {
   bool tls_renegotiate() const;
   std::optional<uint64_t> cert_change_after() const;
   std::optional<TermFault> term_fault() const;
+  bool not_proxmox() const;
   // Whether any fault below HTTP (server/connection_faults.h) is set.
   bool has_connection_faults() const;
 
@@ -151,9 +168,10 @@ struct MockOptions {
   // pveproxy buffers at most this much toward the VM and drops the connection beyond it.
   static constexpr size_t ws_max_buffered_bytes = 640 * 1024;
 
-  // What GET /version reports.
-  std::string_view pve_version() const { return old_pveproxy ? "8.3.5" : "8.4.1"; }
-  std::string_view pve_release() const { return old_pveproxy ? "8.3" : "8.4"; }
+  // What GET /version reports: `version`, else by generation (6.1-11, 8.4.1 or 8.3.5 with
+  // old_pveproxy, 10.0.1), and its major.minor as the release.
+  std::string pve_version() const;
+  std::string pve_release() const;
 
  private:
   const Fault* find(FaultKind kind) const;

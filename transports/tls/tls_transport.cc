@@ -1,8 +1,14 @@
 #include "transports/tls/tls_transport.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace pvb {
+
+namespace {
+// What an HTTP server's answer starts with.
+constexpr std::string_view kPlainHttpMarker = "HTTP/";
+}  // namespace
 
 TlsTransport::TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<TlsContext> ctx,
                            std::string server_name)
@@ -118,6 +124,11 @@ void TlsTransport::on_data(ByteChain& data, bool end_stream) {
     data.clear();
     return;
   }
+  if (!handshake_done_ && peer_first_bytes_.size() < kPlainHttpMarker.size()) {
+    char head[8] = {};
+    const size_t n = data.copy_out(head, kPlainHttpMarker.size() - peer_first_bytes_.size());
+    peer_first_bytes_.append(head, n);
+  }
   engine_->feed(data);
   if (end_stream) lower_eof_ = true;
   progress();
@@ -137,13 +148,22 @@ void TlsTransport::on_closed(const Error& error) {
   if (error.failed()) {
     finish(error);  // the lower transport's reason, unchanged
   } else if (!handshake_done_ && !close_requested_) {
-    finish(Error(Errc::tls, "TLS handshake failed: the connection was closed"));
+    finish(handshake_failure(Error(Errc::tls, "TLS handshake failed: the connection was closed")));
   } else {
     finish(Error());
   }
 }
 
 // --- the engine ---------------------------------------------------------------------------------
+
+Error TlsTransport::handshake_failure(Error error) const {
+  // A TLS record starts with a content type byte (20..24) and a version: never "HTTP/". An HTTP
+  // server reading our ClientHello answers "HTTP/1.1 400 Bad Request" and closes; the backends
+  // call that "wrong version number" or "invalid record". Say what it is, as a code.
+  if (error.code() != Errc::tls || peer_first_bytes_ != kPlainHttpMarker) return error;
+  return Error(Errc::not_tls, "TLS handshake failed: the server answered in plain HTTP, not TLS",
+               error.native());
+}
 
 void TlsTransport::progress() {
   if (closed() || !engine_) return;
@@ -152,12 +172,13 @@ void TlsTransport::progress() {
     Result<bool> done = engine_->handshake();
     send_engine_output();
     if (!done.ok()) {
-      fail(done.error());
+      fail(handshake_failure(done.error()));
       return;
     }
     if (!done.value()) {
       if (lower_eof_) {
-        fail(Error(Errc::tls, "TLS handshake failed: the peer closed the connection"));
+        fail(handshake_failure(
+            Error(Errc::tls, "TLS handshake failed: the peer closed the connection")));
       }
       return;
     }

@@ -16,7 +16,8 @@
 // - end_stream: close_notify after the pending data, then the lower's end_stream (half-close: the
 //   peer's reply can still be read). close(Flush): the same, then the lower is closed with Flush.
 // - Failures: Errc::tls / Errc::tls_verify from the engine (with the mbedTLS text and any alert),
-//   or the lower transport's error unchanged.
+//   or the lower transport's error unchanged. A handshake answered by a plain-HTTP server (its
+//   first bytes "HTTP/") fails with Errc::not_tls, whatever the backend made of those bytes.
 #pragma once
 
 #include <memory>
@@ -80,6 +81,8 @@ class TlsTransport : public Transport, private TransportSink {
   void send_engine_output();
   void sync_lower_reading();
   void fail(Error error);
+  // A failed handshake's error: Errc::not_tls when the peer's first bytes were "HTTP/".
+  Error handshake_failure(Error error) const;
 
   std::unique_ptr<Transport> lower_;
   std::shared_ptr<TlsContext> ctx_;
@@ -101,6 +104,7 @@ class TlsTransport : public Transport, private TransportSink {
   bool lower_read_disabled_ = false;
   bool flush_posted_ = false;
   bool recheck_posted_ = false;
+  std::string peer_first_bytes_;  // the first few bytes the peer sent (handshake diagnosis)
 };
 
 }  // namespace pvb

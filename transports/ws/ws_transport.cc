@@ -173,9 +173,11 @@ void WsTransport::on_closed(const Error& error) {
   if (was == Phase::closing || error.failed()) {
     finish(error);
   } else if (was == Phase::open) {
-    finish(Error(Errc::connection_lost, "WebSocket: connection closed without a Close frame"));
+    finish(Error(Errc::connection_lost, "WebSocket: connection closed without a Close frame")
+               .from(ErrorSource::websocket));
   } else {
-    finish(Error(Errc::connection_lost, "WebSocket: connection closed during the handshake"));
+    finish(Error(Errc::connection_lost, "WebSocket: connection closed during the handshake")
+               .from(ErrorSource::websocket));
   }
 }
 
@@ -323,7 +325,8 @@ void WsTransport::fail(Error error) {
   close_timer_.stop();
   pre_open_.clear();
   lower_->close(CloseMode::Abort);
-  finish(std::move(error));
+  // Every error failing us here is the WebSocket layer's own (the lower's come via on_closed).
+  finish(std::move(error.from(ErrorSource::websocket)));
 }
 
 }  // namespace pvb

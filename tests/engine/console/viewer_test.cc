@@ -57,6 +57,39 @@ TEST_F(ViewerTest, PassesVvLastFeedsStdinAndCleansEnvironment) {
   EXPECT_EQ(got.find("PVE_"), std::string::npos);
 }
 
+TEST_F(ViewerTest, StandardErrorIsOursBoundedAndLineByLine) {
+  ViewerOptions o;
+  o.program = "sh";
+  o.args = {"-c",
+            "i=0; while [ $i -lt 200 ]; do echo \"(remote-viewer:42): Gtk-WARNING line $i\" >&2; "
+            "i=$((i+1)); done; printf 'no newline at the end' >&2; exit 2",
+            "sh"};
+  o.stderr_keep_bytes = 256;
+  std::vector<std::string> lines;
+  o.on_stderr_line = [&](std::string_view l) { lines.emplace_back(l); };
+  bool exited = false;
+  std::string tail;
+  std::unique_ptr<ViewerProcess> viewer;
+  auto v = ViewerProcess::spawn(loop, o, "x.vv", "", [&](int64_t status, int) {
+    EXPECT_EQ(status, 2);
+    exited = true;
+    tail = viewer->stderr_tail(3);  // complete when the exit is reported
+  });
+  ASSERT_TRUE(v.ok()) << v.error().message();
+  viewer = std::move(*v);
+  ASSERT_TRUE(loop.run_until([&] { return exited; }));
+  ASSERT_EQ(lines.size(), 201u);
+  EXPECT_EQ(lines[0], "(remote-viewer:42): Gtk-WARNING line 0");
+  EXPECT_EQ(lines[199], "(remote-viewer:42): Gtk-WARNING line 199");
+  EXPECT_EQ(lines[200], "no newline at the end");
+  EXPECT_EQ(tail,
+            "(remote-viewer:42): Gtk-WARNING line 198\n(remote-viewer:42): Gtk-WARNING line "
+            "199\nno newline at the end");
+  // Only the last 256 bytes were kept: the first line is long gone.
+  EXPECT_EQ(viewer->stderr_tail(100).find("line 0\n"), std::string::npos);
+  EXPECT_LE(viewer->stderr_tail(100).size(), 256u);
+}
+
 TEST_F(ViewerTest, MissingProgramNamesThePackage) {
   ViewerOptions o;
   o.program = "no-such-viewer-pvb";

@@ -24,7 +24,7 @@ struct Events : ConsoleObserver {
   void on_listening(int, const ListeningInfo& i) override { listening = i; }
   void on_client_connected(int) override { ++connected; }
   void on_client_refused(int, std::string_view why) override { refused.emplace_back(why); }
-  void on_viewer_exited(int, int) override {}
+  void on_viewer_exited(int, int, std::string_view) override {}
   void on_closed(int, const SessionEnd& e) override { end = e; }
 };
 

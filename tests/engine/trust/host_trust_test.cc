@@ -351,6 +351,34 @@ TEST_P(ClusterCaTest, YesReplacesThePinWithTheCaForThisAndTheUnknownHosts) {
   EXPECT_EQ(questions.size(), 1u);
 }
 
+TEST_P(ClusterCaTest, ACaOfferedAtFirstContactIsNotOfferedAgain) {
+  // The server sent its CA, so the first question offered `ca`; the answer was `yes`.
+  answers = {"yes", "yes"};
+  auto trust = open(prompt(), {kPve1, kPve2});
+  Outcome first = connect(*trust, kPve1, pki().leaf, &pki().ca);
+  ASSERT_FALSE(first.connected);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, first.error, {kPve1, kPve2}).ok());
+  ASSERT_EQ(questions.size(), 1u);
+  ASSERT_NE(questions[0].find("[yes/ca/no]"), std::string::npos) << questions[0];
+  EXPECT_EQ(offer(*trust, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  EXPECT_NE(slurp(path_).find(pin_line() + " cluster-ca=declined\n"), std::string::npos)
+      << slurp(path_);
+  auto next_run = open(prompt());
+  EXPECT_EQ(offer(*next_run, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::not_applicable);
+  EXPECT_EQ(questions.size(), 1u);
+}
+
+TEST_P(ClusterCaTest, ACaNotOfferedAtFirstContactIsOfferedOnce) {
+  // Stock pveproxy: only the leaf, so the first question could offer only the certificate.
+  answers = {"yes", "no"};
+  auto trust = open(prompt(), {kPve1, kPve2});
+  Outcome first = connect(*trust, kPve1, pki().leaf, nullptr);
+  ASSERT_FALSE(first.connected);
+  ASSERT_TRUE(trust->resolve_refusal(kPve1, first.error, {kPve1, kPve2}).ok());
+  EXPECT_EQ(offer(*trust, pki().ca.cert_pem).outcome, ClusterCaOffer::Outcome::declined);
+  EXPECT_EQ(questions.size(), 2u);
+}
+
 TEST_P(ClusterCaTest, NoKeepsThePinAndIsRememberedForLaterRuns) {
   write_file(pin_line() + "\n");
   answers = {"no"};

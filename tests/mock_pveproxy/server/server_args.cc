@@ -1,5 +1,7 @@
 #include "tests/mock_pveproxy/server/server_args.h"
 
+#include "tests/mock_pveproxy/auth.h"
+
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -11,6 +13,7 @@ const char* const kServerUsage =
     "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
     "                     [--cert FILE --key FILE] [--leaf-only] [--cluster-ca FILE]\n"
     "                     [--fault NAME[=ARG]]... [--old-pveproxy]\n"
+    "                     [--generation old|middle|new] [--pve-version V] [--vnc-password P]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
@@ -37,11 +40,17 @@ const char* const kServerUsage =
     "                            no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade,\n"
     "                            reset_after=BYTES, chunk_writes=BYTES,\n"
     "                            tls_alert=handshake|request, tls_renegotiate,\n"
-    "                            cert_change_after=N, term=no_ok|garbage|close_mid_output|\n"
-    "                            burst|refuse_token (repeatable; see README.md)\n"
+    "                            cert_change_after=N, not_proxmox, term=no_ok|garbage|\n"
+    "                            close_mid_output|burst|refuse_token (repeatable; see\n"
+    "                            README.md)\n"
     "  --tls-backend NAME        openssl (default: fast enough to be the far end of the\n"
     "                            throughput benchmark) or mbedtls\n"
     "  --old-pveproxy            behave like Proxmox VE 8.3 and earlier (64 KiB websocket frames)\n"
+    "  --generation G            vncproxy's generate-password: old (before 6.2: refused, the\n"
+    "                            password is the ticket), middle (default: a password only when\n"
+    "                            asked), new (the next major: refused, a password always)\n"
+    "  --pve-version V           GET /version reports V (default: one of the generation's)\n"
+    "  --vnc-password P          every generated VNC password is P (8 characters, '!'..'`')\n"
     "  --qemu                    relay the console of every qemu guest to a real QEMU (one per\n"
     "                            guest, started at its first console, killed at exit) instead of\n"
     "                            the fake VM; lxc guests keep the fake VM\n"
@@ -191,7 +200,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
                  arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
                  arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
-                 arg == "--console-ports";
+                 arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
+                 arg == "--vnc-password";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -201,6 +211,19 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (Error e = parse_listen(*v, c); e.failed()) return e;
     } else if (arg == "--fault") {
       if (Error e = c.api.add_fault(*v); e.failed()) return e;
+    } else if (arg == "--generation") {
+      auto g = parse_vncproxy_generation(*v);
+      if (!g)
+        return usage("--generation: expected old, middle or new, got '" + std::string(*v) + "'");
+      c.api.generation = *g;
+    } else if (arg == "--pve-version") {
+      if (v->empty()) return usage("--pve-version needs a non-empty value");
+      c.api.version = std::string(*v);
+    } else if (arg == "--vnc-password") {
+      bool valid = v->size() == kVncPasswordLength;
+      for (char ch : *v) valid = valid && ch >= '!' && ch <= '`';
+      if (!valid) return usage("--vnc-password: expected 8 characters from '!' to '`'");
+      c.api.fixed_vnc_password = std::string(*v);
     } else if (arg == "--console-ports") {
       if (Error e = parse_console_ports(*v, c.api); e.failed()) return e;
     } else if (arg == "--tls-backend") {

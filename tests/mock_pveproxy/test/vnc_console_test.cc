@@ -1,4 +1,6 @@
 // vncproxy and vncwebsocket: ports, tickets, passwords, the one-shot listener and its windows.
+#include <set>
+
 #include "tests/mock_pveproxy/test/mock_api_fixture.h"
 
 namespace pvb::mock::testing {
@@ -76,7 +78,7 @@ TEST_F(ConsoleTest, QemuVncproxyGivesPasswordPrefixedTicketAndStringPort) {
   std::string password = doc.str("/data/password").value_or("");
   ASSERT_EQ(password.size(), 8u);
   for (char c : password) {
-    EXPECT_TRUE(c > ' ' && c <= '~' && c != ':') << password;
+    EXPECT_TRUE(c >= '!' && c <= '`') << password;
   }
   std::string ticket = doc.str("/data/ticket").value_or("");
   EXPECT_TRUE(ticket.starts_with(password + ":PVEVNC:6553F100::")) << ticket;
@@ -84,6 +86,80 @@ TEST_F(ConsoleTest, QemuVncproxyGivesPasswordPrefixedTicketAndStringPort) {
   EXPECT_TRUE(upid.starts_with("UPID:pve1:")) << upid;
   EXPECT_TRUE(upid.ends_with(":vncproxy:100:root@pam:")) << upid;
   EXPECT_EQ(task_state(upid), "running");
+}
+
+TEST_F(ConsoleTest, PasswordsComeFromTheWholeRangeAndTheirTicketsVerify) {
+  // qemu-server draws 8 characters from '!'..'`': a backslash, quotes and ':' included.
+  std::set<char> seen;
+  for (int i = 0; i < 60; ++i) {
+    Console c = vncproxy();
+    ASSERT_EQ(c.password.size(), 8u);
+    for (char ch : c.password) {
+      EXPECT_TRUE(ch >= '!' && ch <= '`') << c.password;
+      seen.insert(ch);
+    }
+    // The ticket is "<password>:PVEVNC:...", and a ':' inside the password does not fool it.
+    ASSERT_TRUE(std::holds_alternative<ConsoleGrant>(accept("pve1/qemu/100", c)))
+        << c.password << " " << refusal(accept("pve1/qemu/100", c));
+    api().release_console(static_cast<uint16_t>(std::stoi(c.port)));
+  }
+  for (char ch : std::string("\\\"':=&#%?`!@")) EXPECT_TRUE(seen.count(ch)) << ch;
+  EXPECT_GT(seen.size(), 60u);
+}
+
+TEST_F(ConsoleTest, AFixedPasswordWithEveryAwkwardCharacterVerifies) {
+  MockOptions o;
+  o.fixed_vnc_password = "\\\"':=&#%";
+  make_api(o);
+  root_ = login("root@pam", kRootPassword);
+  Console c = vncproxy();
+  EXPECT_EQ(c.password, o.fixed_vnc_password);
+  auto r = accept("pve1/qemu/100", c);
+  ASSERT_TRUE(std::holds_alternative<ConsoleGrant>(r)) << refusal(r);
+  EXPECT_EQ(std::get<ConsoleGrant>(r).vnc_password, o.fixed_vnc_password);
+}
+
+TEST_F(ConsoleTest, TheThreeGenerationsOfGeneratePassword) {
+  const std::string refused =
+      "property is not defined in schema and the schema does not allow additional properties";
+  for (VncproxyGeneration g :
+       {VncproxyGeneration::old, VncproxyGeneration::middle, VncproxyGeneration::next}) {
+    SCOPED_TRACE(std::string(vncproxy_generation_name(g)));
+    MockOptions o;
+    o.generation = g;
+    make_api(o);
+    root_ = login("root@pam", kRootPassword);
+    MockResponse with =
+        vncproxy_reply("pve1/qemu/100", "websocket=1&generate-password=1", ticket_headers(root_));
+    if (g == VncproxyGeneration::middle) {
+      EXPECT_EQ(with.status, 200) << with.reason;
+      EXPECT_TRUE(JsonDoc(with.body).str("/data/password"));
+    } else {
+      EXPECT_EQ(with.status, 400);
+      EXPECT_EQ(with.reason, "Parameter verification failed.");
+      EXPECT_EQ(JsonDoc(with.body).str("/errors/generate-password"), refused);
+    }
+    Console without = vncproxy("pve1/qemu/100", "websocket=1");
+    if (g == VncproxyGeneration::next) {
+      EXPECT_EQ(without.password.size(), 8u);  // generated unasked
+      EXPECT_TRUE(without.ticket.starts_with(without.password + ":PVEVNC:")) << without.ticket;
+    } else {
+      EXPECT_TRUE(without.password.empty());  // the ticket is the password
+      EXPECT_TRUE(without.ticket.starts_with("PVEVNC:")) << without.ticket;
+    }
+    EXPECT_TRUE(std::holds_alternative<ConsoleGrant>(accept("pve1/qemu/100", without)));
+  }
+  // What /version says follows the generation, unless told otherwise.
+  MockOptions o;
+  EXPECT_EQ(o.pve_version(), "8.4.1");
+  o.generation = VncproxyGeneration::old;
+  EXPECT_EQ(o.pve_version(), "6.1-11");
+  EXPECT_EQ(o.pve_release(), "6.1");
+  o.generation = VncproxyGeneration::next;
+  EXPECT_EQ(o.pve_release(), "10.0");
+  o.version = "9.0.5";
+  EXPECT_EQ(o.pve_version(), "9.0.5");
+  EXPECT_EQ(o.pve_release(), "9.0");
 }
 
 TEST_F(ConsoleTest, PasswordsDifferBetweenCalls) {

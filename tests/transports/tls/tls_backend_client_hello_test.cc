@@ -189,14 +189,24 @@ TEST_P(TlsClientHello, ServerClosingDuringTheHandshake) {
   EXPECT_NE(e.message().find("closed the connection"), std::string::npos) << e.message();
 }
 
-TEST_P(TlsClientHello, PlainHttpAnswerIsATlsError) {
+// A plain-HTTP server reads our ClientHello as a bad request and answers in HTTP: the client says
+// so with a code (Errc::not_tls), whatever its backend made of "HTTP/" as a record header.
+TEST_P(TlsClientHello, PlainHttpAnswerIsNotTls) {
   RawFixture f(backend(), "pve1.example.com");
   f.r.respond = [](RawServer& r) {
     r.send("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
   };
   Error e = f.run_to_failure();
-  EXPECT_EQ(e.code(), Errc::tls);
+  EXPECT_EQ(e.code(), Errc::not_tls) << e.message();
   EXPECT_NE(e.message().find("TLS handshake failed"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("plain HTTP"), std::string::npos) << e.message();
+}
+
+TEST_P(TlsClientHello, OtherGarbageStaysATlsError) {
+  RawFixture f(backend(), "pve1.example.com");
+  f.r.respond = [](RawServer& r) { r.send("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"); };
+  Error e = f.run_to_failure();
+  EXPECT_EQ(e.code(), Errc::tls) << e.message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TlsClientHello, all_backends(), backend_param_name);

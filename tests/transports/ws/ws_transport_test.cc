@@ -264,6 +264,8 @@ TEST(WsTransport, Non101IsConsoleRefusedWithStatusAndReason) {
   EXPECT_FALSE(rig.csink.connected);
   EXPECT_EQ(rig.csink.error.code(), Errc::console_refused);
   EXPECT_EQ(rig.csink.error.detail(), "websocket upgrade refused: 401 authentication failure");
+  // The layers above decide on this code, not on the words (console_session.cc).
+  EXPECT_EQ(rig.csink.error.source(), ErrorSource::websocket);
 }
 
 TEST(WsTransport, WrongAcceptFailsTheHandshake) {
@@ -287,6 +289,16 @@ TEST(WsTransport, EofDuringHandshakeIsConnectionLost) {
   rig.start();
   ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.closed; }));
   EXPECT_EQ(rig.csink.error.code(), Errc::connection_lost);
+  EXPECT_EQ(rig.csink.error.source(), ErrorSource::websocket);
+}
+
+TEST(WsTransport, TheLowerTransportsErrorsAreNotMarkedAsOurs) {
+  Rig rig;
+  rig.start_and_open();
+  rig.server->ws->close(CloseMode::Abort);  // a reset under the client's WebSocket
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.closed; }));
+  EXPECT_EQ(rig.csink.error.code(), Errc::connection_lost);
+  EXPECT_EQ(rig.csink.error.source(), ErrorSource::unspecified) << rig.csink.error.message();
 }
 
 TEST(WsTransport, HandshakeTimesOut) {
@@ -311,6 +323,7 @@ TEST(WsTransport, PeerProtocolErrorFailsAndAborts) {
   ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.closed; }));
   EXPECT_EQ(rig.csink.error.code(), Errc::protocol);
   EXPECT_NE(rig.csink.error.detail().find("masked frame from the server"), std::string::npos);
+  EXPECT_EQ(rig.csink.error.source(), ErrorSource::websocket);
   // The lower transport was aborted: the other end sees a reset.
   ASSERT_TRUE(rig.loop.run_until([&] { return rig.server->raw_end()->closed(); }));
   EXPECT_EQ(rig.server->raw_end()->failure().code(), Errc::connection_lost);
