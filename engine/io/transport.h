@@ -17,6 +17,8 @@
 //   runs); falling back to the low mark after being above fires on_write_low (always, even if the
 //   posted high never fired). Memory is bounded by whoever honours those.
 // - close(Flush) sends what is pending then closes; close(Abort) drops it (TCP RST where possible).
+//   A Flush toward a peer that does not read gives up once nothing has moved for kFlushGraceMs:
+//   the transport aborts and on_closed carries Errc::timeout. Every close ends in bounded time.
 // - on_closed(error) comes exactly once, last, always posted or from I/O (never from inside a
 //   public call): error.ok() when we closed it ourselves, otherwise why it ended.
 // - Callbacks are never made re-entrantly from inside a call the user made; they come from I/O
@@ -50,6 +52,8 @@ class Transport {
  public:
   static constexpr size_t kDefaultHighMark = 256 * 1024;
   static constexpr size_t kDefaultLowMark = 64 * 1024;
+  // How long close(Flush) waits for a peer that takes none of our bytes (see the contract).
+  static constexpr uint64_t kFlushGraceMs = 5000;
 
   explicit Transport(Loop& loop) : loop_(loop) {}
   virtual ~Transport() = default;

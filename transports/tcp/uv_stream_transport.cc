@@ -230,8 +230,26 @@ void UvStreamTransport::write_cb(int status) {
          status);
     return;
   }
+  if (state_ == State::flushing) arm_flush_grace();  // bytes moved: the peer reads
   flush_writes();
   update_write_level();
+}
+
+void UvStreamTransport::arm_flush_grace() {
+  if (!flush_grace_) flush_grace_ = std::make_unique<Timer>(loop());
+  flush_grace_->start(kFlushGraceMs, [this] { give_up_flush(); });
+}
+
+void UvStreamTransport::give_up_flush() {
+  if (state_ != State::flushing) return;
+  const size_t dropped = pending_write_bytes();
+  cancel_connect_steps();
+  release_stream(true);
+  pending_.clear();
+  state_ = State::closed;
+  finish(Error(Errc::timeout, "gave up closing the connection to " + peer_name() + ": " +
+                                  std::to_string(dropped) + " bytes not taken within " +
+                                  std::to_string(kFlushGraceMs / 1000) + " s"));
 }
 
 void UvStreamTransport::shutdown_cb(int status) {
@@ -268,6 +286,7 @@ void UvStreamTransport::close(CloseMode mode) {
 void UvStreamTransport::begin_flush() {
   state_ = State::flushing;
   end_requested_ = true;
+  arm_flush_grace();
   start_reading();  // drop incoming bytes; a peer that floods us must not block our flush
   if (state_ != State::flushing) return;
   flush_writes();

@@ -12,13 +12,15 @@
 //   queued + in flight.
 // - close(Flush) sends what is pending, shuts our direction down, then calls flushed() (by default:
 //   close); incoming bytes are read and dropped meanwhile, so two sides flushing towards each other
-//   cannot deadlock. close(Abort) drops what is pending and closes (a TCP stream with an RST).
+//   cannot deadlock; a peer that takes nothing for kFlushGraceMs gets an RST instead (on_closed:
+//   Errc::timeout). close(Abort) drops what is pending and closes (a TCP stream with an RST).
 // - The libuv handle and its requests live in a heap block freed by libuv's close callback, so the
 //   transport may be destroyed at any time (from inside its own callbacks via Loop::defer_delete).
 #pragma once
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "engine/io/transport.h"
@@ -111,6 +113,8 @@ class UvStreamTransport : public Transport {
   void flush_writes();
   void write_cb(int status);
   void shutdown_cb(int status);
+  void arm_flush_grace();
+  void give_up_flush();
 
   ByteChain rx_;       // received, not yet consumed by the sink
   ByteChain pending_;  // written, not yet handed to uv_write
@@ -121,6 +125,7 @@ class UvStreamTransport : public Transport {
   bool end_requested_ = false;  // end_stream written or close(Flush): shutdown once flushed
   bool shutdown_sent_ = false;
   bool reoffer_posted_ = false;
+  std::unique_ptr<Timer> flush_grace_;  // close(Flush): restarted whenever a write completes
 };
 
 }  // namespace pvb

@@ -60,6 +60,7 @@ void TlsTransport::close(CloseMode mode) {
   }
   if (close_requested_) return;
   close_requested_ = true;
+  if (!close_notify_sent_) arm_flush_grace();
   if (close_notify_sent_) {
     lower_->close(CloseMode::Flush);  // end_stream already sent our close_notify
   } else if (handshake_done_) {
@@ -128,6 +129,7 @@ void TlsTransport::on_write_high() {
 }
 
 void TlsTransport::on_write_low() {
+  if (close_requested_ && !close_notify_sent_) arm_flush_grace();  // the peer takes our bytes
   flush_writes();
   update_write_level();
 }
@@ -259,7 +261,8 @@ void TlsTransport::flush_writes() {
   const bool wrote = !batch.empty() || finishing;
   if (finishing && close_requested_) {
     lower_->write(batch);
-    lower_->close(CloseMode::Flush);
+    lower_->close(CloseMode::Flush);  // its own grace bounds the rest
+    if (flush_grace_) flush_grace_->stop();
   } else if (wrote) {
     lower_->write(batch, finishing);
   }
@@ -280,6 +283,18 @@ void TlsTransport::sync_lower_reading() {
   if (disable == lower_read_disabled_) return;
   lower_read_disabled_ = disable;
   lower_->read_disable(disable);
+}
+
+void TlsTransport::arm_flush_grace() {
+  if (!flush_grace_) flush_grace_ = std::make_unique<Timer>(loop());
+  flush_grace_->start(kFlushGraceMs, [this] {
+    if (closed()) return;
+    const size_t dropped = pending_write_bytes();
+    lower_->close(CloseMode::Abort);
+    finish(Error(Errc::timeout, "TLS: gave up closing: " + std::to_string(dropped) +
+                                    " bytes not taken within " +
+                                    std::to_string(kFlushGraceMs / 1000) + " s"));
+  });
 }
 
 void TlsTransport::fail(Error error) {

@@ -14,7 +14,9 @@
 // - read_disable() stops decrypting and is passed down to the lower transport — from the end of
 //   the handshake on (the handshake itself must read, whatever our sink wants).
 // - end_stream: close_notify after the pending data, then the lower's end_stream (half-close: the
-//   peer's reply can still be read). close(Flush): the same, then the lower is closed with Flush.
+//   peer's reply can still be read). close(Flush): the same, then the lower is closed with Flush;
+//   while plaintext still waits for room below, a peer that takes nothing for kFlushGraceMs ends
+//   it (the lower is aborted, on_closed carries Errc::timeout).
 // - Failures: Errc::tls / Errc::tls_verify from the engine (with the mbedTLS text and any alert),
 //   or the lower transport's error unchanged.
 #pragma once
@@ -80,6 +82,7 @@ class TlsTransport : public Transport, private TransportSink {
   void send_engine_output();
   void sync_lower_reading();
   void fail(Error error);
+  void arm_flush_grace();
 
   std::unique_ptr<Transport> lower_;
   std::shared_ptr<TlsContext> ctx_;
@@ -101,6 +104,7 @@ class TlsTransport : public Transport, private TransportSink {
   bool lower_read_disabled_ = false;
   bool flush_posted_ = false;
   bool recheck_posted_ = false;
+  std::unique_ptr<Timer> flush_grace_;  // close(Flush) until our close_notify is handed down
 };
 
 }  // namespace pvb

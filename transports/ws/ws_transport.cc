@@ -83,6 +83,7 @@ void WsTransport::write(ByteChain& data, bool end_stream) {
     update_write_level();
     return;
   }
+  send_owed_pong();  // ahead of the data: it was owed first
   send_data(data);
   if (end_stream) {
     send_close_frame(kWsCloseNormal);
@@ -269,10 +270,24 @@ void WsTransport::on_message_data(ByteChain& payload, bool, bool) {
 }
 
 void WsTransport::on_ping(ByteChain& payload) {
-  if (killed_.failed() || close_frame_sent_ || phase_ == Phase::done) return;
-  const uint8_t* p = payload.linearize(payload.size());
+  // Closing, we answer nothing: our teardown must not wait behind pongs.
+  if (killed_.failed() || close_frame_sent_ || user_closed_ || phase_ != Phase::open) return;
+  // A peer that pings faster than it reads our pongs gets one answer, to its latest ping, once
+  // our queue has drained (RFC 6455 5.5.3 allows answering only the most recent): the pongs of a
+  // flood never pile up in our memory nor hold back what we close with.
+  owed_pong_ = payload.to_string();
+  pong_owed_ = true;
+  send_owed_pong();
+}
+
+void WsTransport::send_owed_pong() {
+  if (!pong_owed_ || close_frame_sent_ || user_closed_ || phase_ != Phase::open) return;
+  if (lower_->pending_write_bytes() > kPongBudget) return;  // retried when the queue moves
+  pong_owed_ = false;
   ByteChain out;
-  codec_->encode_pong(std::span<const uint8_t>(p, payload.size()), out);
+  codec_->encode_pong(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(owed_pong_.data()),
+                                               owed_pong_.size()),
+                      out);
   lower_->write(out);
   update_write_level();
 }

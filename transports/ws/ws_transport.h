@@ -8,7 +8,8 @@
 //   handshake; `leftover` holds the bytes that came after the request head.
 // Writes become binary frames (FIN set, never fragmented, at most WsCodecOptions::max_frame_payload
 // bytes each). Received text and binary data is emitted as a stream; Pings are answered with
-// Pongs. Ending: end_stream or close(Flush) sends Close (1000) after the pending data and closes
+// Pongs, at most one waiting at a time (the latest Ping's: a peer that floods Pings without
+// reading our Pongs cannot fill our memory), and none once we are closing. Ending: end_stream or close(Flush) sends Close (1000) after the pending data and closes
 // the lower transport (Flush) without waiting for the peer's Close, aborting it if it has not
 // finished within close_timeout_ms. A received Close, or the lower transport's EOF without one
 // (pveproxy just closes TCP when the VM side ends), is emitted as end_stream, then the lower side
@@ -56,6 +57,10 @@ struct WsServerOptions {
 
 class WsTransport final : public WebSocketStream, private TransportSink, private WsCodecSink {
  public:
+  // A Pong is sent only while at most this much waits below us (a few Pongs' worth, far under
+  // any write mark): Pongs to a peer that does not read must not hold back our own traffic.
+  static constexpr size_t kPongBudget = 4 * 1024;
+
   static std::unique_ptr<WsTransport> client(std::unique_ptr<Transport> lower,
                                              WsClientOptions options, Random& rng);
   static std::unique_ptr<WsTransport> server(std::unique_ptr<Transport> lower, ByteChain leftover,
@@ -92,7 +97,10 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   void on_connected() override;
   void on_data(ByteChain& data, bool end_stream) override;
   void on_write_high() override { update_write_level(); }
-  void on_write_low() override { update_write_level(); }
+  void on_write_low() override {
+    send_owed_pong();
+    update_write_level();
+  }
   void on_closed(const Error& error) override;
 
   // WsCodecSink
@@ -109,6 +117,7 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   void become_open();
   void send_data(ByteChain& data);
   void send_close_frame(uint16_t code);
+  void send_owed_pong();
   void begin_lower_close();
   void fail(Error error);
 
@@ -141,6 +150,8 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   uint16_t peer_close_code_ = kWsCloseNoStatus;
   std::string peer_close_reason_;
   std::function<void(ByteChain&)> pong_handler_;
+  std::string owed_pong_;  // the payload of the latest Ping not answered yet
+  bool pong_owed_ = false;
 
   // sending
   ByteChain pre_open_;  // written before the handshake finished
