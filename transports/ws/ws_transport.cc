@@ -8,8 +8,7 @@ namespace pvb {
 
 WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const WsCodecOptions& codec,
                          uint64_t close_timeout_ms, Random& rng)
-    : WebSocketStream(lower->loop()),
-      lower_(std::move(lower)),
+    : TransportOverlayOf(std::move(lower)),
       role_(role),
       rng_(rng),
       close_timeout_ms_(close_timeout_ms),
@@ -18,11 +17,6 @@ WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const Ws
   WsCodecOptions o = codec;
   o.role = role;
   codec_ = make_ws_codec(o, *this, rng_);
-  lower_->set_sink(this);
-}
-
-WsTransport::~WsTransport() {
-  if (lower_) lower_->set_sink(nullptr);
 }
 
 std::unique_ptr<WsTransport> WsTransport::client(std::unique_ptr<Transport> lower,
@@ -78,9 +72,8 @@ void WsTransport::write(ByteChain& data, bool end_stream) {
     return;
   }
   if (phase_ != Phase::open || !connected()) {
-    pre_open_.move_from(data);
     pre_open_end_ = pre_open_end_ || end_stream;
-    update_write_level();
+    write_queue().move_from(data);
     return;
   }
   send_owed_pong();  // ahead of the data: it was owed first
@@ -89,7 +82,6 @@ void WsTransport::write(ByteChain& data, bool end_stream) {
     send_close_frame(kWsCloseNormal);
     begin_lower_close();
   }
-  update_write_level();
 }
 
 void WsTransport::close(CloseMode mode) {
@@ -98,9 +90,9 @@ void WsTransport::close(CloseMode mode) {
     phase_ = Phase::done;
     handshake_timer_.stop();
     close_timer_.stop();
-    pre_open_.clear();
     lower_->close(CloseMode::Abort);
     finish(Error());
+    write_queue().clear();  // after finish: nothing is reported from inside close()
     return;
   }
   user_closed_ = true;
@@ -113,16 +105,11 @@ void WsTransport::close(CloseMode mode) {
   }
 }
 
-size_t WsTransport::pending_write_bytes() const {
-  return pre_open_.size() + lower_->pending_write_bytes();
-}
-
 bool WsTransport::send_ping(std::span<const uint8_t> payload) {
   if (phase_ != Phase::open || !connected() || close_frame_sent_) return false;
   ByteChain out;
   codec_->encode_ping(payload, out);
-  lower_->write(out);
-  update_write_level();
+  write_lower(out);
   return true;
 }
 
@@ -154,8 +141,7 @@ void WsTransport::send_upgrade_request() {
   ByteChain head;
   write_request_head(hs->request, head);
   phase_ = Phase::handshaking;
-  lower_->write(head);
-  update_write_level();
+  write_lower(head);
   process_input();  // in case the answer is already here
 }
 
@@ -229,14 +215,18 @@ bool WsTransport::take_handshake_answer() {
 
 void WsTransport::become_open() {
   // Data queued before the handshake goes first, ahead of anything written from on_connected.
-  if (!pre_open_.empty()) send_data(pre_open_);
+  if (!write_queue().empty()) {
+    WatermarkChain::Batch batch_check(write_queue());  // from our queue to the lower's: no dip
+    ByteChain queued;
+    write_queue().move_to(queued);
+    send_data(queued);
+  }
   const bool end_now = pre_open_end_;
   emit_connected();
   if (end_now && phase_ == Phase::open) {
     send_close_frame(kWsCloseNormal);
     begin_lower_close();
   }
-  update_write_level();
   if (role_ == WsRole::server) process_input();  // the leftover bytes after the request head
 }
 
@@ -288,8 +278,7 @@ void WsTransport::send_owed_pong() {
   codec_->encode_pong(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(owed_pong_.data()),
                                                owed_pong_.size()),
                       out);
-  lower_->write(out);
-  update_write_level();
+  write_lower(out);
 }
 
 void WsTransport::on_pong(ByteChain& payload) {
@@ -311,7 +300,7 @@ void WsTransport::send_data(ByteChain& data) {
   if (data.empty()) return;
   ByteChain out;
   codec_->encode_data(data, out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void WsTransport::send_close_frame(uint16_t code) {
@@ -319,7 +308,7 @@ void WsTransport::send_close_frame(uint16_t code) {
   close_frame_sent_ = true;
   ByteChain out;
   codec_->encode_close(code, {}, out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void WsTransport::begin_lower_close() {
@@ -336,9 +325,9 @@ void WsTransport::fail(Error error) {
   phase_ = Phase::done;
   handshake_timer_.stop();
   close_timer_.stop();
-  pre_open_.clear();
   lower_->close(CloseMode::Abort);
   finish(std::move(error));
+  write_queue().clear();
 }
 
 }  // namespace pvb

@@ -9,12 +9,12 @@
 // Writes become binary frames (FIN set, never fragmented, at most WsCodecOptions::max_frame_payload
 // bytes each). Received text and binary data is emitted as a stream; Pings are answered with
 // Pongs, at most one waiting at a time (the latest Ping's: a peer that floods Pings without
-// reading our Pongs cannot fill our memory), and none once we are closing. Ending: end_stream or close(Flush) sends Close (1000) after the pending data and closes
-// the lower transport (Flush) without waiting for the peer's Close, aborting it if it has not
-// finished within close_timeout_ms. A received Close, or the lower transport's EOF without one
-// (pveproxy just closes TCP when the VM side ends), is emitted as end_stream, then the lower side
-// is closed; on_closed(ok) follows once it has. Protocol errors end it with the error and abort
-// the lower transport.
+// reading our Pongs cannot fill our memory), and none once we are closing. Ending: end_stream or
+// close(Flush) sends Close (1000) after the pending data and closes the lower transport (Flush)
+// without waiting for the peer's Close, aborting it if it has not finished within close_timeout_ms.
+// A received Close, or the lower transport's EOF without one (pveproxy just closes TCP when the VM
+// side ends), is emitted as end_stream, then the lower side is closed; on_closed(ok) follows once
+// it has. Protocol errors end it with the error and abort the lower transport.
 //
 // Watermarks: pending_write_bytes() includes the lower transport's pending bytes. Set the marks
 // before start(): start() gives the lower transport the same high mark and a low mark of 0 so
@@ -29,7 +29,7 @@
 
 #include "engine/core/loop.h"
 #include "engine/core/random.h"
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 #include "engine/io/websocket.h"
 #include "transports/http/http_message.h"
 #include "transports/ws/ws_codec.h"
@@ -55,7 +55,7 @@ struct WsServerOptions {
   uint64_t close_timeout_ms = 2000;
 };
 
-class WsTransport final : public WebSocketStream, private TransportSink, private WsCodecSink {
+class WsTransport final : public TransportOverlayOf<WebSocketStream>, private WsCodecSink {
  public:
   // A Pong is sent only while at most this much waits below us (a few Pongs' worth, far under
   // any write mark): Pongs to a peer that does not read must not hold back our own traffic.
@@ -65,12 +65,10 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
                                              WsClientOptions options, Random& rng);
   static std::unique_ptr<WsTransport> server(std::unique_ptr<Transport> lower, ByteChain leftover,
                                              WsServerOptions options, Random& rng);
-  ~WsTransport() override;
 
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
   // Sends a Ping (payload up to 125 bytes) for keepalive; false when not open or already closing.
   bool send_ping(std::span<const uint8_t> payload) override;
@@ -96,10 +94,9 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   // TransportSink (the lower transport)
   void on_connected() override;
   void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override { update_write_level(); }
   void on_write_low() override {
     send_owed_pong();
-    update_write_level();
+    TransportOverlayOf::on_write_low();
   }
   void on_closed(const Error& error) override;
 
@@ -121,7 +118,6 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   void begin_lower_close();
   void fail(Error error);
 
-  std::unique_ptr<Transport> lower_;
   WsRole role_;
   Random& rng_;
   std::unique_ptr<WsCodec> codec_;
@@ -154,7 +150,7 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   bool pong_owed_ = false;
 
   // sending
-  ByteChain pre_open_;  // written before the handshake finished
+  // write_queue(): written before the handshake finished.
   bool pre_open_end_ = false;
   bool close_frame_sent_ = false;
   bool user_closed_ = false;  // close(Flush) called: emit nothing more

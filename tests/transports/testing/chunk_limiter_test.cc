@@ -52,7 +52,6 @@ class RecordingTransport : public Transport {
     ended |= end_stream;
   }
   void close(CloseMode) override { finish(Error()); }
-  size_t pending_write_bytes() const override { return 0; }
 
  protected:
   void on_read_enable_changed(bool) override {}
