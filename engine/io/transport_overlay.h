@@ -42,7 +42,8 @@ class TransportOverlayOf : public Interface, protected TransportSink {
   }
   void close(CloseMode mode) override { lower_->close(mode); }
 
-  Transport& lower() { return *lower_; }
+  // The transport underneath (named so as not to hide WebSocketStream::lower()).
+  Transport& lower_transport() { return *lower_; }
 
  protected:
   void on_read_enable_changed(bool enabled) override { lower_->read_disable(!enabled); }

@@ -109,7 +109,7 @@ TEST(ChunkLimiter, WritesGoDownInSeparateChunks) {
   ByteChain none;
   ChunkLimiter empty_end(std::make_unique<RecordingTransport>(loop), 1);
   empty_end.write(none, true);
-  EXPECT_TRUE(static_cast<RecordingTransport&>(empty_end.lower()).ended);
+  EXPECT_TRUE(static_cast<RecordingTransport&>(empty_end.lower_transport()).ended);
 }
 
 TEST(ChunkLimiter, LeftoversComeBackInFrontOfNewBytes) {
