@@ -1,5 +1,6 @@
 #include "transports/ws/ws_transport.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "transports/ws/handshake.h"
@@ -42,8 +43,9 @@ std::unique_ptr<WsTransport> WsTransport::server(std::unique_ptr<Transport> lowe
 
 void WsTransport::start() {
   if (phase_ != Phase::created) return;
-  // The lower transport reports every drain below our marks: its low mark is 0 (see header).
-  lower_->set_write_watermarks(write_high_mark(), 0);
+  // The lower transport reports every drain below our marks, and each time it empties after
+  // holding more than the pong budget (an owed pong then goes out): see the header.
+  lower_->set_write_watermarks(std::min(write_high_mark(), kPongBudget), 0);
   if (role_ == WsRole::server) {
     phase_ = Phase::open;
     post([this] {

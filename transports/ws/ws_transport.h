@@ -16,9 +16,10 @@
 // side ends), is emitted as end_stream, then the lower side is closed; on_closed(ok) follows once
 // it has. Protocol errors end it with the error and abort the lower transport.
 //
-// Watermarks: pending_write_bytes() includes the lower transport's pending bytes. Set the marks
-// before start(): start() gives the lower transport the same high mark and a low mark of 0 so
-// that every drain below our marks is reported to us.
+// Watermarks: pending_write_bytes() = what waits for the handshake (write_queue()) + the lower
+// transport's pending bytes (TransportOverlay). Set the marks before start(): start() gives the
+// lower transport a high mark of kPongBudget (or ours, if lower) and a low mark of 0, so that
+// every drain below our marks is reported, and so is the moment an owed Pong may go out.
 #pragma once
 
 #include <cstdint>
