@@ -120,7 +120,7 @@ inline int fuzz_tls_input(TlsRole victim_role, const uint8_t* bytes, size_t size
       auto tls_peer = std::make_unique<TlsTransport>(
           std::move(near), victim_is_server ? client_ctx : ctx.server,
           victim_is_server ? std::string(kTlsServerName) : std::string());
-      raw = &tls_peer->lower();
+      raw = &tls_peer->lower_transport();
       peer = std::move(tls_peer);
     } else {
       raw = near.get();

@@ -288,11 +288,19 @@ void ConsoleSession::accept_client(AcceptedClient accepted) {
   start_keepalive();
 }
 
+namespace {
+constexpr char kKeepalivePayload[] = {'p', 'v', 'b'};
+}  // namespace
+
 void ConsoleSession::start_keepalive() {
   if (options_.keepalive_ms == 0) return;
   auto weak = alive_.weak();
-  ws_->set_pong_handler([this, weak](ByteChain&) {
-    if (!weak.expired()) awaiting_pong_ = false;
+  // Only the echo of our own ping counts: an unsolicited pong proves nothing about our pings.
+  ws_->set_pong_handler([this, weak](ByteChain& payload) {
+    if (!weak.expired() && payload.to_string(sizeof kKeepalivePayload) ==
+                               std::string_view(kKeepalivePayload, sizeof kKeepalivePayload)) {
+      awaiting_pong_ = false;
+    }
   });
   keepalive_timer_.start_repeat(options_.keepalive_ms, options_.keepalive_ms,
                                 [this] { keepalive_tick(); });
@@ -300,23 +308,23 @@ void ConsoleSession::start_keepalive() {
 
 void ConsoleSession::keepalive_tick() {
   if (ending_ || !pump_) return;
-  uint64_t from_guest = pump_->bytes_b_to_a();
-  bool heard = from_guest != from_guest_at_ping_;
-  // While backpressure keeps us from reading the WebSocket, a pong may sit unread behind the
-  // data: a busy, healthy session must not be killed for that.
-  bool blind = pump_->read_paused(Pump::Side::b);
-  if (awaiting_pong_ && !heard && !blind) {
+  // Liveness is the pong to our own ping and nothing else: a server that floods us with data or
+  // pings but never reads what we send is not alive. While backpressure keeps us from reading the
+  // WebSocket (now, or at any time since the last tick), the pong may sit unread behind the data:
+  // a busy, healthy session gets another interval for that.
+  const uint64_t pauses = pump_->read_pauses(Pump::Side::b);
+  const bool blind = pump_->read_paused(Pump::Side::b) || pauses != server_read_pauses_;
+  server_read_pauses_ = pauses;
+  if (awaiting_pong_) {
+    if (blind) return;
     end_with(CloseReason::keepalive_timeout,
              Error(Errc::timeout, "the server did not answer the keepalive ping within " +
                                       std::to_string(options_.keepalive_ms / 1000) + " s"));
     return;
   }
-  if (!awaiting_pong_ || heard) {
-    static const uint8_t kPayload[] = {'p', 'v', 'b'};
-    if (ws_->send_ping(kPayload)) {
-      awaiting_pong_ = true;
-      from_guest_at_ping_ = from_guest;
-    }
+  if (ws_->send_ping(std::span(reinterpret_cast<const uint8_t*>(kKeepalivePayload),
+                               sizeof kKeepalivePayload))) {
+    awaiting_pong_ = true;
   }
 }
 

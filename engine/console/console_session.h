@@ -176,7 +176,7 @@ class ConsoleSession : private TransportSink {
   // exit be the reason (and its code count) rather than "client closed".
   Timer viewer_exit_wait_;
   bool awaiting_pong_ = false;
-  uint64_t from_guest_at_ping_ = 0;
+  uint64_t server_read_pauses_ = 0;  // Pump::read_pauses(b) at the latest keepalive tick
 
   bool ending_ = false;
   bool finished_ = false;

@@ -280,6 +280,21 @@ size_t ByteChain::copy_out(void* dst, size_t n, size_t offset) const {
   return done;
 }
 
+size_t ByteChain::take_into(void* dst, size_t n, CopyCounter counter) {
+  auto* out = static_cast<uint8_t*>(dst);
+  n = std::min(n, size_);
+  size_t done = 0;
+  while (done < n) {
+    const Slice& s = slices_.front();
+    const size_t k = std::min(s.size(), n - done);
+    std::memcpy(out + done, s.data(), k);
+    drain(k);
+    done += k;
+  }
+  if (done > 0 && counter == CopyCounter::chain) count_copy(done);
+  return done;
+}
+
 const uint8_t* ByteChain::linearize(size_t n) {
   assert(n <= size_);
   if (n == 0) return nullptr;

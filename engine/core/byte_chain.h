@@ -38,6 +38,8 @@ class Block {
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
   size_t capacity() const { return capacity_; }
   size_t used() const { return used_; }
+  // Slices and reservations holding this block (in any chain): 1 = only the one you look through.
+  uint32_t references() const { return refs_; }
 
  private:
   friend class BlockRef;
@@ -132,11 +134,19 @@ class ByteChain {
 
   // --- consuming -------------------------------------------------------------------------------
   const Slice& front() const { return slices_.front(); }
+  // References to the front slice's block (see Block::references): a codec may write into those
+  // bytes in place only if it can account for every one of them. The chain must not be empty.
+  uint32_t front_block_references() const { return slices_.front().block->references(); }
   void drain(size_t n);
   void clear();
   uint8_t at(size_t offset) const;
   // Copies up to n bytes starting at offset into dst (counted). Returns the bytes copied.
   size_t copy_out(void* dst, size_t n, size_t offset = 0) const;
+  // Copies up to n bytes from the front into dst and drains them (a library's read callback).
+  // Counted in copy_stats(), unless the caller counts the copy as its own (CopyCounter::caller:
+  // the TLS backends count theirs in tls_copy_stats()). Returns the bytes taken.
+  enum class CopyCounter { chain, caller };
+  size_t take_into(void* dst, size_t n, CopyCounter counter = CopyCounter::chain);
   // Makes the first n bytes (n <= size()) contiguous, copying only if they span slices (counted).
   const uint8_t* linearize(size_t n);
   // The whole content as a string (a counted copy); for headers, tests and small messages.

@@ -24,30 +24,30 @@ void Transport::emit_data(ByteChain& data, bool end_stream) {
   sink_->on_data(data, end_stream);
 }
 
-void Transport::update_write_level() {
-  switch (watermark_.update(pending_write_bytes())) {
-    case Watermark::Crossing::went_high:
-      if (!high_posted_) {
-        high_posted_ = true;
-        post([this] {
-          high_posted_ = false;
-          // Only if still above: a drain may have come first.
-          if (watermark_.above() && !high_fired_ && !closed_) {
-            high_fired_ = true;
-            if (sink_) sink_->on_write_high();
-          }
-        });
-      }
-      break;
-    case Watermark::Crossing::went_low:
-      // Always reported, even when the posted "high" has not run yet: a sink may have paused on
-      // its own reading of pending_write_bytes() (the pump does), and must hear it may resume.
-      high_fired_ = false;
-      if (sink_ && !closed_) sink_->on_write_low();
-      break;
-    case Watermark::Crossing::none:
-      break;
-  }
+Transport::Transport(Loop& loop) : loop_(loop) {
+  write_queue_.set_callbacks([this] { went_high(); }, [this] { went_low(); });
+}
+
+void Transport::went_high() {
+  if (high_posted_) return;
+  high_posted_ = true;
+  post([this] {
+    high_posted_ = false;
+    // Only if still above: a drain may have come first (the level below may have changed
+    // silently: look again).
+    write_queue_.recheck();
+    if (write_queue_.above() && !high_fired_ && !closed_) {
+      high_fired_ = true;
+      if (sink_) sink_->on_write_high();
+    }
+  });
+}
+
+void Transport::went_low() {
+  // Always reported, even when the posted "high" has not run yet: a sink may have paused on
+  // its own reading of pending_write_bytes() (the pump does), and must hear it may resume.
+  high_fired_ = false;
+  if (sink_ && !closed_) sink_->on_write_low();
 }
 
 void Transport::finish(Error error) {

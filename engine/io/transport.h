@@ -17,6 +17,8 @@
 //   runs); falling back to the low mark after being above fires on_write_low (always, even if the
 //   posted high never fired). Memory is bounded by whoever honours those.
 // - close(Flush) sends what is pending then closes; close(Abort) drops it (TCP RST where possible).
+//   A Flush toward a peer that does not read gives up once nothing has moved for kFlushGraceMs:
+//   the transport aborts and on_closed carries Errc::timeout. Every close ends in bounded time.
 // - on_closed(error) comes exactly once, last, always posted or from I/O (never from inside a
 //   public call): error.ok() when we closed it ourselves, otherwise why it ended.
 // - Callbacks are never made re-entrantly from inside a call the user made; they come from I/O
@@ -30,7 +32,7 @@
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
 #include "engine/core/loop.h"
-#include "engine/core/watermark.h"
+#include "engine/core/watermark_chain.h"
 
 namespace pvb {
 
@@ -50,8 +52,10 @@ class Transport {
  public:
   static constexpr size_t kDefaultHighMark = 256 * 1024;
   static constexpr size_t kDefaultLowMark = 64 * 1024;
+  // How long close(Flush) waits for a peer that takes none of our bytes (see the contract).
+  static constexpr uint64_t kFlushGraceMs = 5000;
 
-  explicit Transport(Loop& loop) : loop_(loop) {}
+  explicit Transport(Loop& loop);
   virtual ~Transport() = default;
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -63,7 +67,8 @@ class Transport {
   virtual void start() = 0;
   virtual void write(ByteChain& data, bool end_stream = false) = 0;
   virtual void close(CloseMode mode) = 0;
-  virtual size_t pending_write_bytes() const = 0;
+  // The level of write_queue(): its bytes plus whatever it counts below it.
+  size_t pending_write_bytes() const { return write_queue_.level(); }
 
   // Counted pause/resume of reading.
   void read_disable(bool disable);
@@ -74,10 +79,10 @@ class Transport {
   // Why the transport ended (ok if it has not, or was closed by us).
   const Error& failure() const { return failure_; }
 
-  void set_write_watermarks(size_t high, size_t low) { watermark_.set_marks(high, low); }
-  size_t write_high_mark() const { return watermark_.high(); }
-  size_t write_low_mark() const { return watermark_.low(); }
-  bool above_write_high() const { return watermark_.above() && high_fired_; }
+  void set_write_watermarks(size_t high, size_t low) { write_queue_.set_marks(high, low); }
+  size_t write_high_mark() const { return write_queue_.high(); }
+  size_t write_low_mark() const { return write_queue_.low(); }
+  bool above_write_high() const { return write_queue_.above() && high_fired_; }
 
  protected:
   // Implementations: called when reading flips between enabled and disabled.
@@ -87,10 +92,13 @@ class Transport {
   // callbacks. From inside a public method, use post().
   void emit_connected();
   void emit_data(ByteChain& data, bool end_stream);
-  // Re-evaluates pending_write_bytes() against the marks. Safe from anywhere: "high" is always
-  // posted (and re-checked when it runs), "low" is delivered directly on every fall to the low
-  // mark.
-  void update_write_level();
+  // The pending-write queue: bytes accepted by write() and not handed down yet. It re-checks the
+  // marks on every change: "high" is then posted (and re-checked when it runs), "low" delivered
+  // directly on every fall to the low mark (never after the transport ended, so clearing the queue
+  // while closing reports nothing). An overlay counts its lower transport's bytes as well
+  // (WatermarkChain::set_below; see TransportOverlay).
+  WatermarkChain& write_queue() { return write_queue_; }
+  const WatermarkChain& write_queue() const { return write_queue_; }
   // Ends the transport: records the error, posts on_closed once. Later calls are ignored.
   void finish(Error error);
   // Runs fn later on the loop, unless this transport has been destroyed by then.
@@ -99,8 +107,11 @@ class Transport {
  private:
   Loop& loop_;
   TransportSink* sink_ = nullptr;
+  void went_high();
+  void went_low();
+
   AliveToken alive_;
-  Watermark watermark_{kDefaultHighMark, kDefaultLowMark};
+  WatermarkChain write_queue_{kDefaultHighMark, kDefaultLowMark};
   bool high_fired_ = false;
   bool high_posted_ = false;
   int read_disable_count_ = 0;

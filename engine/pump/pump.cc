@@ -70,6 +70,7 @@ void Pump::check_pressure(End& writer) {
   End& reader = other(writer);
   if (!reader.paused && !reader.closed && writer.t->pending_write_bytes() > options_.high_mark) {
     reader.paused = true;
+    ++reader.pauses;
     reader.t->read_disable(true);
   }
 }

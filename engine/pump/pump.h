@@ -50,6 +50,8 @@ class Pump {
   uint64_t bytes_b_to_a() const { return result_.bytes_b_to_a; }
   // True while backpressure holds reading disabled on that side.
   bool read_paused(Side s) const { return end(s).paused; }
+  // How often backpressure has disabled reading on that side so far.
+  uint64_t read_pauses(Side s) const { return end(s).pauses; }
   bool finished() const { return done_called_; }
   // Once a side has ended (before done() runs, while both sides still close): which one, and why
   // (the Result that done() will report). Null while both are running.
@@ -61,6 +63,7 @@ class Pump {
     Side side = Side::a;
     Transport* t = nullptr;
     bool paused = false;  // we disabled its reading for backpressure
+    uint64_t pauses = 0;  // how often
     bool ended = false;   // it delivered end of stream or failed
     bool closed = false;  // on_closed arrived
     void on_data(ByteChain& data, bool end_stream) override;

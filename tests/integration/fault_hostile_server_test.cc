@@ -3,8 +3,12 @@
 // websocket frames a server must never send (masked, RSV bits, 2^63-byte lengths, reserved
 // opcodes, ping floods, a Close that is never answered). Each ends pvebridge with one clear line
 // and its exit code, within the bound, and no process of the test grows past the memory bound.
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <ostream>
+#include <vector>
 
 #include "tests/integration/fault_helpers.h"
 
@@ -126,6 +130,75 @@ TEST_F(HostileWebsocket, CloseThatIsNeverAnsweredStillEnds) {
   EXPECT_TRUE(contains(o.line(), "console closed: the viewer exited")) << o.err;
   EXPECT_TRUE(wait_for_stderr(m.process(), "never_close) ended by client"))
       << m.process().stderr_text();
+}
+
+TEST_F(HostileWebsocket, DeafPingFloodDoesNotOutliveTheViewer) {
+  // After the 101 the server sends the RFB banner, then pings without end, and never reads a
+  // byte: our pongs (and later our Close) cannot leave. The viewer answers the banner and leaves;
+  // the bridge must notice and end on its own (default keepalive: no help from it within the
+  // bound), with the viewer's leaving as the reason.
+  MockPveproxy m({"--fault", "raw_after_upgrade=deaf_ping_flood"});
+  ASSERT_TRUE(m.ok());
+  const int64_t start = now_ms();
+  std::unique_ptr<ChildProcess> p =
+      start_pvebridge(args(m, {"connect", "web01", "--no-viewer", "--json"}), token_env(m));
+  std::optional<std::string> listening = find_line(*p, "\"listening\"");
+  ASSERT_TRUE(listening) << p->stderr_text();
+  LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));
+  ASSERT_TRUE(client.connected());
+  uint8_t banner[12];
+  size_t got = 0;
+  while (got < sizeof banner) {
+    const ssize_t n = client.read_some(banner + got, sizeof banner - got);
+    ASSERT_GT(n, 0) << "no banner: " << p->stderr_text();
+    got += static_cast<size_t>(n);
+  }
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(banner), sizeof banner), "RFB 003.008\n");
+  ASSERT_EQ(::write(client.fd(), "RFB 003.008\n", 12), 12);
+  client.close();
+  Outcome o = finish_bounded(*p, start);
+  record("deaf ping flood", "--fault raw_after_upgrade=deaf_ping_flood; the viewer leaves", o);
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  bool client_closed = false;
+  for (const std::string& l : o.out) client_closed |= json_get(l, "reason") == "client_closed";
+  EXPECT_TRUE(client_closed) << o.err;
+  expect_bounded_children_memory();
+}
+
+TEST_F(HostileWebsocket, DeafServerEndsByKeepalive) {
+  // After the 101 the server sends the RFB banner and then neither reads nor writes: the viewer's
+  // bytes fill every buffer on the way (so reading from the viewer stops, and its leaving cannot
+  // be seen), our ping is never answered, and our Close can never leave. The keepalive ends the
+  // session and the teardown gives up on the Close.
+  MockPveproxy m({"--fault", "raw_after_upgrade=deaf"});
+  ASSERT_TRUE(m.ok());
+  const int64_t start = now_ms();
+  std::unique_ptr<ChildProcess> p = start_pvebridge(
+      args(m, {"connect", "web01", "--no-viewer", "--json", "--keepalive", "1"}), token_env(m));
+  std::optional<std::string> listening = find_line(*p, "\"listening\"");
+  ASSERT_TRUE(listening) << p->stderr_text();
+  LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));
+  ASSERT_TRUE(client.connected());
+  // Write until nothing more is taken (the bridge stopped reading us), without blocking.
+  std::vector<uint8_t> chunk(64 * 1024, 'x');
+  size_t refused = 0;
+  while (refused < 50 && !p->wait(0).has_value()) {
+    const ssize_t n = ::send(client.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      refused = 0;
+    } else {
+      ++refused;
+      ::usleep(10 * 1000);
+    }
+  }
+  client.close();
+  Outcome o = finish_bounded(*p, start);
+  record("deaf server", "--fault raw_after_upgrade=deaf, --keepalive 1; the viewer writes", o);
+  EXPECT_EQ(o.exit_code, 7) << o.err;
+  bool keepalive = false;
+  for (const std::string& l : o.out) keepalive |= json_get(l, "reason") == "keepalive_timeout";
+  EXPECT_TRUE(keepalive) << o.err;
+  expect_bounded_children_memory();
 }
 
 TEST_F(HostileWebsocket, SilentGuestKeepsTheBridgeUntilTheViewerLeaves) {

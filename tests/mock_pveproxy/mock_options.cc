@@ -17,7 +17,8 @@ constexpr std::string_view kKnownFaults =
 constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
                                       RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
                                       RawFrameKind::ping_flood,   RawFrameKind::never_close,
-                                      RawFrameKind::silent};
+                                      RawFrameKind::silent,       RawFrameKind::deaf_ping_flood,
+                                      RawFrameKind::deaf};
 
 constexpr FaultKind kFaultKinds[] = {FaultKind::drop_ws_after,     FaultKind::stall_ws,
                                      FaultKind::reject_ticket,     FaultKind::oversized_header,
@@ -131,6 +132,10 @@ std::string_view raw_frame_kind_name(RawFrameKind kind) {
       return "never_close";
     case RawFrameKind::silent:
       return "silent";
+    case RawFrameKind::deaf_ping_flood:
+      return "deaf_ping_flood";
+    case RawFrameKind::deaf:
+      return "deaf";
   }
   return "?";
 }

@@ -64,6 +64,8 @@ enum class RawFrameKind {
   ping_flood,       // pings, endlessly
   never_close,      // ignore the client's Close and keep the TCP connection open
   silent,           // nothing at all after the 101: no data, pings unanswered
+  deaf_ping_flood,  // the RFB banner, then pings without end; never reads a byte
+  deaf,             // the RFB banner, then nothing; never reads a byte
 };
 
 // When the tls_alert fault strikes.

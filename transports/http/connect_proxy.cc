@@ -7,17 +7,7 @@ namespace pvb {
 
 ConnectProxyTransport::ConnectProxyTransport(std::unique_ptr<Transport> lower,
                                              ConnectProxyOptions options)
-    : Transport(lower->loop()),
-      lower_(std::move(lower)),
-      options_(std::move(options)),
-      answer_timer_(lower_->loop()) {
-  lower_->set_sink(this);
-  lower_->set_write_watermarks(0, 0);
-}
-
-ConnectProxyTransport::~ConnectProxyTransport() {
-  lower_->set_sink(nullptr);
-}
+    : TransportOverlay(std::move(lower)), options_(std::move(options)), answer_timer_(loop()) {}
 
 void ConnectProxyTransport::start() {
   if (started_ || closed()) return;
@@ -43,13 +33,11 @@ void ConnectProxyTransport::write(ByteChain& data, bool end_stream) {
       data.clear();
       return;
     }
-    queued_.move_from(data);
     queued_end_ = end_stream;
-    update_write_level();
+    write_queue().move_from(data);
     return;
   }
-  lower_->write(data, end_stream);
-  update_write_level();
+  write_lower(data, end_stream);
 }
 
 void ConnectProxyTransport::close(CloseMode mode) {
@@ -63,12 +51,8 @@ void ConnectProxyTransport::close(CloseMode mode) {
   }
   // Before the tunnel exists nothing queued can reach the server: a Flush is an Abort then.
   lower_->close(CloseMode::Abort);
-  queued_.clear();
   finish(Error());
-}
-
-size_t ConnectProxyTransport::pending_write_bytes() const {
-  return queued_.size() + lower_->pending_write_bytes();
+  write_queue().clear();  // after finish: nothing is reported from inside close()
 }
 
 void ConnectProxyTransport::on_read_enable_changed(bool enabled) {
@@ -108,7 +92,7 @@ void ConnectProxyTransport::send_connect() {
   }
   ByteChain out;
   write_request_head(head, out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void ConnectProxyTransport::on_data(ByteChain& data, bool end_stream) {
@@ -163,8 +147,12 @@ void ConnectProxyTransport::open_tunnel(ByteChain& rest, bool end_stream) {
   answer_timer_.stop();
   tunnel_open_ = true;
   sync_lower_reading();
-  if (!queued_.empty() || queued_end_) lower_->write(queued_, queued_end_);
-  update_write_level();
+  if (!write_queue().empty() || queued_end_) {
+    WatermarkChain::Batch batch_check(write_queue());  // from our queue to the lower's: no dip
+    ByteChain queued;
+    write_queue().move_to(queued);
+    write_lower(queued, queued_end_);
+  }
   emit_connected();
   if (closed()) return;
   // Bytes after the answer belong to the tunnel (nothing should come before our first write, but
@@ -197,8 +185,8 @@ void ConnectProxyTransport::fail(Error error) {
   if (closed()) return;
   answer_timer_.stop();
   lower_->close(CloseMode::Abort);
-  queued_.clear();
   finish(std::move(error));
+  write_queue().clear();
 }
 
 }  // namespace pvb

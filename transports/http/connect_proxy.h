@@ -14,8 +14,7 @@
 // - Writes before the tunnel is open are queued; afterwards they move straight down.
 // - read_disable() is passed down once the tunnel is open (the answer is read whatever the sink
 //   wants, as TLS reads its handshake).
-// - pending_write_bytes() = queued + the lower's pending; our watermarks see both (the lower's
-//   marks are set to 0/0, so every change of its level is reported to us).
+// - pending_write_bytes() = queued (write_queue()) + the lower's pending (TransportOverlay).
 // - Failures before the tunnel is open carry "HTTP proxy: " in front of the lower's error; no
 //   answer within answer_timeout_ms is Errc::timeout; a malformed answer is Errc::protocol, an
 //   oversized one Errc::too_large. After that, the lower's errors pass unchanged.
@@ -27,7 +26,7 @@
 #include <string>
 
 #include "engine/core/loop.h"
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 #include "transports/http/http_message.h"
 
 namespace pvb {
@@ -40,43 +39,36 @@ struct ConnectProxyOptions {
   uint64_t answer_timeout_ms = 15000;  // from the proxy's TCP connect to its answer; 0 = no limit
 };
 
-class ConnectProxyTransport : public Transport, private TransportSink {
+class ConnectProxyTransport : public TransportOverlay {
  public:
   static constexpr size_t kMaxAnswerHead = 8 * 1024;
 
   ConnectProxyTransport(std::unique_ptr<Transport> lower, ConnectProxyOptions options);
-  ~ConnectProxyTransport() override;
 
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
   bool tunnel_open() const { return tunnel_open_; }
-  Transport& lower() { return *lower_; }
 
  protected:
   void on_read_enable_changed(bool enabled) override;
-
- private:
   // The lower transport's sink.
   void on_connected() override;
   void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override { update_write_level(); }
-  void on_write_low() override { update_write_level(); }
   void on_closed(const Error& error) override;
 
+ private:
   void send_connect();
   void read_answer(ByteChain& data, bool end_stream);
   void open_tunnel(ByteChain& rest, bool end_stream);
   void sync_lower_reading();
   void fail(Error error);
 
-  std::unique_ptr<Transport> lower_;
   ConnectProxyOptions options_;
   Timer answer_timer_;
   HttpHeadProgress head_progress_;
-  ByteChain queued_;  // written before the tunnel opened
+  // write_queue(): written before the tunnel opened.
   bool started_ = false;
   bool tunnel_open_ = false;
   bool queued_end_ = false;   // write(..., end_stream) before the tunnel opened

@@ -162,34 +162,28 @@ void UvStreamTransport::reoffer_leftovers() {
 
 // --- writing -------------------------------------------------------------------------------------
 
-size_t UvStreamTransport::pending_write_bytes() const {
-  return pending_.size() + (stream_ ? stream_->in_flight.size() : 0);
-}
-
 void UvStreamTransport::write(ByteChain& data, bool end_stream) {
   if (state_ == State::closed || state_ == State::flushing || end_requested_) {
     data.clear();
     return;
   }
-  pending_.move_from(data);
   if (end_stream) end_requested_ = true;
-  update_write_level();
+  write_queue().move_from(data);
   flush_writes();
 }
 
 void UvStreamTransport::flush_writes() {
   if (!stream_ || write_in_flight_ || !connected()) return;
   if (state_ != State::open && state_ != State::flushing) return;
-  if (!pending_.empty()) {
-    // One uv_write at a time, of whole slices: they stay pinned in in_flight until write_cb.
-    size_t bytes = 0, count = 0;
-    for (const Slice& s : pending_.slices()) {
-      if (count == kMaxIovecs) break;
-      bytes += s.size();
-      ++count;
-    }
+  if (!write_queue().empty()) {
+    // One uv_write at a time, of whole slices: in_flight holds a second reference to each, so
+    // they stay pinned until libuv is done even if we are gone; they leave the queue (and its
+    // level) in write_cb.
     ByteChain& in_flight = stream_->in_flight;
-    in_flight.move_from(pending_, bytes);
+    for (const Slice& s : write_queue().chain().slices()) {
+      if (in_flight.slice_count() == kMaxIovecs) break;
+      in_flight.append_slice(s);
+    }
     uv_buf_t bufs[kMaxIovecs];
     unsigned n = 0;
     in_flight.for_each_slice([&](const Slice& s) {
@@ -224,14 +218,37 @@ void UvStreamTransport::flush_writes() {
 
 void UvStreamTransport::write_cb(int status) {
   write_in_flight_ = false;
+  const size_t sent = stream_->in_flight.size();
   stream_->in_flight.clear();
   if (status != 0) {
     fail(Errc::connection_lost, "connection to " + peer_name() + " lost: " + uv_message(status),
          status);
     return;
   }
-  flush_writes();
-  update_write_level();
+  if (state_ == State::flushing) arm_flush_grace();  // bytes moved: the peer reads
+  {
+    // One check for the bytes sent and the next uv_write: the level does not dip in between.
+    WatermarkChain::Batch batch(write_queue());
+    write_queue().drain(sent);
+    flush_writes();
+  }
+}
+
+void UvStreamTransport::arm_flush_grace() {
+  if (!flush_grace_) flush_grace_ = std::make_unique<Timer>(loop());
+  flush_grace_->start(kFlushGraceMs, [this] { give_up_flush(); });
+}
+
+void UvStreamTransport::give_up_flush() {
+  if (state_ != State::flushing) return;
+  const size_t dropped = pending_write_bytes();
+  cancel_connect_steps();
+  release_stream(true);
+  state_ = State::closed;
+  finish(Error(Errc::timeout, "gave up closing the connection to " + peer_name() + ": " +
+                                  std::to_string(dropped) + " bytes not taken within " +
+                                  std::to_string(kFlushGraceMs / 1000) + " s"));
+  write_queue().clear();
 }
 
 void UvStreamTransport::shutdown_cb(int status) {
@@ -251,9 +268,9 @@ void UvStreamTransport::close(CloseMode mode) {
   if (state_ == State::idle || mode == CloseMode::Abort) {
     cancel_connect_steps();
     release_stream(mode == CloseMode::Abort);
-    pending_.clear();
     state_ = State::closed;
     finish(Error());
+    write_queue().clear();  // after finish: nothing is reported from inside close()
     return;
   }
   if (state_ == State::resolving || state_ == State::connecting) {
@@ -268,6 +285,7 @@ void UvStreamTransport::close(CloseMode mode) {
 void UvStreamTransport::begin_flush() {
   state_ = State::flushing;
   end_requested_ = true;
+  arm_flush_grace();
   start_reading();  // drop incoming bytes; a peer that floods us must not block our flush
   if (state_ != State::flushing) return;
   flush_writes();
@@ -283,18 +301,18 @@ void UvStreamTransport::finish_flushed_close() {
   if (state_ == State::closed) return;
   drop_unread_input();
   release_stream(false);
-  pending_.clear();
   state_ = State::closed;
   finish(Error());
+  write_queue().clear();
 }
 
 void UvStreamTransport::fail(Errc code, const std::string& what, int uv_error) {
   if (state_ == State::closed) return;
   cancel_connect_steps();
   release_stream(false);
-  pending_.clear();
   state_ = State::closed;
   finish(Error(code, what, uv_error));
+  write_queue().clear();
 }
 
 void UvStreamTransport::release_stream(bool reset) {

@@ -7,18 +7,20 @@
 //   it, the read callback commits). While a stream is bulk (reads fill all their room) they get
 //   64 KiB blocks; EAGAIN gives the unused reservation back. EOF is delivered as end_stream and we
 //   may still write. Leftovers the sink did not consume are offered again when reading resumes.
-// - write() moves the slices into a pending chain; they go out as uv_write iovecs of whole slices
-//   and stay pinned in an in-flight chain until libuv's write callback. pending_write_bytes() =
-//   queued + in flight.
+// - write() moves the slices into write_queue(); they go out as uv_write iovecs of whole slices,
+//   pinned by a second reference in an in-flight chain, and leave the queue at libuv's write
+//   callback: pending_write_bytes() = queued + in flight.
 // - close(Flush) sends what is pending, shuts our direction down, then calls flushed() (by default:
 //   close); incoming bytes are read and dropped meanwhile, so two sides flushing towards each other
-//   cannot deadlock. close(Abort) drops what is pending and closes (a TCP stream with an RST).
+//   cannot deadlock; a peer that takes nothing for kFlushGraceMs gets an RST instead (on_closed:
+//   Errc::timeout). close(Abort) drops what is pending and closes (a TCP stream with an RST).
 // - The libuv handle and its requests live in a heap block freed by libuv's close callback, so the
 //   transport may be destroyed at any time (from inside its own callbacks via Loop::defer_delete).
 #pragma once
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "engine/io/transport.h"
@@ -31,7 +33,6 @@ class UvStreamTransport : public Transport {
 
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
  protected:
   // The libuv handle and every request made on it. libuv cancels pending requests (their callbacks
@@ -46,7 +47,7 @@ class UvStreamTransport : public Transport {
     uv_connect_t connect_req;
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
-    ByteChain in_flight;                 // the slices of the current uv_write
+    ByteChain in_flight;                 // references to the slices of the current uv_write
     UvStreamTransport* owner = nullptr;  // nullptr once the transport let go of the stream
 
     // Call after uv_tcp_init / uv_pipe_init succeeded on `u`.
@@ -111,9 +112,10 @@ class UvStreamTransport : public Transport {
   void flush_writes();
   void write_cb(int status);
   void shutdown_cb(int status);
+  void arm_flush_grace();
+  void give_up_flush();
 
-  ByteChain rx_;       // received, not yet consumed by the sink
-  ByteChain pending_;  // written, not yet handed to uv_write
+  ByteChain rx_;  // received, not yet consumed by the sink
   bool reading_ = false;
   bool bulk_reads_ = false;    // the last reads filled their room: read into 64 KiB blocks
   size_t last_read_room_ = 0;  // room handed to the latest read
@@ -121,6 +123,7 @@ class UvStreamTransport : public Transport {
   bool end_requested_ = false;  // end_stream written or close(Flush): shutdown once flushed
   bool shutdown_sent_ = false;
   bool reoffer_posted_ = false;
+  std::unique_ptr<Timer> flush_grace_;  // close(Flush): restarted whenever a write completes
 };
 
 }  // namespace pvb

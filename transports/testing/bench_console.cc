@@ -31,8 +31,7 @@ void BenchConsole::write(ByteChain& data, bool end_stream) {
   }
   bytes_in_ += data.size();
   if (kind_ == Kind::echo) {
-    echo_.move_from(data);
-    update_write_level();
+    write_queue().move_from(data);
   } else {
     data.clear();
   }
@@ -41,9 +40,9 @@ void BenchConsole::write(ByteChain& data, bool end_stream) {
 }
 
 void BenchConsole::close(CloseMode) {
-  echo_.clear();
   out_.clear();
   finish(Error());
+  write_queue().clear();  // after finish: nothing is reported from inside close()
 }
 
 void BenchConsole::on_read_enable_changed(bool enabled) {
@@ -64,10 +63,9 @@ void BenchConsole::emit() {
   if (kind_ == Kind::source && !end_written_) {
     while (out_.size() < kSourceBurst) out_.append_slice(pattern_);
   } else if (kind_ == Kind::echo) {
-    out_.move_from(echo_);
-    update_write_level();
+    write_queue().move_to(out_);
   }
-  const bool end_now = end_written_ && !end_emitted_ && echo_.empty();
+  const bool end_now = end_written_ && !end_emitted_ && write_queue().empty();
   if (out_.empty() && !end_now) return;
   const size_t before = out_.size();
   if (end_now) end_emitted_ = true;

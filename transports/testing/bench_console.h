@@ -30,7 +30,6 @@ class BenchConsole final : public Transport {
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override { return echo_.size(); }
 
   Kind kind() const { return kind_; }
   uint64_t bytes_in() const { return bytes_in_; }    // written to it
@@ -47,9 +46,9 @@ class BenchConsole final : public Transport {
   void emit();
 
   Kind kind_;
-  Slice pattern_;   // source: the shared block
-  ByteChain echo_;  // echo: received, not yet handed back
-  ByteChain out_;   // emitted and not taken by the sink (re-offered first)
+  Slice pattern_;  // source: the shared block
+  // write_queue(): echo: received, not yet handed back.
+  ByteChain out_;  // emitted and not taken by the sink (re-offered first)
   bool started_ = false;
   bool emit_posted_ = false;
   bool end_written_ = false;  // an end of stream was written to us

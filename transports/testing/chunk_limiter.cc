@@ -3,20 +3,7 @@
 namespace pvb {
 
 ChunkLimiter::ChunkLimiter(std::unique_ptr<Transport> lower, size_t chunk)
-    : Transport(lower->loop()), lower_(std::move(lower)), chunk_(chunk > 0 ? chunk : 1) {
-  lower_->set_sink(this);
-  // Our pending bytes are the lower transport's. With marks at zero it tells us when its queue
-  // fills (after a loop turn) and when it is empty again; we weigh that against our own marks.
-  lower_->set_write_watermarks(0, 0);
-}
-
-ChunkLimiter::~ChunkLimiter() {
-  lower_->set_sink(nullptr);
-}
-
-void ChunkLimiter::start() {
-  lower_->start();
-}
+    : TransportOverlay(std::move(lower)), chunk_(chunk > 0 ? chunk : 1) {}
 
 void ChunkLimiter::write(ByteChain& data, bool end_stream) {
   if (closed() || write_ended_) {
@@ -26,22 +13,13 @@ void ChunkLimiter::write(ByteChain& data, bool end_stream) {
   if (end_stream) write_ended_ = true;
   if (data.empty() && end_stream) {
     ByteChain none;
-    lower_->write(none, true);
+    write_lower(none, true);
   }
   while (!data.empty()) {
     ByteChain piece;
     piece.move_from(data, chunk_);  // a split shares the block: still no copy
-    lower_->write(piece, end_stream && data.empty());
+    write_lower(piece, end_stream && data.empty());
   }
-  update_write_level();
-}
-
-void ChunkLimiter::close(CloseMode mode) {
-  lower_->close(mode);
-}
-
-size_t ChunkLimiter::pending_write_bytes() const {
-  return lower_->pending_write_bytes();
 }
 
 void ChunkLimiter::on_read_enable_changed(bool enabled) {
@@ -54,10 +32,6 @@ void ChunkLimiter::on_read_enable_changed(bool enabled) {
     reoffer_posted_ = false;
     deliver(true);
   });
-}
-
-void ChunkLimiter::on_connected() {
-  emit_connected();
 }
 
 void ChunkLimiter::on_data(ByteChain& data, bool end_stream) {
@@ -78,17 +52,6 @@ void ChunkLimiter::deliver(bool reoffer) {
     if (end) rx_end_told_ = true;
     emit_data(offer_, end);
   }
-}
-
-void ChunkLimiter::on_write_high() {
-  update_write_level();
-}
-void ChunkLimiter::on_write_low() {
-  update_write_level();
-}
-
-void ChunkLimiter::on_closed(const Error& error) {
-  finish(error);
 }
 
 }  // namespace pvb

@@ -9,36 +9,23 @@
 #include <cstddef>
 #include <memory>
 
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 
 namespace pvb {
 
-class ChunkLimiter : public Transport, private TransportSink {
+class ChunkLimiter : public TransportOverlay {
  public:
   explicit ChunkLimiter(std::unique_ptr<Transport> lower, size_t chunk = 1);
-  ~ChunkLimiter() override;
 
-  void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
-  void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
-
-  Transport& lower() { return *lower_; }
 
  protected:
   void on_read_enable_changed(bool enabled) override;
+  void on_data(ByteChain& data, bool end_stream) override;
 
  private:
-  // Sink of the lower transport.
-  void on_connected() override;
-  void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override;
-  void on_write_low() override;
-  void on_closed(const Error& error) override;
-
   void deliver(bool reoffer);
 
-  std::unique_ptr<Transport> lower_;
   size_t chunk_;
   ByteChain rx_;              // taken from the lower transport, not yet offered
   ByteChain offer_;           // offered to our sink: its leftovers, then at most chunk_ new bytes

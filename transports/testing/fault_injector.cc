@@ -5,11 +5,9 @@
 namespace pvb {
 
 FaultInjector::FaultInjector(std::unique_ptr<Transport> lower, FaultPlan plan)
-    : Transport(lower->loop()), lower_(std::move(lower)), plan_(std::move(plan)) {
-  lower_->set_sink(this);
-  // Our pending bytes are the lower transport's; with marks at zero it tells us when its queue
-  // fills and when it is empty again (which is also when a write fault may fire).
-  lower_->set_write_watermarks(0, 0);
+    : TransportOverlay(std::move(lower)), plan_(std::move(plan)) {
+  // The lower's "low" (its queue is empty: the base sets its marks to 0/0) is also when a write
+  // fault fires.
   const auto& reset = plan_.reset_after_read;
   const auto& eof = plan_.eof_after_read;
   if (reset && (!eof || *reset <= *eof)) {
@@ -18,22 +16,6 @@ FaultInjector::FaultInjector(std::unique_ptr<Transport> lower, FaultPlan plan)
     read_limit_ = *eof;
     read_limit_is_eof_ = true;
   }
-}
-
-FaultInjector::~FaultInjector() {
-  lower_->set_sink(nullptr);
-}
-
-void FaultInjector::start() {
-  lower_->start();
-}
-
-size_t FaultInjector::pending_write_bytes() const {
-  return lower_->pending_write_bytes();
-}
-
-void FaultInjector::close(CloseMode mode) {
-  lower_->close(mode);
 }
 
 // --- writing -------------------------------------------------------------------------------------
@@ -48,9 +30,8 @@ void FaultInjector::write(ByteChain& data, bool end_stream) {
     allowed.move_from(data, *plan_.reset_after_write - written_total_);
     data.clear();
     written_total_ += allowed.size();
-    if (!allowed.empty()) lower_->write(allowed);
     write_fault_armed_ = true;
-    update_write_level();
+    if (!allowed.empty()) write_lower(allowed);
     // Usually the lower transport's "low" (it empties its queue) fires the fault. If nothing was
     // left to send there is no "low" to wait for: this posted check covers that.
     post([this] { check_write_fault_drained(); });
@@ -58,8 +39,7 @@ void FaultInjector::write(ByteChain& data, bool end_stream) {
   }
   written_total_ += data.size();
   if (end_stream) write_ended_ = true;
-  lower_->write(data, end_stream);
-  update_write_level();
+  write_lower(data, end_stream);
 }
 
 void FaultInjector::check_write_fault_drained() {
@@ -74,12 +54,8 @@ void FaultInjector::fire_reset() {
   finish(plan_.error);
 }
 
-void FaultInjector::on_write_high() {
-  update_write_level();
-}
-
 void FaultInjector::on_write_low() {
-  update_write_level();
+  TransportOverlay::on_write_low();
   check_write_fault_drained();
 }
 
@@ -152,16 +128,6 @@ void FaultInjector::on_read_enable_changed(bool enabled) {
     reoffer_posted_ = false;
     deliver(true);
   });
-}
-
-// --- passed through ------------------------------------------------------------------------------
-
-void FaultInjector::on_connected() {
-  emit_connected();
-}
-
-void FaultInjector::on_closed(const Error& error) {
-  finish(error);
 }
 
 }  // namespace pvb

@@ -19,7 +19,7 @@
 #include <optional>
 #include <utility>
 
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 
 namespace pvb {
 
@@ -31,38 +31,27 @@ struct FaultPlan {
   Error error = Error(Errc::connection_lost, "injected reset");
 };
 
-class FaultInjector : public Transport, private TransportSink {
+class FaultInjector : public TransportOverlay {
  public:
   FaultInjector(std::unique_ptr<Transport> lower, FaultPlan plan);
-  ~FaultInjector() override;
 
-  void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
-  void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
-  Transport& lower() { return *lower_; }
   size_t bytes_read() const { return read_total_; }        // handed to our sink so far
   size_t bytes_written() const { return written_total_; }  // handed to the lower transport
   bool fault_fired() const { return fault_fired_; }
 
  protected:
   void on_read_enable_changed(bool enabled) override;
+  void on_data(ByteChain& data, bool end_stream) override;
+  void on_write_low() override;
 
  private:
-  // Sink of the lower transport.
-  void on_connected() override;
-  void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override;
-  void on_write_low() override;
-  void on_closed(const Error& error) override;
-
   void deliver(bool reoffer);
   size_t take(size_t max);  // rx_ -> offer_, corrupting on the way
   void check_write_fault_drained();
   void fire_reset();
 
-  std::unique_ptr<Transport> lower_;
   FaultPlan plan_;
   std::optional<size_t> read_limit_;  // the earlier of reset_after_read and eof_after_read
   bool read_limit_is_eof_ = false;

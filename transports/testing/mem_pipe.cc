@@ -34,7 +34,7 @@ void MemPipeEnd::start() {
       receive_end_and_maybe_finish();
     }
   });
-  if (out_.size() > 0 || out_end_) schedule_delivery();
+  if (!write_queue().empty() || out_end_) schedule_delivery();
   // The peer may have written before we started: pull that in too.
   if (peer_) peer_->schedule_delivery();
 }
@@ -44,16 +44,14 @@ void MemPipeEnd::write(ByteChain& data, bool end_stream) {
     data.clear();
     return;
   }
-  out_.move_from(data);
   if (end_stream) out_end_ = true;
-  update_write_level();
+  write_queue().move_from(data);
   schedule_delivery();
 }
 
 void MemPipeEnd::close(CloseMode mode) {
   if (closed()) return;
   if (mode == CloseMode::Abort || !peer_) {
-    out_.clear();
     MemPipeEnd* p = peer_;
     if (p) {
       p->peer_ = nullptr;
@@ -63,6 +61,7 @@ void MemPipeEnd::close(CloseMode mode) {
       });
     }
     finish(Error());
+    write_queue().clear();  // after finish: nothing is reported from inside close()
     return;
   }
   closing_ = true;
@@ -98,18 +97,15 @@ void MemPipeEnd::deliver() {
   }
   MemPipeEnd* p = peer_;
   if (!p->reading_enabled() || !p->started_) return;  // resumed by the peer's read_disable(false)
-  size_t n = std::min(out_.size(), options_.max_delivery);
-  if (n > 0) {
-    p->rx_.move_from(out_, n);
-    update_write_level();
-  }
-  bool end_now = out_end_ && out_.size() == 0 && !out_end_sent_;
+  size_t n = std::min(write_queue().size(), options_.max_delivery);
+  if (n > 0) write_queue().move_to(p->rx_, n);
+  bool end_now = out_end_ && write_queue().empty() && !out_end_sent_;
   if (end_now) {
     out_end_sent_ = true;
     p->rx_end_ = true;
   }
   if (n > 0 || end_now) p->receive_end_and_maybe_finish();
-  if (out_.size() > 0) schedule_delivery();
+  if (!write_queue().empty()) schedule_delivery();
   if (end_now && closing_ && !closed()) {
     // A flushed close: our side is done. The peer keeps its end until it closes. Its sink may
     // have closed or aborted its end from inside that last delivery, clearing peer_ already.

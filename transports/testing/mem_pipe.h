@@ -29,7 +29,6 @@ class MemPipeEnd : public Transport {
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override { return out_.size(); }
 
   // Bytes sitting in this end's receive buffer, not consumed by its sink yet.
   size_t buffered_read_bytes() const { return rx_.size(); }
@@ -47,8 +46,8 @@ class MemPipeEnd : public Transport {
 
   MemPipeOptions options_;
   MemPipeEnd* peer_ = nullptr;
-  ByteChain out_;  // written, not yet delivered to the peer
-  ByteChain rx_;   // delivered from the peer, not yet consumed by our sink
+  // write_queue(): written, not yet delivered to the peer.
+  ByteChain rx_;  // delivered from the peer, not yet consumed by our sink
   bool started_ = false;
   bool out_end_ = false;  // write side ended (end_stream or Flush close) once out_ drains
   bool out_end_sent_ = false;

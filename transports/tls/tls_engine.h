@@ -31,6 +31,23 @@ struct TlsCopyStats {
   uint64_t calls_out = 0;
 };
 TlsCopyStats& tls_copy_stats();
+// Every backend counts its copies with these: into the library (ciphertext fed to it, plaintext
+// to encrypt) and out of it (plaintext decrypted, ciphertext produced).
+inline void count_tls_in(size_t n) {
+  tls_copy_stats().bytes_in += n;
+  tls_copy_stats().calls_in += 1;
+}
+inline void count_tls_out(size_t n) {
+  tls_copy_stats().bytes_out += n;
+  tls_copy_stats().calls_out += 1;
+}
+// A backend's read callback: up to `len` bytes of ciphertext fed to the engine, copied into the
+// library's buffer and drained from `in` (counted as the library's copy). Returns the bytes taken.
+inline size_t tls_take_ciphertext(ByteChain& in, void* buf, size_t len) {
+  const size_t n = in.take_into(buf, len, ByteChain::CopyCounter::caller);
+  if (n > 0) count_tls_in(n);
+  return n;
+}
 
 // Handshakes completed on this thread (both roles), for tests and benchmarks.
 struct TlsHandshakeStats {

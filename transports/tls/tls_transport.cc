@@ -12,14 +12,11 @@ constexpr std::string_view kPlainHttpMarker = "HTTP/";
 
 TlsTransport::TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<TlsContext> ctx,
                            std::string server_name)
-    : Transport(lower->loop()),
-      lower_(std::move(lower)),
+    : TransportOverlay(std::move(lower)),
       ctx_(std::move(ctx)),
       server_name_(std::move(server_name)) {
-  lower_->set_sink(this);
-  // 0/0: the lower reports "high" as soon as anything waits and "low" once it is empty, which is
-  // our cue to encrypt the next batch (see kLowerBudget) and to re-evaluate our own level.
-  lower_->set_write_watermarks(0, 0);
+  // The lower's "low" (its queue is empty: marks 0/0) is our cue to encrypt the next batch (see
+  // kLowerBudget).
   if (!ctx_) {
     engine_error_ = Error(Errc::internal, "TLS transport without a TLS context");
     return;
@@ -30,10 +27,6 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> lower, std::shared_ptr<Tls
   } else {
     engine_error_ = engine.error();
   }
-}
-
-TlsTransport::~TlsTransport() {
-  lower_->set_sink(nullptr);
 }
 
 void TlsTransport::start() {
@@ -51,9 +44,8 @@ void TlsTransport::write(ByteChain& data, bool end_stream) {
     data.clear();
     return;
   }
-  tx_plain_.move_from(data);
   if (end_stream) end_requested_ = true;
-  update_write_level();
+  write_queue().move_from(data);
   schedule_flush();
 }
 
@@ -66,16 +58,13 @@ void TlsTransport::close(CloseMode mode) {
   }
   if (close_requested_) return;
   close_requested_ = true;
+  if (!close_notify_sent_) arm_flush_grace();
   if (close_notify_sent_) {
     lower_->close(CloseMode::Flush);  // end_stream already sent our close_notify
   } else if (handshake_done_) {
     schedule_flush();
   }
   // Otherwise the flush after the handshake sends what is queued, close_notify, and closes.
-}
-
-size_t TlsTransport::pending_write_bytes() const {
-  return tx_plain_.size() + lower_->pending_write_bytes();
 }
 
 std::optional<Sha256Fingerprint> TlsTransport::peer_fingerprint() const {
@@ -134,13 +123,10 @@ void TlsTransport::on_data(ByteChain& data, bool end_stream) {
   progress();
 }
 
-void TlsTransport::on_write_high() {
-  update_write_level();
-}
-
 void TlsTransport::on_write_low() {
+  if (close_requested_ && !close_notify_sent_) arm_flush_grace();  // the peer takes our bytes
   flush_writes();
-  update_write_level();
+  TransportOverlay::on_write_low();
 }
 
 void TlsTransport::on_closed(const Error& error) {
@@ -227,21 +213,10 @@ void TlsTransport::schedule_flush() {
   });
 }
 
-// The lower reports "low" only if its "high" was delivered, and that is posted: when it drains
-// before the posted "high" runs, neither comes. This check, posted after the lower's, catches it.
-void TlsTransport::schedule_recheck() {
-  if (recheck_posted_) return;
-  recheck_posted_ = true;
-  post([this] {
-    recheck_posted_ = false;
-    if (lower_->pending_write_bytes() == 0) flush_writes();
-    update_write_level();
-  });
-}
-
 std::span<const uint8_t> TlsTransport::next_record() {
-  const size_t want = std::min(tx_plain_.size(), TlsEngine::kMaxRecordPlaintext);
-  const Slice& front = tx_plain_.front();
+  const WatermarkChain& queue = write_queue();
+  const size_t want = std::min(queue.size(), TlsEngine::kMaxRecordPlaintext);
+  const Slice& front = queue.front();
   if (front.size() >= want) return {front.data(), want};
   // A big slice (the rest of a block, a frame shorter than a record) is encrypted as it is: a
   // shorter record costs less than copying, and the records behind it stay aligned with their
@@ -250,17 +225,19 @@ std::span<const uint8_t> TlsTransport::next_record() {
   // Small slices: one record of several beats many small ones (per-record cost, 29 bytes of
   // overhead). Gather them, but stop before the next big slice, for the same alignment.
   size_t n = 0;
-  for (const Slice& s : tx_plain_.slices()) {
+  for (const Slice& s : queue.chain().slices()) {
     if (n == want || (n > 0 && s.size() >= kGatherBelow)) break;
     n += std::min(s.size(), want - n);
   }
   if (!gather_) gather_ = std::make_unique<uint8_t[]>(TlsEngine::kMaxRecordPlaintext);
-  return {gather_.get(), tx_plain_.copy_out(gather_.get(), n)};
+  return {gather_.get(), queue.copy_out(gather_.get(), n)};
 }
 
 void TlsTransport::flush_writes() {
   if (closed() || !handshake_done_ || close_notify_sent_) return;
-  while (!tx_plain_.empty() &&
+  // Plaintext leaves our queue as its ciphertext enters the lower's: one check at the end.
+  WatermarkChain::Batch batch_check(write_queue());
+  while (!write_queue().empty() &&
          lower_->pending_write_bytes() + engine_->output_size() < kLowerBudget) {
     Result<size_t> taken = engine_->write(next_record());
     if (!taken.ok()) {
@@ -268,9 +245,9 @@ void TlsTransport::flush_writes() {
       return;
     }
     if (taken.value() == 0) break;
-    tx_plain_.drain(taken.value());
+    write_queue().drain(taken.value());
   }
-  const bool finishing = tx_plain_.empty() && (end_requested_ || close_requested_);
+  const bool finishing = write_queue().empty() && (end_requested_ || close_requested_);
   if (finishing) {
     engine_->close_notify();
     close_notify_sent_ = true;
@@ -280,19 +257,18 @@ void TlsTransport::flush_writes() {
   const bool wrote = !batch.empty() || finishing;
   if (finishing && close_requested_) {
     lower_->write(batch);
-    lower_->close(CloseMode::Flush);
+    lower_->close(CloseMode::Flush);  // its own grace bounds the rest
+    if (flush_grace_) flush_grace_->stop();
   } else if (wrote) {
     lower_->write(batch, finishing);
   }
-  update_write_level();
-  if (wrote) schedule_recheck();
 }
 
 void TlsTransport::send_engine_output() {
   if (engine_->output_size() == 0) return;
   ByteChain out;
   engine_->take_output(out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void TlsTransport::sync_lower_reading() {
@@ -301,6 +277,18 @@ void TlsTransport::sync_lower_reading() {
   if (disable == lower_read_disabled_) return;
   lower_read_disabled_ = disable;
   lower_->read_disable(disable);
+}
+
+void TlsTransport::arm_flush_grace() {
+  if (!flush_grace_) flush_grace_ = std::make_unique<Timer>(loop());
+  flush_grace_->start(kFlushGraceMs, [this] {
+    if (closed()) return;
+    const size_t dropped = pending_write_bytes();
+    lower_->close(CloseMode::Abort);
+    finish(Error(Errc::timeout, "TLS: gave up closing: " + std::to_string(dropped) +
+                                    " bytes not taken within " +
+                                    std::to_string(kFlushGraceMs / 1000) + " s"));
+  });
 }
 
 void TlsTransport::fail(Error error) {

@@ -29,7 +29,10 @@ struct StdioTransport::Handle {
 };
 
 StdioTransport::StdioTransport(Loop& loop, int fd, Direction direction)
-    : Transport(loop), fd_(fd), direction_(direction) {}
+    : Transport(loop), fd_(fd), direction_(direction) {
+  // A write in flight still counts as pending until libuv is done with it.
+  write_queue().set_below([this] { return handle_ ? handle_->in_flight.size() : 0; });
+}
 
 StdioTransport::~StdioTransport() {
   release();
@@ -186,42 +189,36 @@ void StdioTransport::on_read_enable_changed(bool enabled) {
 
 // --- writing ----------------------------------------------------------------------------------
 
-size_t StdioTransport::pending_write_bytes() const {
-  return pending_.size() + (handle_ ? handle_->in_flight.size() : 0);
-}
-
 void StdioTransport::write(ByteChain& data, bool) {
   if (closed()) {
     data.clear();
     return;
   }
-  pending_.move_from(data);
-  update_write_level();
+  write_queue().move_from(data);
   flush_writes();
 }
 
 void StdioTransport::flush_writes() {
   if (!connected() || closed()) return;
   if (is_file_) {
-    while (!pending_.empty()) {
-      const Slice& s = pending_.front();
+    while (!write_queue().empty()) {
+      const Slice& s = write_queue().front();
       ssize_t n = ::write(fd_, s.data(), s.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         int e = errno;
-        pending_.clear();
         finish(Error(e == EPIPE ? Errc::connection_lost : Errc::io,
                      std::string("writing standard output: ") + std::strerror(e), e));
+        write_queue().clear();
         return;
       }
-      pending_.drain(static_cast<size_t>(n));
+      write_queue().drain(static_cast<size_t>(n));
     }
-    update_write_level();
     if (flushing_) finish(Error());
     return;
   }
   if (!handle_ || !handle_->in_flight.empty()) return;
-  if (pending_.empty()) {
+  if (write_queue().empty()) {
     if (flushing_) {
       release();
       finish(Error());
@@ -230,12 +227,12 @@ void StdioTransport::flush_writes() {
   }
   size_t bytes = 0;
   unsigned count = 0;
-  for (const Slice& s : pending_.slices()) {
+  for (const Slice& s : write_queue().chain().slices()) {
     if (count == kMaxIovecs) break;
     bytes += s.size();
     ++count;
   }
-  handle_->in_flight.move_from(pending_, bytes);
+  write_queue().move_to(handle_->in_flight, bytes);
   uv_buf_t bufs[kMaxIovecs];
   unsigned n = 0;
   handle_->in_flight.for_each_slice([&](const Slice& s) {
@@ -257,11 +254,11 @@ void StdioTransport::flush_writes() {
 void StdioTransport::write_cb(int status) {
   if (status != 0) {
     if (status == UV_ECANCELED) return;
-    pending_.clear();
     fail_io("writing standard output", status);
+    write_queue().clear();
     return;
   }
-  update_write_level();
+  write_queue().recheck();  // the write in flight is done: it no longer counts
   flush_writes();
 }
 
@@ -270,9 +267,9 @@ void StdioTransport::write_cb(int status) {
 void StdioTransport::close(CloseMode mode) {
   if (closed()) return;
   if (mode == CloseMode::Abort || !started_ || !connected()) {
-    pending_.clear();
     release();
     finish(Error());
+    write_queue().clear();
     return;
   }
   flushing_ = true;

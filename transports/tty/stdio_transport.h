@@ -26,7 +26,6 @@ class StdioTransport final : public Transport {
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
  protected:
   void on_read_enable_changed(bool enabled) override;
@@ -46,7 +45,6 @@ class StdioTransport final : public Transport {
   bool is_file_ = false;
   Handle* handle_ = nullptr;
   ByteChain rx_;
-  ByteChain pending_;
   bool started_ = false;
   bool reading_ = false;
   bool eof_ = false;

@@ -1,5 +1,6 @@
 #include "transports/ws/ws_transport.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "transports/ws/handshake.h"
@@ -8,8 +9,7 @@ namespace pvb {
 
 WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const WsCodecOptions& codec,
                          uint64_t close_timeout_ms, Random& rng)
-    : WebSocketStream(lower->loop()),
-      lower_(std::move(lower)),
+    : TransportOverlayOf(std::move(lower)),
       role_(role),
       rng_(rng),
       close_timeout_ms_(close_timeout_ms),
@@ -18,11 +18,6 @@ WsTransport::WsTransport(std::unique_ptr<Transport> lower, WsRole role, const Ws
   WsCodecOptions o = codec;
   o.role = role;
   codec_ = make_ws_codec(o, *this, rng_);
-  lower_->set_sink(this);
-}
-
-WsTransport::~WsTransport() {
-  if (lower_) lower_->set_sink(nullptr);
 }
 
 std::unique_ptr<WsTransport> WsTransport::client(std::unique_ptr<Transport> lower,
@@ -48,8 +43,9 @@ std::unique_ptr<WsTransport> WsTransport::server(std::unique_ptr<Transport> lowe
 
 void WsTransport::start() {
   if (phase_ != Phase::created) return;
-  // The lower transport reports every drain below our marks: its low mark is 0 (see header).
-  lower_->set_write_watermarks(write_high_mark(), 0);
+  // The lower transport reports every drain below our marks, and each time it empties after
+  // holding more than the pong budget (an owed pong then goes out): see the header.
+  lower_->set_write_watermarks(std::min(write_high_mark(), kPongBudget), 0);
   if (role_ == WsRole::server) {
     phase_ = Phase::open;
     post([this] {
@@ -78,17 +74,16 @@ void WsTransport::write(ByteChain& data, bool end_stream) {
     return;
   }
   if (phase_ != Phase::open || !connected()) {
-    pre_open_.move_from(data);
     pre_open_end_ = pre_open_end_ || end_stream;
-    update_write_level();
+    write_queue().move_from(data);
     return;
   }
+  send_owed_pong();  // ahead of the data: it was owed first
   send_data(data);
   if (end_stream) {
     send_close_frame(kWsCloseNormal);
     begin_lower_close();
   }
-  update_write_level();
 }
 
 void WsTransport::close(CloseMode mode) {
@@ -97,9 +92,9 @@ void WsTransport::close(CloseMode mode) {
     phase_ = Phase::done;
     handshake_timer_.stop();
     close_timer_.stop();
-    pre_open_.clear();
     lower_->close(CloseMode::Abort);
     finish(Error());
+    write_queue().clear();  // after finish: nothing is reported from inside close()
     return;
   }
   user_closed_ = true;
@@ -112,16 +107,11 @@ void WsTransport::close(CloseMode mode) {
   }
 }
 
-size_t WsTransport::pending_write_bytes() const {
-  return pre_open_.size() + lower_->pending_write_bytes();
-}
-
 bool WsTransport::send_ping(std::span<const uint8_t> payload) {
   if (phase_ != Phase::open || !connected() || close_frame_sent_) return false;
   ByteChain out;
   codec_->encode_ping(payload, out);
-  lower_->write(out);
-  update_write_level();
+  write_lower(out);
   return true;
 }
 
@@ -153,8 +143,7 @@ void WsTransport::send_upgrade_request() {
   ByteChain head;
   write_request_head(hs->request, head);
   phase_ = Phase::handshaking;
-  lower_->write(head);
-  update_write_level();
+  write_lower(head);
   process_input();  // in case the answer is already here
 }
 
@@ -230,14 +219,18 @@ bool WsTransport::take_handshake_answer() {
 
 void WsTransport::become_open() {
   // Data queued before the handshake goes first, ahead of anything written from on_connected.
-  if (!pre_open_.empty()) send_data(pre_open_);
+  if (!write_queue().empty()) {
+    WatermarkChain::Batch batch_check(write_queue());  // from our queue to the lower's: no dip
+    ByteChain queued;
+    write_queue().move_to(queued);
+    send_data(queued);
+  }
   const bool end_now = pre_open_end_;
   emit_connected();
   if (end_now && phase_ == Phase::open) {
     send_close_frame(kWsCloseNormal);
     begin_lower_close();
   }
-  update_write_level();
   if (role_ == WsRole::server) process_input();  // the leftover bytes after the request head
 }
 
@@ -271,12 +264,25 @@ void WsTransport::on_message_data(ByteChain& payload, bool, bool) {
 }
 
 void WsTransport::on_ping(ByteChain& payload) {
-  if (killed_.failed() || close_frame_sent_ || phase_ == Phase::done) return;
-  const uint8_t* p = payload.linearize(payload.size());
+  // Closing, we answer nothing: our teardown must not wait behind pongs.
+  if (killed_.failed() || close_frame_sent_ || user_closed_ || phase_ != Phase::open) return;
+  // A peer that pings faster than it reads our pongs gets one answer, to its latest ping, once
+  // our queue has drained (RFC 6455 5.5.3 allows answering only the most recent): the pongs of a
+  // flood never pile up in our memory nor hold back what we close with.
+  owed_pong_ = payload.to_string();
+  pong_owed_ = true;
+  send_owed_pong();
+}
+
+void WsTransport::send_owed_pong() {
+  if (!pong_owed_ || close_frame_sent_ || user_closed_ || phase_ != Phase::open) return;
+  if (lower_->pending_write_bytes() > kPongBudget) return;  // retried when the queue moves
+  pong_owed_ = false;
   ByteChain out;
-  codec_->encode_pong(std::span<const uint8_t>(p, payload.size()), out);
-  lower_->write(out);
-  update_write_level();
+  codec_->encode_pong(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(owed_pong_.data()),
+                                               owed_pong_.size()),
+                      out);
+  write_lower(out);
 }
 
 void WsTransport::on_pong(ByteChain& payload) {
@@ -298,7 +304,7 @@ void WsTransport::send_data(ByteChain& data) {
   if (data.empty()) return;
   ByteChain out;
   codec_->encode_data(data, out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void WsTransport::send_close_frame(uint16_t code) {
@@ -306,7 +312,7 @@ void WsTransport::send_close_frame(uint16_t code) {
   close_frame_sent_ = true;
   ByteChain out;
   codec_->encode_close(code, {}, out);
-  lower_->write(out);
+  write_lower(out);
 }
 
 void WsTransport::begin_lower_close() {
@@ -323,10 +329,10 @@ void WsTransport::fail(Error error) {
   phase_ = Phase::done;
   handshake_timer_.stop();
   close_timer_.stop();
-  pre_open_.clear();
   lower_->close(CloseMode::Abort);
   // Every error failing us here is the WebSocket layer's own (the lower's come via on_closed).
   finish(std::move(error.from(ErrorSource::websocket)));
+  write_queue().clear();
 }
 
 }  // namespace pvb

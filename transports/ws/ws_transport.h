@@ -8,16 +8,18 @@
 //   handshake; `leftover` holds the bytes that came after the request head.
 // Writes become binary frames (FIN set, never fragmented, at most WsCodecOptions::max_frame_payload
 // bytes each). Received text and binary data is emitted as a stream; Pings are answered with
-// Pongs. Ending: end_stream or close(Flush) sends Close (1000) after the pending data and closes
-// the lower transport (Flush) without waiting for the peer's Close, aborting it if it has not
-// finished within close_timeout_ms. A received Close, or the lower transport's EOF without one
-// (pveproxy just closes TCP when the VM side ends), is emitted as end_stream, then the lower side
-// is closed; on_closed(ok) follows once it has. Protocol errors end it with the error and abort
-// the lower transport.
+// Pongs, at most one waiting at a time (the latest Ping's: a peer that floods Pings without
+// reading our Pongs cannot fill our memory), and none once we are closing. Ending: end_stream or
+// close(Flush) sends Close (1000) after the pending data and closes the lower transport (Flush)
+// without waiting for the peer's Close, aborting it if it has not finished within close_timeout_ms.
+// A received Close, or the lower transport's EOF without one (pveproxy just closes TCP when the VM
+// side ends), is emitted as end_stream, then the lower side is closed; on_closed(ok) follows once
+// it has. Protocol errors end it with the error and abort the lower transport.
 //
-// Watermarks: pending_write_bytes() includes the lower transport's pending bytes. Set the marks
-// before start(): start() gives the lower transport the same high mark and a low mark of 0 so
-// that every drain below our marks is reported to us.
+// Watermarks: pending_write_bytes() = what waits for the handshake (write_queue()) + the lower
+// transport's pending bytes (TransportOverlay). Set the marks before start(): start() gives the
+// lower transport a high mark of kPongBudget (or ours, if lower) and a low mark of 0, so that
+// every drain below our marks is reported, and so is the moment an owed Pong may go out.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,7 @@
 
 #include "engine/core/loop.h"
 #include "engine/core/random.h"
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 #include "engine/io/websocket.h"
 #include "transports/http/http_message.h"
 #include "transports/ws/ws_codec.h"
@@ -54,18 +56,20 @@ struct WsServerOptions {
   uint64_t close_timeout_ms = 2000;
 };
 
-class WsTransport final : public WebSocketStream, private TransportSink, private WsCodecSink {
+class WsTransport final : public TransportOverlayOf<WebSocketStream>, private WsCodecSink {
  public:
+  // A Pong is sent only while at most this much waits below us (a few Pongs' worth, far under
+  // any write mark): Pongs to a peer that does not read must not hold back our own traffic.
+  static constexpr size_t kPongBudget = 4 * 1024;
+
   static std::unique_ptr<WsTransport> client(std::unique_ptr<Transport> lower,
                                              WsClientOptions options, Random& rng);
   static std::unique_ptr<WsTransport> server(std::unique_ptr<Transport> lower, ByteChain leftover,
                                              WsServerOptions options, Random& rng);
-  ~WsTransport() override;
 
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
   // Sends a Ping (payload up to 125 bytes) for keepalive; false when not open or already closing.
   bool send_ping(std::span<const uint8_t> payload) override;
@@ -91,8 +95,10 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   // TransportSink (the lower transport)
   void on_connected() override;
   void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override { update_write_level(); }
-  void on_write_low() override { update_write_level(); }
+  void on_write_low() override {
+    send_owed_pong();
+    TransportOverlayOf::on_write_low();
+  }
   void on_closed(const Error& error) override;
 
   // WsCodecSink
@@ -109,10 +115,10 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   void become_open();
   void send_data(ByteChain& data);
   void send_close_frame(uint16_t code);
+  void send_owed_pong();
   void begin_lower_close();
   void fail(Error error);
 
-  std::unique_ptr<Transport> lower_;
   WsRole role_;
   Random& rng_;
   std::unique_ptr<WsCodec> codec_;
@@ -141,9 +147,11 @@ class WsTransport final : public WebSocketStream, private TransportSink, private
   uint16_t peer_close_code_ = kWsCloseNoStatus;
   std::string peer_close_reason_;
   std::function<void(ByteChain&)> pong_handler_;
+  std::string owed_pong_;  // the payload of the latest Ping not answered yet
+  bool pong_owed_ = false;
 
   // sending
-  ByteChain pre_open_;  // written before the handshake finished
+  // write_queue(): written before the handshake finished.
   bool pre_open_end_ = false;
   bool close_frame_sent_ = false;
   bool user_closed_ = false;  // close(Flush) called: emit nothing more

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <type_traits>
 
 namespace pvb {
 
@@ -54,39 +53,6 @@ void peek_front(const ByteChain& in, uint8_t* dst, size_t n) {
 
 Error protocol(std::string detail) {
   return Error(Errc::protocol, "WebSocket: " + detail);
-}
-
-// --- block reference counts -------------------------------------------------------------------
-//
-// Unmasking in place is safe only when nobody but this decode can see the bytes, i.e. every
-// reference to their block is a slice we hold. Block keeps its count private and engine/core has
-// no accessor for it yet. Block is a trivially copyable standard-layout class whose first member
-// is that count, so the first bytes of its object representation are the count. A probe checks
-// that once (copying a BlockRef must add exactly one); should the layout ever change, the probe
-// fails and every block counts as shared: masked payloads are then copied, slower but never wrong.
-static_assert(std::is_standard_layout_v<Block> && std::is_trivially_copyable_v<Block>);
-
-uint32_t first_word(const Block& block) {
-  uint32_t word;
-  std::memcpy(&word, &block, sizeof word);
-  return word;
-}
-
-bool block_refs_readable() {
-  static const bool readable = [] {
-    ByteChain chain;
-    chain.append_header("p", 1);
-    const Block& block = *chain.front().block.get();
-    const uint32_t alone = first_word(block);
-    BlockRef extra = chain.front().block;
-    return alone == 1 && first_word(block) == 2;
-  }();
-  return readable;
-}
-
-// References to the block, or 0 when they cannot be known.
-uint32_t block_ref_count(const Block& block) {
-  return block_refs_readable() ? first_word(block) : 0;
 }
 
 }  // namespace
@@ -333,8 +299,7 @@ bool ZeroCopyCodec::writable_in_place(const ByteChain& in, size_t n) const {
   constexpr size_t kWindow = 4;
   const Slice& target = in.front();
   const Block* block = target.block.get();
-  const uint32_t refs = block_ref_count(*block);
-  if (refs == 0) return false;
+  const uint32_t refs = in.front_block_references();
   const size_t begin = target.begin, end = target.begin + n;
   uint32_t ours = 0;
   bool overlap = false;

@@ -224,3 +224,47 @@ TEST(ByteChain, LargeCapacityBlocksArePooled) {
 }
 
 }  // namespace pvb
+
+namespace pvb {
+namespace {
+
+TEST(ByteChainTakeInto, CopiesAcrossSlicesDrainsAndCounts) {
+  ByteChain c;
+  ByteChain a("hello "), b("world");
+  c.move_from(a);
+  c.append_slice(b.front());  // a second slice over another block
+  const CopyStats before = copy_stats();
+  char out[16] = {};
+  EXPECT_EQ(c.take_into(out, 8), 8u);
+  EXPECT_EQ(std::string(out, 8), "hello wo");
+  EXPECT_EQ(c.to_string(), "rld");
+  EXPECT_EQ(copy_stats().bytes - before.bytes, 8u + 3u);  // the take, then to_string's copy
+  EXPECT_EQ(c.take_into(out, 100), 3u);                   // no more than there is
+  EXPECT_TRUE(c.empty());
+  EXPECT_EQ(c.take_into(out, 4), 0u);
+}
+
+TEST(ByteChainTakeInto, TheCallerMayCountTheCopyItself) {
+  ByteChain c("abcdef");
+  const uint64_t before = copy_stats().bytes;
+  char out[6];
+  EXPECT_EQ(c.take_into(out, 6, ByteChain::CopyCounter::caller), 6u);
+  EXPECT_EQ(copy_stats().bytes, before);
+  EXPECT_EQ(std::string(out, 6), "abcdef");
+}
+
+TEST(ByteChainFrontBlock, ReferencesCountEverySliceAndChain) {
+  ByteChain c("some bytes");
+  EXPECT_EQ(c.front_block_references(), 1u);
+  ByteChain other;
+  other.append_slice(c.front());  // another chain sees the same block
+  EXPECT_EQ(c.front_block_references(), 2u);
+  ByteChain half;
+  half.move_from(c, 4);  // a split: two slices, one block
+  EXPECT_EQ(half.front_block_references(), 3u);
+  other.clear();
+  EXPECT_EQ(half.front_block_references(), 2u);
+}
+
+}  // namespace
+}  // namespace pvb

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <map>
 
+#include "engine/io/transport_overlay.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb {
@@ -47,33 +48,12 @@ class FakeExchange final : public HttpExchange {
 };
 
 // A WebSocketStream that is just a MemPipe end (the far end is the test's termproxy).
-class FakeWs final : public WebSocketStream, private TransportSink {
+class FakeWs final : public TransportOverlayOf<WebSocketStream> {
  public:
-  FakeWs(Loop& loop, std::unique_ptr<MemPipeEnd> end)
-      : WebSocketStream(loop), end_(std::move(end)) {
-    end_->set_sink(this);
-  }
-  ~FakeWs() override { end_->set_sink(nullptr); }
-  void start() override { end_->start(); }
-  void write(ByteChain& data, bool end_stream) override {
-    end_->write(data, end_stream);
-    update_write_level();
-  }
-  void close(CloseMode mode) override { end_->close(mode); }
-  size_t pending_write_bytes() const override { return end_->pending_write_bytes(); }
+  FakeWs(Loop&, std::unique_ptr<MemPipeEnd> end) : TransportOverlayOf(std::move(end)) {}
   bool send_ping(std::span<const uint8_t>) override { return true; }
   void set_pong_handler(std::function<void(ByteChain&)>) override {}
-  const Transport& lower() const override { return *end_; }
-
- protected:
-  void on_read_enable_changed(bool enabled) override { end_->read_disable(!enabled); }
-
- private:
-  void on_connected() override { emit_connected(); }
-  void on_data(ByteChain& d, bool e) override { emit_data(d, e); }
-  void on_write_low() override { update_write_level(); }
-  void on_closed(const Error& e) override { finish(e); }
-  std::unique_ptr<MemPipeEnd> end_;
+  const Transport& lower() const override { return *lower_; }
 };
 
 // The test's end of a pipe: collects what arrives.

@@ -7,27 +7,16 @@
 namespace pvb::mock {
 
 CloseFrameFilter::CloseFrameFilter(std::unique_ptr<Transport> lower, ByteChain leftover)
-    : Transport(lower->loop()), lower_(std::move(lower)) {
+    : TransportOverlay(std::move(lower)) {
   in_.move_from(leftover);
   pass_through();
-  lower_->set_sink(this);
   // The websocket's server side never starts its lower transport (the HTTP layer did): this one
   // is connected from the start, like the TLS connection under it.
-  lower_->set_write_watermarks(kDefaultHighMark, 0);
   emit_connected();
-}
-
-CloseFrameFilter::~CloseFrameFilter() {
-  if (lower_->sink() == this) lower_->set_sink(nullptr);
 }
 
 void CloseFrameFilter::start() {
   post([this] { deliver(); });
-}
-
-void CloseFrameFilter::write(ByteChain& data, bool end_stream) {
-  lower_->write(data, end_stream);
-  update_write_level();
 }
 
 void CloseFrameFilter::close(CloseMode mode) {
@@ -50,10 +39,6 @@ void CloseFrameFilter::on_data(ByteChain& data, bool end_stream) {
   if (end_stream) lower_ended_ = true;
   pass_through();
   deliver();
-}
-
-void CloseFrameFilter::on_closed(const Error& error) {
-  finish(error);
 }
 
 void CloseFrameFilter::pass_through() {

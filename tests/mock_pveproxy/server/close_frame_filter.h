@@ -9,39 +9,29 @@
 #include <cstdint>
 #include <memory>
 
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 
 namespace pvb::mock {
 
-class CloseFrameFilter final : public Transport, private TransportSink {
+class CloseFrameFilter final : public TransportOverlay {
  public:
   // `lower` is connected already (it carried the upgrade); it is not restarted, and the filter
   // counts as connected at once. `leftover`: client bytes that came with the upgrade request.
   CloseFrameFilter(std::unique_ptr<Transport> lower, ByteChain leftover);
-  ~CloseFrameFilter() override;
 
   void start() override;
-  void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override { return lower_->pending_write_bytes(); }
 
   bool swallowing() const { return swallowing_; }
-  Transport& lower() { return *lower_; }
 
  protected:
   void on_read_enable_changed(bool enabled) override;
+  void on_data(ByteChain& data, bool end_stream) override;
 
  private:
-  // The lower transport's sink.
-  void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override { update_write_level(); }
-  void on_write_low() override { update_write_level(); }
-  void on_closed(const Error& error) override;
-
   void pass_through();  // moves whole frames (or payload parts) from in_ to rx_
   void deliver();
 
-  std::unique_ptr<Transport> lower_;
   ByteChain in_;               // from the lower transport, not yet looked at
   ByteChain rx_;               // passed, not yet taken by our sink
   uint64_t payload_left_ = 0;  // of the frame being passed through

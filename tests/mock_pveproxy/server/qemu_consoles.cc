@@ -8,7 +8,7 @@ namespace pvb::mock {
 
 QemuConsole::QemuConsole(Loop& loop, std::weak_ptr<QemuVm> vm, std::string password,
                          std::string expire_time, std::string label, LogFn log)
-    : Transport(loop),
+    : TransportOverlay(loop),
       vm_(std::move(vm)),
       password_(std::move(password)),
       expire_time_(std::move(expire_time)),
@@ -17,7 +17,6 @@ QemuConsole::QemuConsole(Loop& loop, std::weak_ptr<QemuVm> vm, std::string passw
 
 QemuConsole::~QemuConsole() {
   wipe(password_);
-  if (vnc_) vnc_->set_sink(nullptr);
 }
 
 void QemuConsole::start() {
@@ -48,28 +47,30 @@ void QemuConsole::password_armed(const Error& error) {
   if (!vm) return fail(Error(Errc::connection_lost, label_ + ": the guest's QEMU is gone"));
   if (log_) log_(label_ + ": VNC password set in QEMU, expires " + expire_time_);
 
-  vnc_ = UnixStreamTransport::connect(loop(), vm->vnc_socket());
-  vnc_->set_sink(this);
-  // Our level is the socket's from now on (pending_ moves into it): the same marks cross together.
-  vnc_->set_write_watermarks(write_high_mark(), write_low_mark());
+  attach_lower(UnixStreamTransport::connect(loop(), vm->vnc_socket()));
   if (!reading_enabled()) {
     vnc_paused_ = true;
-    vnc_->read_disable(true);
+    lower_->read_disable(true);
   }
-  if (!pending_.empty() || end_pending_) vnc_->write(pending_, end_pending_);
-  if (close_pending_) vnc_->close(CloseMode::Flush);
-  vnc_->start();
+  if (!write_queue().empty() || end_pending_) {
+    WatermarkChain::Batch batch_check(write_queue());  // from our queue to the socket's: no dip
+    ByteChain queued;
+    write_queue().move_to(queued);
+    write_lower(queued, end_pending_);
+  }
+  if (close_pending_) lower_->close(CloseMode::Flush);
+  lower_->start();
 }
 
 void QemuConsole::fail(Error error) {
   if (closed()) return;
   if (log_) log_(label_ + ": " + error.message());
-  pending_.clear();
-  if (vnc_) {
-    vnc_->set_sink(nullptr);
-    vnc_->close(CloseMode::Abort);
+  if (lower_) {
+    lower_->set_sink(nullptr);
+    lower_->close(CloseMode::Abort);
   }
   finish(std::move(error));
+  write_queue().clear();
 }
 
 void QemuConsole::write(ByteChain& data, bool end_stream) {
@@ -77,61 +78,34 @@ void QemuConsole::write(ByteChain& data, bool end_stream) {
     data.clear();
     return;
   }
-  if (vnc_) {
-    vnc_->write(data, end_stream);
+  if (lower_) {
+    write_lower(data, end_stream);
     return;
   }
-  pending_.move_from(data);
   end_pending_ = end_stream;
-  update_write_level();
+  write_queue().move_from(data);
 }
 
 void QemuConsole::close(CloseMode mode) {
   if (closed()) return;
-  if (vnc_) {
-    vnc_->close(mode);  // its on_closed finishes us
+  if (lower_) {
+    lower_->close(mode);  // its on_closed finishes us
     return;
   }
-  if (mode == CloseMode::Abort || pending_.empty()) {
+  if (mode == CloseMode::Abort || write_queue().empty()) {
     // Nothing for QEMU yet: nothing to flush. (A password already on its way is harmless: it
     // expires like any other.)
-    pending_.clear();
     finish(Error());
+    write_queue().clear();
     return;
   }
   close_pending_ = true;
 }
 
-size_t QemuConsole::pending_write_bytes() const {
-  return pending_.size() + (vnc_ ? vnc_->pending_write_bytes() : 0);
-}
-
 void QemuConsole::on_read_enable_changed(bool enabled) {
-  if (!vnc_ || vnc_paused_ == !enabled) return;
+  if (!lower_ || vnc_paused_ == !enabled) return;
   vnc_paused_ = !enabled;
-  vnc_->read_disable(!enabled);
-}
-
-// --- QEMU's VNC socket ---------------------------------------------------------------------------
-
-void QemuConsole::on_connected() {
-  emit_connected();
-}
-
-void QemuConsole::on_data(ByteChain& data, bool end_stream) {
-  emit_data(data, end_stream);
-}
-
-void QemuConsole::on_write_high() {
-  update_write_level();
-}
-
-void QemuConsole::on_write_low() {
-  update_write_level();
-}
-
-void QemuConsole::on_closed(const Error& error) {
-  finish(error);
+  lower_->read_disable(!enabled);
 }
 
 // --- QemuFleet -----------------------------------------------------------------------------------

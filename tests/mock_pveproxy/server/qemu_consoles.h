@@ -22,13 +22,13 @@
 #include <string>
 
 #include "engine/core/platform.h"
-#include "engine/io/transport.h"
+#include "engine/io/transport_overlay.h"
 #include "tests/mock_pveproxy/server/qemu_vm.h"
 #include "tests/mock_pveproxy/server/vm_console.h"
 
 namespace pvb::mock {
 
-class QemuConsole final : public Transport, private TransportSink {
+class QemuConsole final : public TransportOverlay {
  public:
   using LogFn = std::function<void(const std::string&)>;
 
@@ -40,10 +40,9 @@ class QemuConsole final : public Transport, private TransportSink {
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
   // QEMU's VNC socket is connected (the password was set first).
-  bool vnc_connected() const { return vnc_ != nullptr; }
+  bool vnc_connected() const { return lower_ != nullptr; }
 
  protected:
   void on_read_enable_changed(bool enabled) override;
@@ -53,24 +52,16 @@ class QemuConsole final : public Transport, private TransportSink {
   void password_armed(const Error& error);
   void fail(Error error);
 
-  // TransportSink: QEMU's VNC socket.
-  void on_connected() override;
-  void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override;
-  void on_write_low() override;
-  void on_closed(const Error& error) override;
-
   std::weak_ptr<QemuVm> vm_;
   std::string password_;
   std::string expire_time_;
   std::string label_;  // "console 5900: qemu/100" for the log
   LogFn log_;
-  std::unique_ptr<Transport> vnc_;
-  ByteChain pending_;  // written before the VNC socket existed
+  // lower_: QEMU's VNC socket, once the password is set; write_queue(): what was written before.
   bool started_ = false;
   bool end_pending_ = false;
   bool close_pending_ = false;  // close(Flush) before the VNC socket existed
-  bool vnc_paused_ = false;     // our read_disable passed on to vnc_
+  bool vnc_paused_ = false;     // our read_disable passed on to the VNC socket
   AliveToken alive_;
 };
 

@@ -56,6 +56,10 @@ ByteChain raw_frame_bytes(RawFrameKind kind) {
       break;  // not a frame: CloseFrameFilter's job
     case RawFrameKind::silent:
       break;  // nothing at all, ever
+    case RawFrameKind::deaf_ping_flood:
+    case RawFrameKind::deaf:
+      add_greeting(out, 0x82);  // the RFB banner in a binary frame, as a real console starts
+      break;
   }
   return out;
 }
@@ -68,28 +72,39 @@ RawFrameSession::~RawFrameSession() {
   if (lower_->sink() == this) lower_->set_sink(nullptr);
 }
 
+bool RawFrameSession::floods() const {
+  return kind_ == RawFrameKind::ping_flood || kind_ == RawFrameKind::deaf_ping_flood;
+}
+
 void RawFrameSession::start() {
   lower_->set_sink(this);
   lower_->set_write_watermarks(kFloodHighMark, kFloodLowMark);
+  // A deaf server never reads: whatever the client sends piles up in the kernel's buffers.
+  if (kind_ == RawFrameKind::deaf_ping_flood || kind_ == RawFrameKind::deaf) {
+    lower_->read_disable(true);
+  }
   if (kind_ == RawFrameKind::ping_flood) {
     flood();
     return;
   }
   ByteChain out = raw_frame_bytes(kind_);
   lower_->write(out);
+  if (kind_ == RawFrameKind::deaf_ping_flood) flood();
 }
 
 void RawFrameSession::flood() {
   if (closing_) return;
   static const std::string ping = raw_frame_bytes(RawFrameKind::ping_flood).to_string();
-  while (pings_sent_ < kPingFloodCount && lower_->pending_write_bytes() <= kFloodHighMark) {
+  // The deaf flood never ends; the plain one stops after kPingFloodCount.
+  const uint64_t limit = kind_ == RawFrameKind::deaf_ping_flood ? UINT64_MAX : kPingFloodCount;
+  while (pings_sent_ < limit && lower_->pending_write_bytes() <= kFloodHighMark) {
     ByteChain batch;
-    const uint64_t n = std::min(kPingsPerBatch, kPingFloodCount - pings_sent_);
+    const uint64_t n = std::min(kPingsPerBatch, limit - pings_sent_);
     for (uint64_t i = 0; i < n; ++i) batch.append_header(ping.data(), ping.size());
     pings_sent_ += n;
     lower_->write(batch);
   }
-  if (pings_sent_ == kPingFloodCount) return;
+  if (pings_sent_ == limit) return;
   // Waiting for on_write_low is only safe once on_write_high has fired: the lower transport
   // posts "high" and drops it if the queue drained first. This check runs after that post, so
   // if the queue is still above the mark now, "high" has fired and "low" will follow.
@@ -107,7 +122,7 @@ void RawFrameSession::on_data(ByteChain& data, bool end_stream) {
 }
 
 void RawFrameSession::on_write_low() {
-  if (kind_ == RawFrameKind::ping_flood) flood();
+  if (floods()) flood();
 }
 
 void RawFrameSession::on_closed(const Error& error) {

@@ -18,7 +18,9 @@ namespace pvb::mock {
 // The bytes of one misbehaving frame: a masked binary frame, a binary frame with RSV1-3 set, a
 // header announcing 2^63-1 payload bytes (then a few bytes of it), a frame with the reserved
 // opcode 0x3 (each carrying "RFB 003.008\n"), or one Ping of the flood; nothing for `silent`
-// (the session then never writes: pings go unanswered, as from a hung server).
+// (the session then never writes: pings go unanswered, as from a hung server). The deaf kinds
+// send the RFB banner in a binary frame and never read a byte (deaf_ping_flood then pings without
+// end, as fast as the connection takes them).
 ByteChain raw_frame_bytes(RawFrameKind kind);
 
 class RawFrameSession final : private TransportSink {
@@ -41,6 +43,7 @@ class RawFrameSession final : private TransportSink {
   void on_write_low() override;
   void on_closed(const Error& error) override;
   void flood();
+  bool floods() const;
 
   std::unique_ptr<Transport> lower_;
   RawFrameKind kind_;

@@ -81,9 +81,13 @@ std::string prompt_for(const ConsoleGrant::Terminal& t, uint32_t vmid) {
 }  // namespace
 
 TerminalConsole::TerminalConsole(Loop& loop, ConsoleGrant::Terminal terminal, uint32_t vmid)
-    : Transport(loop), terminal_(std::move(terminal)), vmid_(vmid), login_timer_(loop) {}
+    : Transport(loop), terminal_(std::move(terminal)), vmid_(vmid), login_timer_(loop) {
+  // What the client wrote and the shell has not taken: unparsed bytes and the pty's queue.
+  write_queue().set_below([this] { return in_.size() + (pty_ ? pty_->pending_write_bytes() : 0); });
+}
 
 TerminalConsole::~TerminalConsole() {
+  write_queue().set_below(nullptr);
   if (pty_) pty_->set_sink(nullptr);
   pty_.reset();
   kill_child();
@@ -107,10 +111,6 @@ void TerminalConsole::start() {
   post([this] { emit_connected(); });
 }
 
-size_t TerminalConsole::pending_write_bytes() const {
-  return in_.size() + (pty_ ? pty_->pending_write_bytes() : 0);
-}
-
 void TerminalConsole::write(ByteChain& data, bool end_stream) {
   if (phase_ == Phase::done) {
     data.clear();
@@ -118,7 +118,7 @@ void TerminalConsole::write(ByteChain& data, bool end_stream) {
   }
   in_.move_from(data);
   process_input();
-  update_write_level();
+  write_queue().recheck();
   if (end_stream && phase_ != Phase::done) end(Error());
 }
 

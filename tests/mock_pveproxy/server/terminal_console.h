@@ -37,7 +37,6 @@ class TerminalConsole final : public Transport, private TransportSink {
   void start() override;
   void write(ByteChain& data, bool end_stream = false) override;
   void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override;
 
   // The shell's process id once it runs (tests), else -1.
   pid_t child_pid() const { return pid_; }
@@ -50,7 +49,7 @@ class TerminalConsole final : public Transport, private TransportSink {
 
   // The pty's sink.
   void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_low() override { update_write_level(); }
+  void on_write_low() override { write_queue().recheck(); }
   void on_closed(const Error& error) override;
 
   void process_input();

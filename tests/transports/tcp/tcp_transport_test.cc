@@ -314,6 +314,22 @@ TEST(TcpTransport, FlushCloseDeliversPendingThenEnds) {
   EXPECT_FALSE(sc.closed);  // the other side just saw end of stream
 }
 
+TEST(TcpTransport, FlushCloseTowardAPeerThatNeverReadsGivesUp) {
+  // The server side stops reading: the client's bytes fill every buffer and stay. close(Flush)
+  // must not wait for ever: with nothing moving for kFlushGraceMs it aborts with a timeout.
+  Loop loop;
+  Collector cc, sc;
+  TcpPair p = connect_pair(loop, "127.0.0.1", cc, sc);
+  ASSERT_TRUE(p.server);
+  p.server->read_disable(true);
+  ByteChain big = random_chain(3, 64 * kMiB);  // more than loopback's socket buffers hold
+  p.client->write(big);
+  p.client->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return cc.closed; }));
+  EXPECT_EQ(cc.error.code(), Errc::timeout) << cc.error.message();
+  EXPECT_EQ(p.client->fd(), -1);
+}
+
 TEST(TcpTransport, FlushCloseWhileConnectingSendsQueuedBytes) {
   Loop loop;
   Collector sc;

@@ -52,7 +52,6 @@ class RecordingTransport : public Transport {
     ended |= end_stream;
   }
   void close(CloseMode) override { finish(Error()); }
-  size_t pending_write_bytes() const override { return 0; }
 
  protected:
   void on_read_enable_changed(bool) override {}
@@ -110,7 +109,7 @@ TEST(ChunkLimiter, WritesGoDownInSeparateChunks) {
   ByteChain none;
   ChunkLimiter empty_end(std::make_unique<RecordingTransport>(loop), 1);
   empty_end.write(none, true);
-  EXPECT_TRUE(static_cast<RecordingTransport&>(empty_end.lower()).ended);
+  EXPECT_TRUE(static_cast<RecordingTransport&>(empty_end.lower_transport()).ended);
 }
 
 TEST(ChunkLimiter, LeftoversComeBackInFrontOfNewBytes) {

@@ -201,7 +201,7 @@ TEST_P(TlsTransportSuite, LowerEndWithoutCloseNotifyIsEndStream) {
   p.server->write(data);
   loop.run_until([&] { return p.c.data.size() == 4; });
   ByteChain none;
-  p.server->lower().write(none, true);  // the server just shuts TCP down, as many do
+  p.server->lower_transport().write(none, true);  // the server just shuts TCP down, as many do
   loop.run_until([&] { return p.c.ended || p.c.closed; });
   EXPECT_TRUE(p.c.ended);
   EXPECT_FALSE(p.c.closed);
@@ -270,7 +270,8 @@ TEST_P(TlsTransportSuite, BackpressureHoldsPlaintextUntilTheReaderResumes) {
   EXPECT_GT(p.client->pending_write_bytes(), p.client->write_high_mark());
   EXPECT_TRUE(p.client->above_write_high());
   // Only about kLowerBudget of it was encrypted; the rest waits as plaintext.
-  EXPECT_LE(p.client->lower().pending_write_bytes(), TlsTransport::kLowerBudget + 17 * 1024);
+  EXPECT_LE(p.client->lower_transport().pending_write_bytes(),
+            TlsTransport::kLowerBudget + 17 * 1024);
   EXPECT_EQ(p.c.lows, 0);
 
   p.server->read_disable(false);
@@ -279,6 +280,20 @@ TEST_P(TlsTransportSuite, BackpressureHoldsPlaintextUntilTheReaderResumes) {
   loop.run_until([&] { return p.c.lows == 1; });
   EXPECT_EQ(p.c.lows, 1);
   EXPECT_EQ(p.client->pending_write_bytes(), 0u);
+}
+
+TEST_P(TlsTransportSuite, FlushCloseTowardAReaderThatNeverResumesGivesUp) {
+  // More plaintext than the lower may hold waits above a reader that never reads again: the
+  // close_notify can never follow it, so close(Flush) gives up after its grace, with a timeout.
+  Loop loop;
+  TlsPair p(loop, trusting_client(), leaf_server(), "pve1.example.com");
+  ASSERT_TRUE(p.handshake());
+  p.server->read_disable(true);
+  ByteChain c(random_bytes(4 * 1024 * 1024, 12));
+  p.client->write(c);
+  p.client->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] { return p.c.closed; }));
+  EXPECT_EQ(p.c.error.code(), Errc::timeout) << p.c.error.message();
 }
 
 TEST_P(TlsTransportSuite, ReaderPausingInsideOnDataGetsTheRestAfterResuming) {

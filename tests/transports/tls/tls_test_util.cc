@@ -106,24 +106,10 @@ void Collector::on_closed(const Error& e) {
   error = e;
 }
 
-TapTransport::TapTransport(std::unique_ptr<Transport> lower)
-    : Transport(lower->loop()), lower_(std::move(lower)) {
-  lower_->set_sink(this);
-}
-
-TapTransport::~TapTransport() {
-  lower_->set_sink(nullptr);
-}
-
 void TapTransport::write(ByteChain& data, bool end_stream) {
   if (data.size() > 0) ++writes;
   bytes_out += data.size();
-  lower_->write(data, end_stream);
-  update_write_level();
-}
-
-void TapTransport::close(CloseMode mode) {
-  lower_->close(mode);
+  TransportOverlay::write(data, end_stream);
 }
 
 void TapTransport::on_data(ByteChain& data, bool end_stream) {

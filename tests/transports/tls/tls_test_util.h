@@ -58,33 +58,21 @@ struct Collector : TransportSink {
 
 // Sits between a TLS transport and its lower transport, forwarding everything both ways. Counts
 // the ciphertext and can flip one incoming byte (by stream offset) to play a corrupting network.
-class TapTransport : public Transport, private TransportSink {
+class TapTransport : public TransportOverlay {
  public:
-  explicit TapTransport(std::unique_ptr<Transport> lower);
-  ~TapTransport() override;
+  explicit TapTransport(std::unique_ptr<Transport> lower) : TransportOverlay(std::move(lower)) {}
 
-  void start() override { lower_->start(); }
   void write(ByteChain& data, bool end_stream = false) override;
-  void close(CloseMode mode) override;
-  size_t pending_write_bytes() const override { return lower_->pending_write_bytes(); }
 
   uint64_t bytes_in = 0;       // received from the peer
   uint64_t bytes_out = 0;      // written towards the peer
   uint64_t writes = 0;         // write() calls that carried bytes
   int64_t corrupt_in_at = -1;  // stream offset of the incoming byte to flip; -1 = none
-  Transport& lower() { return *lower_; }
 
  protected:
-  void on_read_enable_changed(bool enabled) override { lower_->read_disable(!enabled); }
+  void on_data(ByteChain& data, bool end_stream) override;
 
  private:
-  void on_connected() override { emit_connected(); }
-  void on_data(ByteChain& data, bool end_stream) override;
-  void on_write_high() override { update_write_level(); }
-  void on_write_low() override { update_write_level(); }
-  void on_closed(const Error& error) override { finish(error); }
-
-  std::unique_ptr<Transport> lower_;
   ByteChain rx_;
 };
 

@@ -461,6 +461,28 @@ TEST(WsTransport, ServerDecodesTheLeftoverAndNeverAnswersClose) {
   EXPECT_TRUE(rig.rsink.data.empty());  // pveproxy-like: no Close reply, just the TCP end
 }
 
+TEST(WsTransport, PingsFromAPeerThatDoesNotReadOweOnePongAtATime) {
+  // 5,000 pings from a peer that reads nothing: the pongs stop piling up at the budget (one owed,
+  // to the latest ping), and once the peer reads again it gets that latest answer.
+  std::string pings;
+  for (int i = 0; i < 5000; ++i) {
+    pings += make_frame(ws_opcode::kPing, "ping" + std::to_string(i), true, kClientMask);
+  }
+  RawClientRig rig(pings, WsServerOptions{});
+  rig.raw->read_disable(true);
+  for (int i = 0; i < 50; ++i) rig.loop.post([] {});
+  rig.loop.run_until([] { return false; });
+  EXPECT_LE(rig.server->pending_write_bytes(), WsTransport::kPongBudget + 2 + 125);
+  EXPECT_GT(rig.server->pending_write_bytes(), 0u);
+  rig.raw->read_disable(false);
+  const std::string last = make_frame(ws_opcode::kPong, "ping4999", true, std::nullopt);
+  ASSERT_TRUE(rig.loop.run_until([&] {
+    return rig.rsink.data.size() >= last.size() &&
+           rig.rsink.data.compare(rig.rsink.data.size() - last.size(), last.size(), last) == 0;
+  }));
+  EXPECT_LT(rig.rsink.data.size(), 5000 * last.size());  // not every ping got its own pong
+}
+
 TEST(WsTransport, ServerAnswersCloseWhenAskedTo) {
   const std::string leftover =
       make_frame(ws_opcode::kClose, std::string("\x03\xe9", 2) + "bye", true, kClientMask);

@@ -1,7 +1,6 @@
 #include "transports/tls/mbedtls/mbedtls_engine.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "transports/tls/tls_alert.h"
 
@@ -10,15 +9,6 @@ namespace {
 
 // Plaintext is read in pieces of at least this much room (a fresh block when the tail is smaller).
 constexpr size_t kReadRoom = 4096;
-
-void count_tls_in(size_t n) {
-  tls_copy_stats().bytes_in += n;
-  tls_copy_stats().calls_in += 1;
-}
-void count_tls_out(size_t n) {
-  tls_copy_stats().bytes_out += n;
-  tls_copy_stats().calls_out += 1;
-}
 
 constexpr const char* kNeedsTls13 =
     "the server requires TLS 1.3, which the mbedTLS backend (TLS 1.2 only) cannot speak; "
@@ -70,19 +60,8 @@ int MbedtlsEngine::send_cb(void* p, const unsigned char* buf, size_t len) {
 
 int MbedtlsEngine::recv_cb(void* p, unsigned char* buf, size_t len) {
   auto* self = static_cast<MbedtlsEngine*>(p);
-  ByteChain& in = self->in_;
-  if (in.empty()) return MBEDTLS_ERR_SSL_WANT_READ;
-  const size_t n = std::min(len, in.size());
-  size_t done = 0;
-  while (done < n) {
-    const Slice& s = in.front();
-    const size_t k = std::min(s.size(), n - done);
-    std::memcpy(buf + done, s.data(), k);
-    in.drain(k);
-    done += k;
-  }
-  count_tls_in(n);
-  return static_cast<int>(n);
+  const size_t n = tls_take_ciphertext(self->in_, buf, len);
+  return n == 0 ? MBEDTLS_ERR_SSL_WANT_READ : static_cast<int>(n);
 }
 
 void MbedtlsEngine::feed(ByteChain& ciphertext) {
@@ -117,19 +96,13 @@ int MbedtlsEngine::verify_cb(void* p, mbedtls_x509_crt* crt, int depth, uint32_t
   return 0;
 }
 
+TlsVerification& MbedtlsEngine::verification() {
+  if (!verification_) verification_.emplace(ctx_->client_config(), server_name_);
+  return *verification_;
+}
+
 int MbedtlsEngine::verify_pinned(const mbedtls_x509_crt& leaf) {
-  const Sha256Fingerprint got = sha256_fingerprint({leaf.raw.p, leaf.raw.len});
-  const auto& pins = ctx_->client_config().pins;
-  if (std::find(pins.begin(), pins.end(), got) != pins.end()) return 0;
-  // "expected A (or B or C)"
-  std::string expected = format_fingerprint(pins.front());
-  for (size_t i = 1; i < pins.size(); ++i) {
-    expected += i == 1 ? " (or " : " or ";
-    expected += format_fingerprint(pins[i]);
-  }
-  if (pins.size() > 1) expected += ")";
-  verify_error_ = Error(Errc::tls_verify, "certificate fingerprint mismatch: expected " + expected +
-                                              ", got " + format_fingerprint(got));
+  if (verification().check_pin({leaf.raw.p, leaf.raw.len})) return 0;
   report_rejection(leaf);
   // Not CERT_VERIFY_FAILED: under VERIFY_OPTIONAL that one would be forgiven. Any other error
   // aborts the handshake before our Finished, so not one application byte reaches this server.
@@ -141,17 +114,13 @@ void MbedtlsEngine::verify_chain_and_name(const mbedtls_x509_crt& leaf, uint32_t
   const uint32_t leaf_flags = *flags & ~static_cast<uint32_t>(MBEDTLS_X509_BADCERT_CN_MISMATCH);
   const uint32_t all = leaf_flags | chain_flags_;
   if (all != 0) {
-    verify_error_ =
-        Error(Errc::tls_verify, "certificate not trusted: " + mbedtls_verify_flags_text(all) +
-                                    ", issuer " + mbedtls_issuer(leaf) + ", subject " +
-                                    mbedtls_subject(leaf));
+    verification().refuse_chain(mbedtls_verify_flags_text(all), mbedtls_issuer(leaf),
+                                mbedtls_subject(leaf));
     *flags = leaf_flags;
     report_rejection(leaf);
     return;
   }
-  Error name = check_host_name(server_name_, mbedtls_cert_names(leaf));
-  if (name.failed()) {
-    verify_error_ = std::move(name);
+  if (!verification().check_name(mbedtls_cert_names(leaf))) {
     *flags = MBEDTLS_X509_BADCERT_CN_MISMATCH;  // makes mbedTLS send bad_certificate
     report_rejection(leaf);
     return;
@@ -160,16 +129,12 @@ void MbedtlsEngine::verify_chain_and_name(const mbedtls_x509_crt& leaf, uint32_t
 }
 
 void MbedtlsEngine::report_rejection(const mbedtls_x509_crt& leaf) const {
-  const auto& hook = ctx_->client_config().on_rejected;
-  if (!hook) return;
-  TlsRejection rejection;
-  rejection.server_name = server_name_;
   // The leaf the callback sees at depth 0 heads the list of certificates the server sent.
+  std::vector<std::vector<uint8_t>> chain;
   for (const mbedtls_x509_crt* c = &leaf; c != nullptr && c->raw.p != nullptr; c = c->next) {
-    rejection.chain_der.emplace_back(c->raw.p, c->raw.p + c->raw.len);
+    chain.emplace_back(c->raw.p, c->raw.p + c->raw.len);
   }
-  rejection.reason = verify_error_;
-  hook(rejection);
+  verification_->report(std::move(chain));
 }
 
 // --- handshake -----------------------------------------------------------------------------------
@@ -212,7 +177,7 @@ std::string MbedtlsEngine::received_alert() const {
 }
 
 Error MbedtlsEngine::handshake_error(int ret) {
-  if (verify_error_.failed()) return verify_error_;
+  if (verification_ && verification_->error().failed()) return verification_->error();
   const std::string text = mbedtls_error_text(ret);
   if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE) {
     const uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);

@@ -5,10 +5,12 @@
 #include <mbedtls/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "transports/tls/mbedtls/mbedtls_context.h"
 #include "transports/tls/tls_engine.h"
+#include "transports/tls/tls_verification.h"
 
 namespace pvb {
 
@@ -46,8 +48,9 @@ class MbedtlsEngine : public TlsEngine {
   static int verify_cb(void* self, mbedtls_x509_crt* crt, int depth, uint32_t* flags);
   int verify_pinned(const mbedtls_x509_crt& leaf);
   void verify_chain_and_name(const mbedtls_x509_crt& leaf, uint32_t* flags);
-  // Tells TlsClientConfig::on_rejected why verify_error_ refused `leaf` (and the chain after it).
+  // Reports the refusal with `leaf` and the chain after it (as the server sent it).
   void report_rejection(const mbedtls_x509_crt& leaf) const;
+  TlsVerification& verification();
 
   bool is_client() const { return ctx_->role() == TlsRole::client; }
   void note_state();
@@ -65,9 +68,9 @@ class MbedtlsEngine : public TlsEngine {
   bool resumed_ = false;
   // A full handshake passes the server-certificate state; an abbreviated (resumed) one jumps over.
   bool saw_certificate_state_ = false;
-  Error failure_;             // sticky: the engine is unusable after a fatal error
-  Error verify_error_;        // why our verification callback rejected the peer
-  uint32_t chain_flags_ = 0;  // mbedTLS verification flags above the leaf
+  Error failure_;  // sticky: the engine is unusable after a fatal error
+  std::optional<TlsVerification> verification_;  // the client's, made at the first certificate
+  uint32_t chain_flags_ = 0;                     // mbedTLS verification flags above the leaf
 };
 
 }  // namespace pvb

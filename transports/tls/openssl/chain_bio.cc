@@ -1,8 +1,5 @@
 #include "transports/tls/openssl/chain_bio.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {
@@ -17,32 +14,18 @@ int chain_write(BIO* bio, const char* data, size_t len, size_t* written) {
   // A record (or handshake flight) we did not write ourselves: appended uncounted in copy_stats(),
   // counted below as the library's copy.
   ends_of(bio)->out.append_header(data, len);
-  tls_copy_stats().bytes_out += len;
-  tls_copy_stats().calls_out += 1;
+  count_tls_out(len);
   *written = len;
   return 1;
 }
 
 int chain_read(BIO* bio, char* buf, size_t len, size_t* read) {
   BIO_clear_retry_flags(bio);
-  ByteChain& in = ends_of(bio)->in;
-  if (in.empty()) {
+  *read = tls_take_ciphertext(ends_of(bio)->in, buf, len);
+  if (*read == 0) {
     BIO_set_retry_read(bio);
-    *read = 0;
     return 0;
   }
-  const size_t n = std::min(len, in.size());
-  size_t done = 0;
-  while (done < n) {
-    const Slice& s = in.front();
-    const size_t k = std::min(s.size(), n - done);
-    std::memcpy(buf + done, s.data(), k);
-    in.drain(k);
-    done += k;
-  }
-  tls_copy_stats().bytes_in += n;
-  tls_copy_stats().calls_in += 1;
-  *read = n;
   return 1;
 }
 

@@ -10,15 +10,6 @@ namespace {
 // Plaintext is read in pieces of at least this much room (a fresh block when the tail is smaller).
 constexpr size_t kReadRoom = 4096;
 
-void count_tls_in(size_t n) {
-  tls_copy_stats().bytes_in += n;
-  tls_copy_stats().calls_in += 1;
-}
-void count_tls_out(size_t n) {
-  tls_copy_stats().bytes_out += n;
-  tls_copy_stats().calls_out += 1;
-}
-
 // libssl reports a fatal alert from the peer as reason SSL_AD_REASON_OFFSET + its description.
 int received_alert(const OpensslError& e) {
   if (!e.from_ssl()) return -1;
@@ -103,12 +94,17 @@ int OpensslEngine::verify_certificate(X509_STORE_CTX* store, void*) {
 
 // Returning false fails the handshake (under SSL_VERIFY_PEER) before our Finished, so not one
 // application byte reaches a server we refuse; the store's error picks the alert it hears.
+TlsVerification& OpensslEngine::verification() {
+  if (!verification_) verification_.emplace(ctx_->client_config(), server_name_);
+  return *verification_;
+}
+
 bool OpensslEngine::verify(X509_STORE_CTX* store) {
   X509* leaf = X509_STORE_CTX_get0_cert(store);
-  const TlsVerify mode = ctx_->client_config().verify;
+  const TlsVerify mode = verification().mode();
   if (mode == TlsVerify::insecure) return true;
   if (leaf == nullptr) {
-    verify_error_ = Error(Errc::tls_verify, "the server sent no certificate");
+    verification().refuse(Error(Errc::tls_verify, "the server sent no certificate"));
     X509_STORE_CTX_set_error(store, X509_V_ERR_UNSPECIFIED);
     return false;
   }
@@ -117,44 +113,26 @@ bool OpensslEngine::verify(X509_STORE_CTX* store) {
 }
 
 bool OpensslEngine::verify_pinned(X509* leaf, X509_STORE_CTX* store) {
-  // Pinning: neither the chain nor the name matter, only the leaf's hash.
-  const Sha256Fingerprint got = sha256_fingerprint(openssl_der(leaf));
-  const auto& pins = ctx_->client_config().pins;
-  if (std::find(pins.begin(), pins.end(), got) != pins.end()) return true;
-  // "expected A (or B or C)", word for word as the mbedTLS backend says it.
-  std::string expected = format_fingerprint(pins.front());
-  for (size_t i = 1; i < pins.size(); ++i) {
-    expected += i == 1 ? " (or " : " or ";
-    expected += format_fingerprint(pins[i]);
-  }
-  if (pins.size() > 1) expected += ")";
-  verify_error_ = Error(Errc::tls_verify, "certificate fingerprint mismatch: expected " + expected +
-                                              ", got " + format_fingerprint(got));
+  if (verification().check_pin(openssl_der(leaf))) return true;
   X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);  // the server hears bad_certificate
   report_rejection(leaf, store);
   return false;
 }
 
 bool OpensslEngine::verify_chain_and_name(X509* leaf, X509_STORE_CTX* store) {
-  // The chain with OpenSSL's verifier (the store's CAs, time, purpose); the name with ours, which
-  // is the same for every backend (DNS names with RFC 6125 wildcards, IP literals against IP SANs).
+  // The chain with OpenSSL's verifier (the store's CAs, time, purpose); the name with ours.
   if (X509_verify_cert(store) != 1) {
     int err = X509_STORE_CTX_get_error(store);
     if (err == X509_V_OK) {
       err = X509_V_ERR_UNSPECIFIED;
       X509_STORE_CTX_set_error(store, err);
     }
-    verify_error_ =
-        Error(Errc::tls_verify,
-              std::string("certificate not trusted: ") + X509_verify_cert_error_string(err) +
-                  ", issuer " + openssl_issuer(leaf) + ", subject " + openssl_subject(leaf),
-              err);
+    verification().refuse_chain(X509_verify_cert_error_string(err), openssl_issuer(leaf),
+                                openssl_subject(leaf), err);
     report_rejection(leaf, store);
     return false;
   }
-  Error name = check_host_name(server_name_, openssl_cert_names(leaf));
-  if (name.failed()) {
-    verify_error_ = std::move(name);
+  if (!verification().check_name(openssl_cert_names(leaf))) {
     X509_STORE_CTX_set_error(store, X509_V_ERR_HOSTNAME_MISMATCH);  // bad_certificate
     report_rejection(leaf, store);
     return false;
@@ -163,20 +141,16 @@ bool OpensslEngine::verify_chain_and_name(X509* leaf, X509_STORE_CTX* store) {
 }
 
 void OpensslEngine::report_rejection(X509* leaf, X509_STORE_CTX* store) const {
-  const auto& hook = ctx_->client_config().on_rejected;
-  if (!hook) return;
-  TlsRejection rejection;
-  rejection.server_name = server_name_;
-  rejection.chain_der.push_back(openssl_der(leaf));
+  std::vector<std::vector<uint8_t>> chain;
+  chain.push_back(openssl_der(leaf));
   // The untrusted stack is the chain the server sent (the client's view starts with the leaf).
   STACK_OF(X509)* sent = X509_STORE_CTX_get0_untrusted(store);
   for (int i = 0; sent != nullptr && i < sk_X509_num(sent); ++i) {
     X509* crt = sk_X509_value(sent, i);
     if (X509_cmp(crt, leaf) == 0) continue;
-    rejection.chain_der.push_back(openssl_der(crt));
+    chain.push_back(openssl_der(crt));
   }
-  rejection.reason = verify_error_;
-  hook(rejection);
+  verification_->report(std::move(chain));
 }
 
 int OpensslEngine::on_new_session(SSL* ssl, SSL_SESSION* session) {
@@ -227,7 +201,7 @@ std::string OpensslEngine::versions_offered() const {
 
 Error OpensslEngine::handshake_error(int ssl_error, bool before_server_hello) {
   const OpensslError e = take_openssl_error();
-  if (verify_error_.failed()) return verify_error_;
+  if (verification_ && verification_->error().failed()) return verification_->error();
   const int native = static_cast<int>(e.code);
   if (const int alert = received_alert(e); alert >= 0) {
     std::string text = "TLS handshake failed: received fatal alert " + tls_alert_name(alert);

@@ -5,11 +5,13 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "transports/tls/openssl/chain_bio.h"
 #include "transports/tls/openssl/openssl_context.h"
 #include "transports/tls/tls_engine.h"
+#include "transports/tls/tls_verification.h"
 
 namespace pvb {
 
@@ -49,8 +51,9 @@ class OpensslEngine : public TlsEngine {
   bool verify(X509_STORE_CTX* store);
   bool verify_pinned(X509* leaf, X509_STORE_CTX* store);
   bool verify_chain_and_name(X509* leaf, X509_STORE_CTX* store);
-  // Tells TlsClientConfig::on_rejected why verify_error_ refused `leaf` (with the chain as sent).
+  // Reports the refusal with `leaf` and the chain as the server sent it.
   void report_rejection(X509* leaf, X509_STORE_CTX* store) const;
+  TlsVerification& verification();
   Error handshake_error(int ssl_error, bool before_server_hello);
   Error record_error(int ssl_error, std::string_view during);
   // "TLS 1.2 and 1.3", "TLS 1.2 only", "TLS 1.3 only": what this side speaks.
@@ -63,8 +66,8 @@ class OpensslEngine : public TlsEngine {
   bool started_ = false;
   bool done_ = false;
   bool resumed_ = false;
-  Error failure_;       // sticky: the engine is unusable after a fatal error
-  Error verify_error_;  // why our verification refused the peer
+  Error failure_;  // sticky: the engine is unusable after a fatal error
+  std::optional<TlsVerification> verification_;  // the client's, made at the first certificate
 };
 
 }  // namespace pvb
