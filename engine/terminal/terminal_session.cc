@@ -51,8 +51,7 @@ struct TerminalSession::OutputSink : TransportSink {
 TerminalSession::TerminalSession(Loop& loop, ProxmoxClient& api, TerminalTarget target,
                                  TerminalOptions options, TerminalIo& io,
                                  TerminalObserver& observer)
-    : loop_(loop),
-      api_(api),
+    : api_(api),
       target_(std::move(target)),
       options_(std::move(options)),
       io_(io),

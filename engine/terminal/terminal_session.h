@@ -112,7 +112,6 @@ class TerminalSession {
   void maybe_finish();
   void log(const std::string& line);
 
-  Loop& loop_;
   ProxmoxClient& api_;
   TerminalTarget target_;
   TerminalOptions options_;
