@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/console/viewer.h"
+#include "engine/console/viewer_process.h"
 #include "engine/console/vv_file.h"
 #include "engine/core/platform.h"
 #include "engine/io/listener.h"

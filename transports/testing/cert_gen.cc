@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "engine/core/host_name.h"
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 
 namespace pvb {
 namespace {

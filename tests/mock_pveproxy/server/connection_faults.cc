@@ -8,7 +8,7 @@
 #include "transports/testing/fault_injector.h"
 #include "transports/testing/server_identity.h"
 #include "transports/tls/mbedtls/mbedtls_context.h"
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 #include "transports/tls/tls_alert.h"
 
 namespace pvb::mock {

@@ -48,7 +48,7 @@ void MockServer::shut_down() {
   if (connection_faults_) connection_faults_->shut_down();
 }
 
-ConsoleSession* MockServer::find_console(uint16_t port) {
+ConsoleWebsocket* MockServer::find_console(uint16_t port) {
   for (auto& [raw, session] : consoles_) {
     if (session->grant().port == port) return raw;
   }
@@ -69,15 +69,16 @@ void MockServer::connection_upgraded(HttpConnection& connection,
   log_("console " + std::to_string(grant.port) + ": " + std::string(guest_kind_name(grant.type)) +
        "/" + std::to_string(grant.vmid) + " (" + std::string(console_kind_name(grant.console)) +
        ") opened by " + grant.authid);
-  auto session = std::make_unique<ConsoleSession>(
+  auto session = std::make_unique<ConsoleWebsocket>(
       std::move(transport), std::move(leftover), std::move(grant), api_.options(), clock_, random_,
-      log_, [this](ConsoleSession& s, const ConsoleSummary& summary) { console_done(s, summary); });
-  ConsoleSession* raw = session.get();
+      log_,
+      [this](ConsoleWebsocket& s, const ConsoleSummary& summary) { console_done(s, summary); });
+  ConsoleWebsocket* raw = session.get();
   consoles_.emplace(raw, std::move(session));
   raw->start();
 }
 
-void MockServer::console_done(ConsoleSession& session, const ConsoleSummary& summary) {
+void MockServer::console_done(ConsoleWebsocket& session, const ConsoleSummary& summary) {
   api_.release_console(summary.port);
   log_(describe_console_end(summary));
   finished_.push_back(summary);

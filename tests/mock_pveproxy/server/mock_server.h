@@ -1,6 +1,6 @@
 // MockServer: the I/O side of the mock pveproxy. Each client connection gets TLS (the server's
 // certificate, TLS 1.2+, AES-GCM preferred), then an HttpConnection answering through MockApi;
-// a granted console upgrade becomes a ConsoleSession. When a console ends, MockApi hears
+// a granted console upgrade becomes a ConsoleWebsocket. When a console ends, MockApi hears
 // release_console() so its port is free again and its vncproxy task ends.
 //
 // Connections come from the program's TcpListener, or from tests as MemPipe ends (with or
@@ -18,7 +18,7 @@
 #include "engine/core/random.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/connection_faults.h"
-#include "tests/mock_pveproxy/server/console_session.h"
+#include "tests/mock_pveproxy/server/console_websocket.h"
 #include "tests/mock_pveproxy/server/http_connection.h"
 #include "transports/tls/tls_engine.h"
 
@@ -48,7 +48,7 @@ class MockServer {
   size_t http_connections() const { return http_.size(); }
   size_t console_sessions() const { return consoles_.size(); }
   // The running console session on that port, or null.
-  ConsoleSession* find_console(uint16_t port);
+  ConsoleWebsocket* find_console(uint16_t port);
   const std::vector<ConsoleSummary>& finished_consoles() const { return finished_; }
   // Called when a console session has ended (after release_console).
   void set_on_console_end(std::function<void(const ConsoleSummary&)> cb) {
@@ -59,7 +59,7 @@ class MockServer {
   void connection_closed(HttpConnection& connection);
   void connection_upgraded(HttpConnection& connection, std::unique_ptr<Transport> transport,
                            ByteChain leftover, ConsoleGrant grant);
-  void console_done(ConsoleSession& session, const ConsoleSummary& summary);
+  void console_done(ConsoleWebsocket& session, const ConsoleSummary& summary);
 
   Loop& loop_;
   MockApi& api_;
@@ -69,7 +69,7 @@ class MockServer {
   LogFn log_;
   std::unique_ptr<ConnectionFaults> connection_faults_;
   std::map<HttpConnection*, std::unique_ptr<HttpConnection>> http_;
-  std::map<ConsoleSession*, std::unique_ptr<ConsoleSession>> consoles_;
+  std::map<ConsoleWebsocket*, std::unique_ptr<ConsoleWebsocket>> consoles_;
   std::vector<ConsoleSummary> finished_;
   std::function<void(const ConsoleSummary&)> on_console_end_;
 };

@@ -4,7 +4,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "tests/transports/tls/tls_test_util.h"
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 
 namespace pvb {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "tls_backend_suite.h"
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 
 namespace pvb {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {

@@ -181,7 +181,7 @@ TEST(Console, SourcePausesWhileTheClientReadsNothing) {
   RawWsClient c(h, 300);
   ASSERT_TRUE(c.ok);
   c.transport->read_disable(true);
-  ConsoleSession* session = h.server->find_console(c.console.port);
+  ConsoleWebsocket* session = h.server->find_console(c.console.port);
   ASSERT_NE(session, nullptr);
   ASSERT_TRUE(h.run_until([&] { return session->relay()->vm_paused(); }));
   // The loop runs dry: the source stopped, what it sent is bounded by the websocket's high mark

@@ -1,14 +1,14 @@
-#include "tests/mock_pveproxy/server/console_session.h"
+#include "tests/mock_pveproxy/server/console_websocket.h"
 
 #include "tests/mock_pveproxy/server/close_frame_filter.h"
 #include "tests/mock_pveproxy/server/frame_rules.h"
 
 namespace pvb::mock {
 
-ConsoleSession::ConsoleSession(std::unique_ptr<Transport> lower, ByteChain leftover,
-                               ConsoleGrant grant, const MockOptions& options, Clock& clock,
-                               Random& random, std::function<void(const std::string&)> log,
-                               DoneFn done)
+ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain leftover,
+                                   ConsoleGrant grant, const MockOptions& options, Clock& clock,
+                                   Random& random, std::function<void(const std::string&)> log,
+                                   DoneFn done)
     : grant_(std::move(grant)), done_(std::move(done)) {
   summary_.port = grant_.port;
   summary_.vmid = grant_.vmid;
@@ -61,12 +61,12 @@ ConsoleSession::ConsoleSession(std::unique_ptr<Transport> lower, ByteChain lefto
                                           [this](const RelayResult& r) { finish(r); });
 }
 
-ConsoleSession::~ConsoleSession() {
+ConsoleWebsocket::~ConsoleWebsocket() {
   // The relay lets go of the transports before they are destroyed.
   relay_.reset();
 }
 
-void ConsoleSession::start() {
+void ConsoleWebsocket::start() {
   if (started_) return;
   started_ = true;
   if (raw_) {
@@ -77,7 +77,7 @@ void ConsoleSession::start() {
   if (vm_.rfb) vm_.rfb->start();
 }
 
-void ConsoleSession::finish(const RelayResult& result) {
+void ConsoleWebsocket::finish(const RelayResult& result) {
   if (finished_) return;
   finished_ = true;
   summary_.relay = result;

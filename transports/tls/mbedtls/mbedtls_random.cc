@@ -1,4 +1,4 @@
-#include "transports/tls/mbedtls/mbedtls_util.h"
+#include "transports/tls/mbedtls/mbedtls_random.h"
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/error.h>

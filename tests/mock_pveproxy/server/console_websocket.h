@@ -34,19 +34,19 @@ struct ConsoleSummary {
   std::optional<uint16_t> client_close_code;
 };
 
-class ConsoleSession {
+class ConsoleWebsocket {
  public:
-  using DoneFn = std::function<void(ConsoleSession&, const ConsoleSummary&)>;
+  using DoneFn = std::function<void(ConsoleWebsocket&, const ConsoleSummary&)>;
 
   // `lower`: the connection that carried the 101 (TLS, or a MemPipe in tests), reading enabled;
   // `leftover`: client bytes that followed the upgrade request. `options` and `clock` must
   // outlive the session. `log` hears why the fake VM refused a client (wrong or expired password).
-  ConsoleSession(std::unique_ptr<Transport> lower, ByteChain leftover, ConsoleGrant grant,
-                 const MockOptions& options, Clock& clock, Random& random,
-                 std::function<void(const std::string&)> log, DoneFn done);
-  ~ConsoleSession();
-  ConsoleSession(const ConsoleSession&) = delete;
-  ConsoleSession& operator=(const ConsoleSession&) = delete;
+  ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain leftover, ConsoleGrant grant,
+                   const MockOptions& options, Clock& clock, Random& random,
+                   std::function<void(const std::string&)> log, DoneFn done);
+  ~ConsoleWebsocket();
+  ConsoleWebsocket(const ConsoleWebsocket&) = delete;
+  ConsoleWebsocket& operator=(const ConsoleWebsocket&) = delete;
 
   void start();
 

@@ -1,4 +1,4 @@
-#include "engine/console/viewer.h"
+#include "engine/console/viewer_process.h"
 
 #include <gtest/gtest.h>
 
