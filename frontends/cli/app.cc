@@ -8,6 +8,7 @@
 
 #include "engine/console/console_session.h"
 #include "engine/core/platform.h"
+#include "engine/core/signals.h"
 #include "engine/proxmox/proxmox_client.h"
 #include "frontends/cli/exit_codes.h"
 #include "frontends/cli/secret_source.h"
@@ -90,20 +91,6 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   return s;
 }
 
-int signal_exit_code(int signum) {
-  return 128 + signum;
-}
-
-// A signal before any console runs ends the command with this line (a console says it in its
-// own closing line).
-Error interrupted_by(int signum) {
-  const char* name = signum == SIGINT    ? "SIGINT"
-                     : signum == SIGTERM ? "SIGTERM"
-                     : signum == SIGHUP  ? "SIGHUP"
-                                         : "a signal";
-  return Error(Errc::interrupted, std::string("interrupted by ") + name);
-}
-
 // Signals that end the process cleanly (sessions tear down, .vv files are removed).
 struct SignalSet {
   SignalSet(Loop& loop, std::function<void(int)> fn) {
@@ -164,7 +151,12 @@ int run_list(const CliOptions& o, Output& out) {
       if (o.list_filter.active()) guests = filter_guests(guests, o.list_filter);
       std::string text = !o.list_format.empty() ? guests_formatted(guests, o.list_format)
                          : out.json()           ? guests_json(guests) + "\n"
-                                                : guests_table(guests);
+                         // An empty table is a header for a reader, noise for a script.
+                         : guests.empty() && !stdout_is_terminal() ? ""
+                                                                   : guests_table(guests);
+      if (guests.empty()) {
+        out.note(o.list_filter.active() ? "no guests match" : "no guests visible to this user");
+      }
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
       code = kExitOk;
@@ -303,6 +295,8 @@ int run_connect(const CliOptions& o, Output& out) {
         chosen.push_back(std::move(*g));
       }
       int id = 0;
+      for (const Guest& g : chosen) out.name_session(++id, g.display_name());
+      id = 0;
       for (auto& g : chosen) {
         sessions.push_back(std::make_unique<ConsoleSession>(loop, ++id, *api->client, listeners,
                                                             std::move(g), copts, observer));

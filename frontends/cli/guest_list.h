@@ -58,4 +58,13 @@ inline constexpr std::string_view kGuestFields =
 std::string guests_formatted(const std::vector<Guest>& guests,
                              const std::vector<std::string>& fields);
 
+// The JSON array of `list --json`: node, vmid, type, name, status (as listed_status), template,
+// tags, and pool and lock when set.
+std::string guests_json(const std::vector<Guest>& guests);
+// The aligned table of `list` (a header line first), padded by display width.
+std::string guests_table(const std::vector<Guest>& guests);
+// Columns a text takes on a terminal in the current locale (wcswidth; code points if the locale
+// cannot say).
+size_t display_width(std::string_view s);
+
 }  // namespace pvb

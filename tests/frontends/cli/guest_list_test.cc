@@ -213,15 +213,16 @@ TEST(ListOptions, Mistakes) {
   EXPECT_EQ(msg({"list", "--type", "vm"}), "--type: expected qemu or lxc, got 'vm'");
   EXPECT_NE(msg({"list", "--status", "up"}).find("--status: unknown status 'up'"),
             std::string::npos);
-  EXPECT_EQ(msg({"list", "--tag", ";"}), "--tag needs a tag");
+  EXPECT_EQ(msg({"list", "--tag", ";"}), "--tag: needs a tag");
   EXPECT_NE(msg({"list", "--format", "vmid,ip"}).find("--format: unknown field 'ip'"),
             std::string::npos);
   EXPECT_EQ(msg({"list", "--format", "vmid", "--json"}),
             "--format and --json are mutually exclusive");
   EXPECT_EQ(msg({"connect", "web01", "--node", "pve1"}),
-            "--node, --type, --status, --tag, --pool and --format are options of 'list'");
+            "--node is an option of 'list' (see: pvebridge help list)");
   EXPECT_EQ(msg({"connect", "web01", "--format", "vmid"}),
-            "--node, --type, --status, --tag, --pool and --format are options of 'list'");
+            "--format is an option of 'list' (see: pvebridge help list)");
+  EXPECT_EQ(msg({"list", "--start"}), "--start is an option of 'connect' (see: pvebridge help connect)");
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ const std::string kConfigPath = "/home/u/.config/pvebridge/config";
 
 // An environment and a set of files, as parse_command_line sees them.
 struct World {
-  std::map<std::string, std::string> env = {{"HOME", "/home/u"}};
+  std::map<std::string, std::string> env = {{"HOME", "/home/u"}, {"DISPLAY", ":0"}};
   std::map<std::string, UserFile> files;
   std::vector<std::string> loaded;  // paths the loader was asked for
 
@@ -515,8 +515,8 @@ TEST(Profile, UnknownKeyIsAnError) {
 
 TEST(Profile, ConfigAndProfileOptionsNeedValues) {
   World w;
-  EXPECT_EQ(error_of(w.parse({"list", "--config="})), "--config needs a file");
-  EXPECT_EQ(error_of(w.parse({"list", "--profile="})), "--profile needs a name");
+  EXPECT_EQ(error_of(w.parse({"list", "--config="})), "--config: needs a file");
+  EXPECT_EQ(error_of(w.parse({"list", "--profile="})), "--profile: needs a name");
   EXPECT_EQ(error_of(w.parse({"list", "--profile"})), "--profile needs a value");
 }
 
