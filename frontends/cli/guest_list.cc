@@ -252,18 +252,22 @@ std::string guests_formatted(const std::vector<Guest>& guests,
   return out;
 }
 
+void guest_identity_json(JsonWriter& w, const Guest& g) {
+  w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
+  w.key("type").value(guest_type_name(g.type));
+  if (g.name.empty()) {
+    w.key("name").null();
+  } else {
+    w.key("name").value(g.name);
+  }
+}
+
 std::string guests_json(const std::vector<Guest>& guests) {
   JsonWriter w;
   w.begin_array();
   for (const Guest& g : guests) {
     w.begin_object();
-    w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
-    w.key("type").value(guest_type_name(g.type));
-    if (g.name.empty()) {
-      w.key("name").null();
-    } else {
-      w.key("name").value(g.name);
-    }
+    guest_identity_json(w, g);
     w.key("status").value(listed_status(g)).key("template").value(g.is_template);
     w.key("tags").begin_array();
     std::string_view t = g.tags;

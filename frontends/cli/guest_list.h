@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/json_writer.h"
 #include "engine/proxmox/guest.h"
 
 namespace pvb {
@@ -58,6 +59,9 @@ inline constexpr std::string_view kGuestFields =
 std::string guests_formatted(const std::vector<Guest>& guests,
                              const std::vector<std::string>& fields);
 
+// Who a guest is, as JSON members (node, vmid, type, name or null): in `list --json` and in the
+// `listening` event of connect.
+void guest_identity_json(JsonWriter& w, const Guest& g);
 // The JSON array of `list --json`: node, vmid, type, name, status (as listed_status), template,
 // tags, and pool and lock when set.
 std::string guests_json(const std::vector<Guest>& guests);

@@ -17,11 +17,12 @@ Connection and authentication (every command):
 
 static const char* kOverviewEnd = R"(
 Exit codes:
-  0 success                2 usage or configuration     3 authentication (incl. two-factor)
-  4 TLS verification       5 guest not found, ambiguous, or a template
-  6 guest not running or failed to start                7 network (DNS, connect, timeout, lost)
-  8 console refused by the server                        9 viewer failed or missing
-  10 no local client in time          129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
+  0 success                  2 usage or configuration (also: no DISPLAY for a viewer)
+  3 authentication (incl. two-factor)                   4 TLS verification
+  5 guest not found, ambiguous, or a template           6 guest not running or failed to start
+  7 network (DNS, connect, timeout, lost)               8 console refused by the server
+  9 viewer failed or missing                            10 no local client in time
+  129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
 )";
 
 static const char* kConnect = R"(pvebridge connect GUEST... [options]

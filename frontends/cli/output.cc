@@ -4,6 +4,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/json_writer.h"
+#include "frontends/cli/guest_list.h"
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {
@@ -65,18 +66,6 @@ void Output::verbose(int session, std::string_view line) {
   std::fflush(stderr);
 }
 
-static void guest_object(JsonWriter& w, const Guest& g) {
-  w.begin_object();
-  w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
-  w.key("type").value(guest_type_name(g.type));
-  if (g.name.empty()) {
-    w.key("name").null();
-  } else {
-    w.key("name").value(g.name);
-  }
-  w.end_object();
-}
-
 void Output::on_listening(int session, const ListeningInfo& info) {
   if (json_) {
     JsonWriter w;
@@ -88,8 +77,9 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     } else {
       w.null();
     }
-    w.key("guest");
-    guest_object(w, info.guest);
+    w.key("guest").begin_object();
+    guest_identity_json(w, info.guest);
+    w.end_object();
     w.end_object();
     emit(w.str());
     return;

@@ -168,6 +168,77 @@ TEST(Options, SeveralGuests) {
   EXPECT_EQ(o->guests.size(), 3u);
 }
 
+std::string error_text(const Result<CliOptions>& o) {
+  return o.ok() ? std::string("accepted") : o.error().message();
+}
+
+// Issue 17, item 1: a URL pasted from the browser names the host; plain http:// is refused.
+TEST(Options, HostAsAnHttpsUrl) {
+  auto o = parse({"list", "--host", "https://pve1:8006/", "--api-token", kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->hosts[0].authority(), "pve1:8006");
+  auto list = parse_host_list("https://pve1, https://[fd00::1]:8007/#v1:0:=qemu%2F100");
+  ASSERT_TRUE(list.ok()) << list.error().message();
+  EXPECT_EQ((*list)[0].authority(), "pve1:8006");
+  EXPECT_EQ((*list)[1].authority(), "[fd00::1]:8007");
+  EXPECT_EQ(error_text(parse({"list", "--host", "http://pve1:8006", "--api-token", kToken})),
+            "--host: 'http://pve1:8006': plain http:// is refused: the Proxmox API speaks HTTPS "
+            "only (https://HOST:8006)");
+  EXPECT_NE(error_text(parse({"list", "--host", "https://pve1:8006/api2/json"})).find("path"),
+            std::string::npos);
+  // The context comes from where the value was given.
+  EXPECT_EQ(error_text(parse({"list", "--api-token", kToken}, Env{{{"PVE_HOST", "[::1"}}})),
+            "PVE_HOST: missing ']' in '[::1'");
+}
+
+// Item 5: no display, no viewer: said before any network call.
+TEST(Options, ConnectWithoutADisplay) {
+  Env none{{}};
+  const std::vector<std::string> args = {"connect", "web01", "--host", "h", "--api-token", kToken};
+  EXPECT_EQ(error_text(parse(args, none)),
+            "no display: use --no-viewer, or run it in a desktop session");
+  auto headless = args;
+  headless.push_back("--no-viewer");
+  EXPECT_TRUE(parse(headless, none).ok());
+  EXPECT_TRUE(parse(args, Env{{{"WAYLAND_DISPLAY", "wayland-0"}}}).ok());
+  EXPECT_TRUE(parse({"list", "--host", "h", "--api-token", kToken}, none).ok());
+}
+
+// Item 10: a token as curl examples write it.
+TEST(Options, TokenWithTheHeaderPrefix) {
+  auto o = parse({"list", "--host", "h", "--api-token", "PVEAPIToken=" + kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->api_token, kToken);
+  auto env = parse({"list", "--host", "h"}, Env{{{"PVE_API_TOKEN", "PVEAPIToken=" + kToken}}});
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  EXPECT_EQ(env->api_token, kToken);
+}
+
+// Item 12: small mistakes, pointed at the fix.
+TEST(Options, MistakesPointAtTheFix) {
+  EXPECT_EQ(error_text(parse({"help", "foo"})),
+            "no help topic 'foo' (topics: connect, list, config)");
+  EXPECT_TRUE(parse({"help", "config"}).ok());
+  EXPECT_EQ(error_text(parse({"conect", "100"})),
+            "unknown command 'conect' (did you mean 'connect'?); commands: connect, list, help, "
+            "version");
+  EXPECT_EQ(
+      error_text(parse({"lsit"})),
+      "unknown command 'lsit' (did you mean 'list'?); commands: connect, list, help, version");
+  EXPECT_EQ(error_text(parse({"frobnicate"})),
+            "unknown command 'frobnicate'; commands: connect, list, help, version");
+  EXPECT_EQ(error_text(parse({"list", "--bogus"})),
+            "unknown option '--bogus' (see: pvebridge help list)");
+  EXPECT_EQ(error_text(parse({"--bogus=1", "list"})),
+            "unknown option '--bogus' (see: pvebridge --help)");
+  EXPECT_EQ(error_text(parse({"connect", "x", "--listen", "5900"})),
+            "--listen: give HOST:PORT, e.g. 127.0.0.1:5900 (or [::1]:5900)");
+  EXPECT_EQ(error_text(parse({"list", "--json=yes"})), "--json takes no value");
+  // One number parser, one message, whatever the option.
+  EXPECT_EQ(error_text(parse({"connect", "x", "--keepalive", "-1"})),
+            "--keepalive: expected seconds from 0 (off) to 86400, got '-1'");
+}
+
 TEST(ExitCodes, AreDistinctPerClass) {
   EXPECT_EQ(exit_code_for(Errc::usage), 2);
   EXPECT_EQ(exit_code_for(Errc::auth), 3);
