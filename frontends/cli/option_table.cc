@@ -178,17 +178,21 @@ Error set_otp(OptionTarget& t, const OptionSpec&, std::string_view v) {
   return Error();
 }
 
-// A fingerprint, or (the environment, the file) a comma list of them.
+// A fingerprint, or a comma list of them (empty items are skipped: "A,,B", "A,").
 Error set_fingerprints(OptionTarget& t, const OptionSpec&, std::string_view v) {
+  size_t before = t.o.fingerprints.size();
   while (true) {
     auto comma = v.find(',');
     std::string_view one = v.substr(0, comma);
-    auto fp = parse_fingerprint(one);
-    if (!fp.ok()) return fp.error();
-    t.o.fingerprints.emplace_back(one);
+    if (!one.empty()) {
+      auto fp = parse_fingerprint(one);
+      if (!fp.ok()) return fp.error();
+      t.o.fingerprints.emplace_back(one);
+    }
     if (comma == std::string_view::npos) break;
     v.remove_prefix(comma + 1);
   }
+  if (t.o.fingerprints.size() == before) return usage("needs a fingerprint");
   return Error();
 }
 

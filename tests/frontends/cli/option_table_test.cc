@@ -88,13 +88,27 @@ TEST(OptionTable, EveryEntryIsComplete) {
     std::string name = !s.flag.empty() ? std::string(s.flag) : std::string(s.config_key);
     EXPECT_TRUE(s.set) << name;
     EXPECT_TRUE(!s.flag.empty() || !s.config_key.empty() || !s.env.empty()) << name;
-    if (!s.flag.empty()) EXPECT_TRUE(flags.insert(std::string(s.flag)).second) << name;
-    if (!s.env.empty()) EXPECT_TRUE(envs.insert(std::string(s.env)).second) << name;
-    if (!s.config_key.empty()) EXPECT_TRUE(keys.insert(std::string(s.config_key)).second) << name;
-    if (!s.flag.empty() && !s.refused) EXPECT_FALSE(s.help.empty()) << name << " has no help";
-    if (s.number) EXPECT_LT(s.min, s.max) << name;
-    if (s.form == Form::boolean) EXPECT_FALSE(s.takes_value()) << name;
-    if (s.refused) EXPECT_TRUE(s.secret) << name;
+    if (!s.flag.empty()) {
+      EXPECT_TRUE(flags.insert(std::string(s.flag)).second) << name;
+    }
+    if (!s.env.empty()) {
+      EXPECT_TRUE(envs.insert(std::string(s.env)).second) << name;
+    }
+    if (!s.config_key.empty()) {
+      EXPECT_TRUE(keys.insert(std::string(s.config_key)).second) << name;
+    }
+    if (!s.flag.empty() && !s.refused) {
+      EXPECT_FALSE(s.help.empty()) << name << " has no help";
+    }
+    if (s.number) {
+      EXPECT_LT(s.min, s.max) << name;
+    }
+    if (s.form == Form::boolean) {
+      EXPECT_FALSE(s.takes_value()) << name;
+    }
+    if (s.refused) {
+      EXPECT_TRUE(s.secret) << name;
+    }
   }
 }
 
@@ -190,7 +204,11 @@ TEST(OptionTable, CompletionsOfferTheTablesValues) {
 
 // The man page's section (".SH NAME" up to the next ".SH"), or subsection (".SS").
 std::string man_section(const std::string& page, const std::string& heading) {
-  return between(page, "\n" + heading + "\n", "\n.S");
+  auto a = page.find("\n" + heading + "\n");
+  if (a == std::string::npos) return "";
+  a += heading.size() + 2;
+  auto b = page.find("\n.S", a);
+  return page.substr(a, b == std::string::npos ? std::string::npos : b - a);
 }
 
 // True if the troff text names the option ("\-\-host" not followed by more of a name).

@@ -199,8 +199,12 @@ TEST(Precedence, TwoAlternativesAtOneLevelConflict) {
           const std::string m = o.error().message();
           EXPECT_NE(m.find(a.where[level]), std::string::npos) << m;
           EXPECT_NE(m.find(b.where[level]), std::string::npos) << m;
-          if (level == 1) EXPECT_NE(m.find("are both set"), std::string::npos) << m;
-          if (level == 0) EXPECT_EQ(m.rfind(kConfigPath + ":", 0), 0u) << m;
+          if (level == 1) {
+            EXPECT_NE(m.find("are both set"), std::string::npos) << m;
+          }
+          if (level == 0) {
+            EXPECT_EQ(m.rfind(kConfigPath + ":", 0), 0u) << m;
+          }
         }
       }
     }
