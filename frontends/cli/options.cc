@@ -283,6 +283,7 @@ Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
   return cl;
 }
 
+#ifdef __linux__
 bool has_display(const EnvLookup& env) {
   for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY"}) {
     auto v = env(name);
@@ -290,6 +291,7 @@ bool has_display(const EnvLookup& env) {
   }
   return false;
 }
+#endif
 
 }  // namespace
 
