@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/core/platform.h"
 #include "engine/core/text.h"
 #include "frontends/cli/options.h"
 
@@ -65,6 +66,10 @@ struct PasswordSources {
 // group of the levels below it as a whole (profile.h).
 struct LevelApplier {
   explicit LevelApplier(OptionTarget& target) : t(target) {}
+  ~LevelApplier() {
+    // Best effort: an inline password no level kept leaves no copy behind.
+    if (replaced && replaced->password) wipe(*replaced->password);
+  }
   OptionTarget& t;
   PasswordSources current;                  // the password sources in force
   std::optional<PasswordSources> replaced;  // the ones an identity above replaced
@@ -106,8 +111,11 @@ struct LevelApplier {
       o.token_command.clear();
       t.token_secret.reset();
     } else if (password) {
-      take_password();
+      PasswordSources dropped = take_password();
+      if (dropped.password) wipe(*dropped.password);
     }
+    // A list given again above replaces the one below (viewer_args is the one own option that
+    // is a list at several levels).
     if (gives(given, [](const OptionSpec& s) { return s.flag == "--viewer-arg"; })) {
       o.viewer_args.clear();
     }
@@ -137,6 +145,7 @@ struct LevelApplier {
         return usage("--password-file is a user's password, but " + identity_where +
                      " gives an API token");
       }
+      if (o.password) wipe(*o.password);
       o.password.reset();  // PVE_PASSWORD with a token: not used
       o.password_file.clear();
       o.password_command.clear();
