@@ -400,7 +400,7 @@ const OptionSpec kOptions[] = {
      .help = "viewer to start (default remote-viewer, from the virt-viewer package)",
      .completion = "command"},
     {.flag = "--viewer-arg", .metavar = "ARG", .config_key = "viewer_args",
-     .commands = kForConnect, .form = Form::words, .repeatable = true, .set = set_viewer_args,
+     .commands = kForConnect, .form = Form::words, .set = set_viewer_args,
      .help = "extra argument for the viewer, repeatable (e.g. --viewer-arg --kiosk)"},
     {.flag = "--fullscreen", .config_key = "fullscreen", .commands = kForConnect,
      .form = Form::boolean, .flag_field = &CliOptions::fullscreen, .set = set_flag,

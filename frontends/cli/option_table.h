@@ -74,7 +74,9 @@ struct OptionSpec {
   OptionGroup group = OptionGroup::own;
   Pick pick = Pick::none;
   Form form = Form::text;
-  bool repeatable = false;    // values add up (within one level)
+  // The config file may give the key on several lines of a section, the values adding up. (On the
+  // command line any option may be repeated: lists add up, the last of other values counts.)
+  bool repeatable = false;
   bool secret = false;        // the value is never quoted
   bool refused = false;       // known only to be refused on the command line (--password)
   uint64_t min = 0, max = 0;  // numbers: the range
