@@ -8,9 +8,10 @@
 //   does not depend on the letters of a value given to --api-token or --otp (parsing again with
 //   them shifted, a -> b, gives the same message);
 // - accepted options are consistent: a command; connect names a guest; list/connect have hosts;
-//   token and user/password exclusive; at most one TLS mode; --vv-stdin excludes --vv-file and
-//   --no-viewer; the listener is loopback; timeout 1..3600; keepalive <= 86400; a viewer is only
-//   started with DISPLAY or WAYLAND_DISPLAY set;
+//   term names one guest, and only term/shell take --escape, --idle-exit (<= 86400), --serial
+//   (0..3); token and user/password exclusive; at most one TLS mode; --vv-stdin excludes
+//   --vv-file and --no-viewer; the listener is loopback; timeout 1..3600; keepalive <= 86400; a
+//   viewer is only started with DISPLAY or WAYLAND_DISPLAY set;
 // - parsed hosts are non-empty and bracket-free; parse_listen only yields loopback addresses.
 #include <arpa/inet.h>
 
@@ -150,6 +151,13 @@ void check_options(const CliOptions& o, const std::map<std::string, std::string>
   FUZZ_CHECK(o.command != Command::none, "accepted without a command");
   if (o.command == Command::help || o.command == Command::version) return;
   if (o.command == Command::connect) FUZZ_CHECK(!o.guests.empty(), "connect without a guest");
+  if (o.command == Command::term) FUZZ_CHECK(o.guests.size() == 1, "term without one guest");
+  if (o.command != Command::term && o.command != Command::shell) {
+    FUZZ_CHECK(o.escape == std::optional<uint8_t>('~') && o.idle_exit_s == 2 && !o.serial,
+               "a term option accepted by another command");
+  }
+  FUZZ_CHECK(!o.serial || (*o.serial >= 0 && *o.serial <= 3), "serial out of range");
+  FUZZ_CHECK(o.idle_exit_s <= 86400, "idle exit " + std::to_string(o.idle_exit_s));
   FUZZ_CHECK(!o.hosts.empty(), "no hosts");
   for (const ApiHost& h : o.hosts) {
     FUZZ_CHECK(!h.host.empty() && h.host.find_first_of("[]") == std::string::npos,

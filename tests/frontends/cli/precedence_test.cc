@@ -257,5 +257,28 @@ TEST(Precedence, PasswordStaysWithItsUser) {
   EXPECT_EQ(carol->password.value_or(""), "pw");
 }
 
+// The realm hint after a failed login ("@pam" was assumed) follows the user that counts, from
+// whichever level gave it.
+TEST(Precedence, RealmDefaultedFollowsTheUserThatCounts) {
+  Levels l;
+  l.file = {{"host", "h"}, {"user", "alice"}, {"password_file", "/alice.pw"}};
+  auto file = l.parse();
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  EXPECT_EQ(file->user, "alice@pam");
+  EXPECT_TRUE(file->user_realm_defaulted);
+  l.env["PVE_USER"] = "alice@pve";
+  auto env = l.parse();
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  EXPECT_FALSE(env->user_realm_defaulted);
+  l.args = {"--user", "bob"};
+  auto cli = l.parse();
+  ASSERT_TRUE(cli.ok()) << cli.error().message();
+  EXPECT_TRUE(cli->user_realm_defaulted);
+  l.args = {"--api-token", "u@pam!t=s"};
+  auto token = l.parse();
+  ASSERT_TRUE(token.ok()) << token.error().message();
+  EXPECT_FALSE(token->user_realm_defaulted);
+}
+
 }  // namespace
 }  // namespace pvb
