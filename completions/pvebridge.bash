@@ -5,7 +5,8 @@
 # network call while the user types.
 #
 # Self-contained: works with or without the bash-completion package.
-# tests/packaging checks these lists against frontends/cli/options.cc and help.cc.
+# tests/frontends/cli/option_table_test.cc checks these lists against the option table
+# (frontends/cli/option_table.cc).
 
 # Options of every command (the connection options of `pvebridge --help`).
 _pvebridge_global_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
@@ -67,13 +68,27 @@ _pvebridge_add_profiles() {
   return 0
 }
 
+# Splits a guest cache line ("vmid<TAB>name<TAB>node") into vmid, name and node; false for a line
+# that is not one. Not `IFS=$'\t' read`: a tab is IFS white space, so the two tabs around an
+# empty name would count as one and the node would be read as the name.
+_pvebridge_split_guest() {
+  local line=$1
+  [[ $line == *$'\t'*$'\t'* ]] || return 1
+  vmid=${line%%$'\t'*}
+  line=${line#*$'\t'}
+  name=${line%%$'\t'*}
+  node=${line#*$'\t'}
+  return 0
+}
+
 # Adds the nodes of the guest cache that start with $1 to COMPREPLY, each once.
 _pvebridge_add_nodes() {
-  local cur=$1 cache vmid name node
+  local cur=$1 cache line vmid name node
   local -A seen=()
   cache=$(_pvebridge_guest_cache)
   [[ -n $cache && -r $cache ]] || return 0
-  while IFS=$'\t' read -r vmid name node; do
+  while IFS= read -r line; do
+    _pvebridge_split_guest "$line" || continue
     [[ -n $node && -z ${seen[$node]-} && $node == "$cur"* ]] || continue
     seen[$node]=1
     COMPREPLY+=("$node")
@@ -84,11 +99,11 @@ _pvebridge_add_nodes() {
 # Adds the guests whose vmid, name or "node/vmid" starts with $1 to COMPREPLY ("node/vmid" only
 # once something is typed: an empty word offers vmids and names).
 _pvebridge_add_guests() {
-  local cur=$1 cache vmid name node
+  local cur=$1 cache line vmid name node
   cache=$(_pvebridge_guest_cache)
   [[ -n $cache && -r $cache ]] || return 0
-  while IFS=$'\t' read -r vmid name node; do
-    [[ -n $vmid ]] || continue
+  while IFS= read -r line; do
+    _pvebridge_split_guest "$line" && [[ -n $vmid ]] || continue
     [[ $vmid == "$cur"* ]] && COMPREPLY+=("$vmid")
     [[ -n $name && $name == "$cur"* ]] && COMPREPLY+=("$name")
     [[ -n $cur && -n $node && "$node/$vmid" == "$cur"* ]] && COMPREPLY+=("$node/$vmid")
@@ -257,7 +272,7 @@ _pvebridge_complete_word() {
     "") _pvebridge_add_matching "$cur" "${_pvebridge_commands[@]}" ;;
     connect | term) _pvebridge_add_guests "$cur" ;;
     shell) _pvebridge_add_nodes "$cur" ;;
-    help) _pvebridge_add_matching "$cur" connect list term ;;
+    help) _pvebridge_add_matching "$cur" connect list term config ;;
   esac
   return 0
 }

@@ -8,8 +8,10 @@
 //   does not depend on the letters of a value given to --api-token or --otp (parsing again with
 //   them shifted, a -> b, gives the same message);
 // - accepted options are consistent: a command; connect names a guest; list/connect have hosts;
-//   token and user/password exclusive; at most one TLS mode; --vv-stdin excludes --vv-file and
-//   --no-viewer; the listener is loopback; timeout 1..3600; keepalive <= 86400;
+//   term names one guest, and only term/shell take --escape, --idle-exit (<= 86400), --serial
+//   (0..3); token and user/password exclusive; at most one TLS mode; --vv-stdin excludes
+//   --vv-file and --no-viewer; the listener is loopback; timeout 1..3600; keepalive <= 86400; a
+//   viewer is only started with DISPLAY or WAYLAND_DISPLAY set;
 // - parsed hosts are non-empty and bracket-free; parse_listen only yields loopback addresses.
 #include <arpa/inet.h>
 
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "frontends/cli/option_table.h"
 #include "frontends/cli/options.h"
 #include "fuzz/fuzz_support.h"
 
@@ -37,11 +40,15 @@ const std::map<std::string, std::string>& environment(int which) {
       {{"PVE_HOST", "pve1.example.com,pve2.example.com:8007"},
        {"PVE_USER", "root@pam"},
        {"PVE_PASSWORD", std::string(kEnvPassword)},
-       {"PVE_FINGERPRINT", "AA:BB,,CC"}},
+       {"PVE_FINGERPRINT",
+        "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:"
+        "77:88:99"},
+       {"DISPLAY", ":0"}},
       {{"PVE_HOST", "[2001:db8::1]:8006"},
        {"PVE_API_TOKEN", "root@pam!pvebridge=" + std::string(kEnvTokenSecret)},
        {"PVE_CA_FILE", "/etc/pve/pve-root-ca.pem"},
-       {"PVE_OTP", "123456"}},
+       {"PVE_OTP", "123456"},
+       {"WAYLAND_DISPLAY", "wayland-0"}},
   };
   return envs[which % 3];
 }
@@ -53,16 +60,14 @@ bool is_loopback(const std::string& host) {
   return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-// Options whose value is the next argument (or follows '='), as the parser consumes them. Keep in
-// step with parse_command_line: a missing one makes the secret check below misjudge which
-// argument is a secret.
-constexpr std::string_view kValueOptions[] = {
-    "--host",        "--user",    "--password-file", "--api-token",  "--otp",
-    "--fingerprint", "--ca-file", "--timeout",       "--listen",     "--keepalive",
-    "--client-wait", "--vv-file", "--viewer",        "--viewer-arg", "--title",
-    "--config",      "--profile", "--node",          "--type",       "--status",
-    "--tag",         "--pool",    "--format",        "--proxy",      "--tls-backend"};
+// Options whose value is the next argument (or follows '='): the parser's own table.
+bool takes_value(std::string_view flag) {
+  const OptionSpec* s = find_flag(flag);
+  return s && s->takes_value();
+}
 constexpr std::string_view kSecretOptions[] = {"--api-token", "--otp"};
+// A literal keyword before a token (as curl examples write it), not part of the secret.
+constexpr std::string_view kTokenPrefix = "PVEAPIToken=";
 
 bool is_one_of(std::string_view a, std::span<const std::string_view> list) {
   return std::find(list.begin(), list.end(), a) != list.end();
@@ -72,7 +77,8 @@ bool is_one_of(std::string_view a, std::span<const std::string_view> list) {
 // (length, '@', '!', '=', blanks), so it parses the same way, but reads differently.
 std::string shifted(std::string_view s) {
   std::string out(s);
-  for (char& c : out) {
+  size_t from = s.substr(0, kTokenPrefix.size()) == kTokenPrefix ? kTokenPrefix.size() : 0;
+  for (char& c : std::span(out).subspan(from)) {
     if (c >= 'a' && c <= 'z') {
       c = c == 'z' ? 'a' : static_cast<char>(c + 1);
     } else if (c >= 'A' && c <= 'Z') {
@@ -96,7 +102,7 @@ std::optional<std::vector<std::string>> with_secrets_shifted(std::vector<std::st
       positional_only = true;
       continue;
     }
-    if (is_one_of(a, kValueOptions)) {
+    if (takes_value(a)) {
       if (i + 1 < args.size() && is_one_of(a, kSecretOptions)) {
         args[i + 1] = shifted(args[i + 1]);
         any = true;
@@ -141,10 +147,17 @@ void check_error(const Error& e, const std::vector<std::string>& args) {
   }
 }
 
-void check_options(const CliOptions& o) {
+void check_options(const CliOptions& o, const std::map<std::string, std::string>& env) {
   FUZZ_CHECK(o.command != Command::none, "accepted without a command");
   if (o.command == Command::help || o.command == Command::version) return;
   if (o.command == Command::connect) FUZZ_CHECK(!o.guests.empty(), "connect without a guest");
+  if (o.command == Command::term) FUZZ_CHECK(o.guests.size() == 1, "term without one guest");
+  if (o.command != Command::term && o.command != Command::shell) {
+    FUZZ_CHECK(o.escape == std::optional<uint8_t>('~') && o.idle_exit_s == 2 && !o.serial,
+               "a term option accepted by another command");
+  }
+  FUZZ_CHECK(!o.serial || (*o.serial >= 0 && *o.serial <= 3), "serial out of range");
+  FUZZ_CHECK(o.idle_exit_s <= 86400, "idle exit " + std::to_string(o.idle_exit_s));
   FUZZ_CHECK(!o.hosts.empty(), "no hosts");
   for (const ApiHost& h : o.hosts) {
     FUZZ_CHECK(!h.host.empty() && h.host.find_first_of("[]") == std::string::npos,
@@ -161,6 +174,9 @@ void check_options(const CliOptions& o) {
   FUZZ_CHECK(o.timeout_s >= 1 && o.timeout_s <= 3600, "timeout " + std::to_string(o.timeout_s));
   FUZZ_CHECK(o.keepalive_s <= 86400, "keepalive " + std::to_string(o.keepalive_s));
   FUZZ_CHECK(!o.viewer.empty(), "empty viewer");
+  if (o.command == Command::connect && !o.no_viewer) {
+    FUZZ_CHECK(env.count("DISPLAY") || env.count("WAYLAND_DISPLAY"), "a viewer without a display");
+  }
 }
 
 void check_host_parsers(const std::string& arg) {
@@ -211,7 +227,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   };
   auto options = parse_command_line(args, lookup);
   if (options.ok()) {
-    check_options(*options);
+    check_options(*options, env);
   } else {
     check_error(options.error(), args);
     check_error_ignores_secrets(options.error(), args, lookup);

@@ -126,7 +126,7 @@ void check_options(const CliOptions& o) {
 }
 
 Result<CliOptions> parse_with(uint8_t flags, const std::string& text, const ConfigFile* file) {
-  std::map<std::string, std::string> env = {{"HOME", "/home/fuzz"}};
+  std::map<std::string, std::string> env = {{"HOME", "/home/fuzz"}, {"DISPLAY", ":0"}};
   std::vector<std::string> args = {(flags & 0x10) ? "connect" : "list"};
   if (flags & 0x10) args.push_back("web01");
   std::string first = file && !file->profiles.empty() ? file->profiles.front().name : "first";

@@ -1,6 +1,6 @@
 #include "engine/console/console_session.h"
 
-#include <csignal>
+#include "engine/core/signals.h"
 
 namespace pvb {
 
@@ -380,12 +380,7 @@ void ConsoleSession::viewer_exited(int64_t status, int sig) {
 
 void ConsoleSession::interrupt(int signum) {
   end_.signal = signum;
-  end_with(
-      CloseReason::interrupted,
-      Error(Errc::interrupted, std::string("interrupted by ") + (signum == SIGINT    ? "SIGINT"
-                                                                 : signum == SIGTERM ? "SIGTERM"
-                                                                 : signum == SIGHUP  ? "SIGHUP"
-                                                                                    : "a signal")));
+  end_with(CloseReason::interrupted, interrupted_by(signum));
 }
 
 void ConsoleSession::end_with(CloseReason reason, Error error) {

@@ -68,7 +68,7 @@ Result<CommandOutput> run_and_capture(const std::vector<std::string>& argv,
                                       size_t max_output);
 
 bool stdin_is_terminal();
-bool stderr_is_terminal();
+bool stdout_is_terminal();
 // Prompts on the controlling terminal with echo off and reads one line.
 Result<std::string> prompt_secret(std::string_view prompt);
 // Prompts on the controlling terminal (echo on: a question, not a secret) and reads one line;

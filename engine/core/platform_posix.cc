@@ -260,8 +260,8 @@ Result<CommandOutput> run_and_capture(const std::vector<std::string>& argv,
 bool stdin_is_terminal() {
   return isatty(STDIN_FILENO) == 1;
 }
-bool stderr_is_terminal() {
-  return isatty(STDERR_FILENO) == 1;
+bool stdout_is_terminal() {
+  return isatty(STDOUT_FILENO) == 1;
 }
 
 Result<std::string> prompt_secret(std::string_view prompt) {

@@ -1,5 +1,6 @@
 // What every command that talks to Proxmox shares (defined in app.cc): credentials, TLS trust and
-// proxy, the dialer and the client; the signals that end a command cleanly; their exit codes.
+// proxy, the dialer and the client; the signals that end a command cleanly (their names and exit
+// codes: engine/core/signals.h).
 #pragma once
 
 #include <csignal>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/loop.h"
+#include "engine/core/signals.h"
 #include "engine/proxmox/proxmox_client.h"
 #include "frontends/cli/options.h"
 #include "frontends/cli/output.h"
@@ -24,12 +26,6 @@ struct ApiSetup {
 };
 
 Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out);
-
-int signal_exit_code(int signum);
-
-// A signal before any console runs ends the command with this line (a console says it in its
-// own closing line).
-Error interrupted_by(int signum);
 
 // Signals that end the process cleanly (sessions tear down, .vv files are removed).
 struct SignalSet {

@@ -8,6 +8,7 @@
 
 #include "engine/console/console_session.h"
 #include "engine/core/platform.h"
+#include "engine/core/signals.h"
 #include "engine/proxmox/proxmox_client.h"
 #include "frontends/cli/api_setup.h"
 #include "frontends/cli/exit_codes.h"
@@ -90,19 +91,32 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   return s;
 }
 
-int signal_exit_code(int signum) {
-  return 128 + signum;
-}
-
-Error interrupted_by(int signum) {
-  const char* name = signum == SIGINT    ? "SIGINT"
-                     : signum == SIGTERM ? "SIGTERM"
-                     : signum == SIGHUP  ? "SIGHUP"
-                                         : "a signal";
-  return Error(Errc::interrupted, std::string("interrupted by ") + name);
-}
-
 namespace {
+
+// Reports an error of the command (not of one session) and gives its exit code.
+int report(Output& out, const Error& e) {
+  out.error(0, e);
+  return exit_code_for(e.code());
+}
+
+// Connects (trust, login) and fetches the guests, then hands them on; an error is reported and
+// sets `code`.
+void with_guests(ApiSetup& api, Loop& loop, Output& out, int& code,
+                 std::function<void(std::vector<Guest>)> then) {
+  api.access->connect(loop, *api.client, [&api, &out, &code, then = std::move(then)](Error e) {
+    if (e.failed()) {
+      code = report(out, e);
+      return;
+    }
+    api.client->list_guests([&out, &code, then](Result<std::vector<Guest>> r) {
+      if (!r.ok()) {
+        code = report(out, r.error());
+        return;
+      }
+      then(std::move(*r));
+    });
+  });
+}
 
 // The shell completions offer guest names from the last `list`, never from a network call while
 // the user types: one line per guest, "vmid<TAB>name<TAB>node".
@@ -123,41 +137,30 @@ void save_guest_cache(const std::vector<Guest>& guests, Output& out) {
 int run_list(const CliOptions& o, Output& out) {
   Loop loop;
   auto api = make_api(loop, o, out);
-  if (!api.ok()) {
-    out.error(0, api.error());
-    return exit_code_for(api.error().code());
-  }
+  if (!api.ok()) return report(out, api.error());
   int code = -1;
   SignalSet signals(loop, [&](int s) {
     out.error(0, interrupted_by(s));
     code = signal_exit_code(s);
     loop.stop();
   });
-  api->access->connect(loop, *api->client, [&](Error e) {
-    if (e.failed()) {
-      out.error(0, e);
-      code = exit_code_for(e.code());
-      return;
+  with_guests(*api, loop, out, code, [&](std::vector<Guest> guests) {
+    std::sort(guests.begin(), guests.end(),
+              [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
+    // The cache feeds completions: always every guest, whatever this listing shows.
+    save_guest_cache(guests, out);
+    if (o.list_filter.active()) guests = filter_guests(guests, o.list_filter);
+    std::string text = !o.list_format.empty() ? guests_formatted(guests, o.list_format)
+                       : out.json()           ? guests_json(guests) + "\n"
+                       // An empty table is a header for a reader, noise for a script.
+                       : guests.empty() && !stdout_is_terminal() ? ""
+                                                                 : guests_table(guests);
+    if (guests.empty()) {
+      out.note(o.list_filter.active() ? "no guests match" : "no guests visible to this user");
     }
-    api->client->list_guests([&](Result<std::vector<Guest>> r) {
-      if (!r.ok()) {
-        out.error(0, r.error());
-        code = exit_code_for(r.error().code());
-        return;
-      }
-      std::vector<Guest> guests = std::move(*r);
-      std::sort(guests.begin(), guests.end(),
-                [](const Guest& a, const Guest& b) { return a.vmid < b.vmid; });
-      // The cache feeds completions: always every guest, whatever this listing shows.
-      save_guest_cache(guests, out);
-      if (o.list_filter.active()) guests = filter_guests(guests, o.list_filter);
-      std::string text = !o.list_format.empty() ? guests_formatted(guests, o.list_format)
-                         : out.json()           ? guests_json(guests) + "\n"
-                                                : guests_table(guests);
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-      code = kExitOk;
-    });
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    code = kExitOk;
   });
   loop.run_until([&] { return code >= 0; });
   api->client.reset();
@@ -219,10 +222,7 @@ int run_connect(const CliOptions& o, Output& out) {
   }
   Loop loop;
   auto api = make_api(loop, o, out);
-  if (!api.ok()) {
-    out.error(0, api.error());
-    return exit_code_for(api.error().code());
-  }
+  if (!api.ok()) return report(out, api.error());
   int early_code = -1;  // set when we end before any session runs
   std::vector<std::unique_ptr<ConsoleSession>> sessions;
   size_t finished = 0;
@@ -266,42 +266,29 @@ int run_connect(const CliOptions& o, Output& out) {
                                  const Transport& server) {
     api->access->offer_cluster_ca(host, ca_pem, server);
   };
-  api->access->connect(loop, *api->client, [&](Error e) {
-    if (e.failed()) {
-      out.error(0, e);
-      early_code = exit_code_for(e.code());
-      return;
-    }
-    api->client->list_guests([&](Result<std::vector<Guest>> r) {
-      if (!r.ok()) {
-        out.error(0, r.error());
-        early_code = exit_code_for(r.error().code());
+  with_guests(*api, loop, out, early_code, [&](std::vector<Guest> guests) {
+    // Resolve every guest first: one bad name fails the command before any console opens.
+    std::vector<Guest> chosen;
+    for (const auto& spec_text : o.guests) {
+      auto spec = parse_guest_spec(spec_text);
+      if (!spec.ok()) {
+        early_code = report(out, spec.error());
         return;
       }
-      // Resolve every guest first: one bad name fails the command before any console opens.
-      std::vector<Guest> chosen;
-      for (const auto& spec_text : o.guests) {
-        auto spec = parse_guest_spec(spec_text);
-        if (!spec.ok()) {
-          out.error(0, spec.error());
-          early_code = exit_code_for(spec.error().code());
-          return;
-        }
-        auto g = resolve_guest(*spec, spec_text, *r);
-        if (!g.ok()) {
-          out.error(0, g.error());
-          early_code = exit_code_for(g.error().code());
-          return;
-        }
-        chosen.push_back(std::move(*g));
+      auto g = resolve_guest(*spec, spec_text, guests);
+      if (!g.ok()) {
+        early_code = report(out, g.error());
+        return;
       }
-      int id = 0;
-      for (auto& g : chosen) {
-        sessions.push_back(std::make_unique<ConsoleSession>(loop, ++id, *api->client, listeners,
-                                                            std::move(g), copts, observer));
-      }
-      for (auto& s : sessions) s->start();
-    });
+      chosen.push_back(std::move(*g));
+    }
+    int id = 0;
+    for (auto& g : chosen) {
+      out.name_session(++id, g.display_name());
+      sessions.push_back(std::make_unique<ConsoleSession>(loop, id, *api->client, listeners,
+                                                          std::move(g), copts, observer));
+    }
+    for (auto& s : sessions) s->start();
   });
   loop.run_until(
       [&] { return early_code >= 0 || (!sessions.empty() && finished == sessions.size()); });

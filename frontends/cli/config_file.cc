@@ -3,52 +3,21 @@
 #include <algorithm>
 
 #include "engine/core/text.h"
+#include "frontends/cli/option_table.h"
 
 namespace pvb {
 
 namespace {
 
-// Settings that override as a whole (see settings_in_force).
-enum class Group { none, credentials, trust, hosts };
-
-struct KeyInfo {
-  std::string_view name;
-  Group group;
-  bool repeatable;  // may appear on several lines of one section; the values add up
-  bool secret;
-};
-
-constexpr KeyInfo kKeys[] = {
-    {"host", Group::hosts, true, false},
-    {"user", Group::credentials, false, false},
-    {"password", Group::credentials, false, true},
-    {"password_file", Group::credentials, false, false},
-    {"password_command", Group::credentials, false, false},
-    {"token_id", Group::credentials, false, false},
-    {"token_secret", Group::credentials, false, true},
-    {"token_file", Group::credentials, false, false},
-    {"token_command", Group::credentials, false, false},
-    {"fingerprint", Group::trust, true, false},
-    {"ca_file", Group::trust, false, false},
-    {"tls_backend", Group::none, false, false},
-    {"proxy", Group::none, false, false},
-    {"timeout", Group::none, false, false},
-    {"keepalive", Group::none, false, false},
-    {"client_wait", Group::none, false, false},
-    {"viewer", Group::none, false, false},
-    {"viewer_args", Group::none, false, false},
-    {"fullscreen", Group::none, false, false},
-    {"kiosk", Group::none, false, false},
-};
-
 constexpr std::string_view kDefaultProfileKey = "default_profile";
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
-const KeyInfo* find_key(std::string_view key) {
-  for (const KeyInfo& k : kKeys) {
-    if (k.name == key) return &k;
-  }
-  return nullptr;
+// "insecure" for --insecure: an option that is deliberately not a key of the file.
+const OptionSpec* command_line_only(std::string_view key) {
+  std::string flag = "--" + std::string(key);
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  const OptionSpec* s = find_flag(flag);
+  return s && s->config_key.empty() && s->group != OptionGroup::config ? s : nullptr;
 }
 
 std::string_view trim(std::string_view s) {
@@ -83,9 +52,9 @@ bool clean_line(std::string_view line) {
   return true;
 }
 
-Group group_of(std::string_view key) {
-  const KeyInfo* k = find_key(key);
-  return k ? k->group : Group::none;
+OptionGroup group_of(std::string_view key) {
+  const OptionSpec* s = find_config_key(key);
+  return s ? s->group : OptionGroup::own;
 }
 
 struct LineParser {
@@ -144,7 +113,11 @@ struct LineParser {
       file.default_profile = ConfigSetting{std::string(key), std::string(value), line};
       return Error();
     }
-    const KeyInfo* info = find_key(key);
+    const OptionSpec* info = find_config_key(key);
+    if (const OptionSpec* flag = info ? nullptr : command_line_only(key)) {
+      return fail(line, std::string(key) + ": command line only (" + std::string(flag->flag) +
+                            "), never read from a config file");
+    }
     if (!info) return fail(line, "unknown key '" + printable(key, 40) + "'");
     std::vector<ConfigSetting>& into =
         section >= 0 ? file.profiles[static_cast<size_t>(section)].settings : file.global;
@@ -189,7 +162,7 @@ const ConfigSetting* ConfigFile::first_inline_secret() const {
 }
 
 bool config_key_is_secret(std::string_view key) {
-  const KeyInfo* k = find_key(key);
+  const OptionSpec* k = find_config_key(key);
   return k && k->secret;
 }
 
@@ -224,10 +197,10 @@ std::vector<ConfigSetting> settings_in_force(const ConfigFile& file, const Confi
   if (!profile) return file.global;
   std::vector<ConfigSetting> out;
   for (const ConfigSetting& g : file.global) {
-    Group group = group_of(g.key);
+    OptionGroup group = group_of(g.key);
     bool overridden = std::any_of(
         profile->settings.begin(), profile->settings.end(), [&](const ConfigSetting& s) {
-          return group == Group::none ? s.key == g.key : group_of(s.key) == group;
+          return group == OptionGroup::own ? s.key == g.key : group_of(s.key) == group;
         });
     if (!overridden) out.push_back(g);
   }

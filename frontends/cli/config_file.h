@@ -13,8 +13,9 @@
 //   proxy = http://proxy.example.com:3128
 //
 // Keys are lowercase words; whitespace around keys and values is dropped; there is no quoting at
-// this level (lists of words -- viewer_args, *_command -- are split by split_words). What the keys
-// mean, and which may stand together, is frontends/cli/profile.h's business.
+// this level (lists of words -- viewer_args, *_command -- are split by split_words). The keys are
+// those of the option table (frontends/cli/option_table.h), which says what each means; which may
+// stand together is frontends/cli/profile.h's business.
 #pragma once
 
 #include <string>

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cwchar>
+#include <string>
 
+#include "engine/core/json_writer.h"
 #include "engine/core/text.h"
 
 namespace pvb {
@@ -206,7 +209,7 @@ Error check_status_word(std::string_view status) {
   for (std::string_view w : kStatusWords) {
     if (w == status) return Error();
   }
-  return Error(Errc::usage, "--status: unknown status '" + printable(status, 40) +
+  return Error(Errc::usage, "unknown status '" + printable(status, 40) +
                                 "' (running, stopped, paused, suspended, template, ...)");
 }
 
@@ -227,7 +230,7 @@ Result<std::vector<std::string>> parse_guest_format(std::string_view spec) {
         std::find(std::begin(kFieldNames), std::end(kFieldNames), f) != std::end(kFieldNames);
     if (!known) {
       std::string what = f.empty() ? "an empty field" : "unknown field '" + printable(f, 40) + "'";
-      return Error(Errc::usage, "--format: " + what + "; fields: " + std::string(kGuestFields));
+      return Error(Errc::usage, what + "; fields: " + std::string(kGuestFields));
     }
     fields.emplace_back(f);
     if (comma == std::string_view::npos) break;
@@ -245,6 +248,86 @@ std::string guests_formatted(const std::vector<Guest>& guests,
       out += field_text(field_of(g, fields[i]));
     }
     out += '\n';
+  }
+  return out;
+}
+
+void guest_identity_json(JsonWriter& w, const Guest& g) {
+  w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
+  w.key("type").value(guest_type_name(g.type));
+  if (g.name.empty()) {
+    w.key("name").null();
+  } else {
+    w.key("name").value(g.name);
+  }
+}
+
+std::string guests_json(const std::vector<Guest>& guests) {
+  JsonWriter w;
+  w.begin_array();
+  for (const Guest& g : guests) {
+    w.begin_object();
+    guest_identity_json(w, g);
+    w.key("status").value(listed_status(g)).key("template").value(g.is_template);
+    w.key("tags").begin_array();
+    std::string_view t = g.tags;
+    while (!t.empty()) {
+      auto semi = t.find_first_of(";, ");
+      if (semi != 0) w.value(t.substr(0, semi));
+      if (semi == std::string_view::npos) break;
+      t.remove_prefix(semi + 1);
+    }
+    w.end_array();
+    if (!g.pool.empty()) w.key("pool").value(g.pool);
+    if (!g.lock.empty()) w.key("lock").value(g.lock);
+    w.end_object();
+  }
+  w.end_array();
+  return w.take();
+}
+
+size_t display_width(std::string_view s) {
+  // wcswidth in the user's locale (main sets LC_CTYPE): wide CJK glyphs take two columns.
+  std::string text(s);
+  std::mbstate_t state{};
+  const char* src = text.c_str();
+  size_t n = std::mbsrtowcs(nullptr, &src, 0, &state);
+  if (n != static_cast<size_t>(-1)) {
+    std::wstring wide(n, L'\0');
+    src = text.c_str();
+    state = {};
+    std::mbsrtowcs(wide.data(), &src, n, &state);
+    int w = ::wcswidth(wide.c_str(), n);
+    if (w >= 0) return static_cast<size_t>(w);
+  }
+  // Not text in this locale (or a character it cannot print): count code points.
+  size_t points = 0;
+  for (unsigned char c : s) points += (c & 0xC0) != 0x80;
+  return points;
+}
+
+std::string guests_table(const std::vector<Guest>& guests) {
+  std::vector<std::vector<std::string>> rows = {{"NODE", "VMID", "TYPE", "NAME", "STATUS", "TAGS"}};
+  for (const Guest& g : guests) {
+    std::string status = listed_status(g);
+    std::string tags = g.tags;
+    for (char& c : tags) c = (c == ';') ? ',' : c;
+    rows.push_back({g.node, std::to_string(g.vmid), std::string(guest_type_name(g.type)),
+                    g.name.empty() ? "-" : g.name, status, tags});
+  }
+  std::vector<size_t> width(6, 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], display_width(r[i]));
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - display_width(r[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
   }
   return out;
 }

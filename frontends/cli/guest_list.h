@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/core/json_writer.h"
 #include "engine/proxmox/guest.h"
 
 namespace pvb {
@@ -57,5 +58,17 @@ inline constexpr std::string_view kGuestFields =
 // control characters inside a value become spaces, so a line is always one guest.
 std::string guests_formatted(const std::vector<Guest>& guests,
                              const std::vector<std::string>& fields);
+
+// Who a guest is, as JSON members (node, vmid, type, name or null): in `list --json` and in the
+// `listening` event of connect.
+void guest_identity_json(JsonWriter& w, const Guest& g);
+// The JSON array of `list --json`: node, vmid, type, name, status (as listed_status), template,
+// tags, and pool and lock when set.
+std::string guests_json(const std::vector<Guest>& guests);
+// The aligned table of `list` (a header line first), padded by display width.
+std::string guests_table(const std::vector<Guest>& guests);
+// Columns a text takes on a terminal in the current locale (wcswidth; code points if the locale
+// cannot say).
+size_t display_width(std::string_view s);
 
 }  // namespace pvb

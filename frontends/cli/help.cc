@@ -1,3 +1,4 @@
+#include "frontends/cli/option_table.h"
 #include "frontends/cli/options.h"
 
 namespace pvb {
@@ -15,49 +16,16 @@ Usage:
   pvebridge --version
 
 Connection and authentication (every command):
-  --host HOST[:PORT]      Proxmox node(s); repeat or comma-separate to fail over (env PVE_HOST;
-                          default port 8006; IPv6 as [::1]:8006)
-  --user USER[@REALM]     ticket login (env PVE_USER; realm defaults to @pam); the password comes
-                          from PVE_PASSWORD, --password-file FILE, or a prompt on the terminal
-  --password-file FILE    read the password from FILE (must not be readable by others)
-  --otp CODE              two-factor TOTP code (env PVE_OTP; prompted on a terminal if needed)
-  --api-token USER@REALM!TOKENID=SECRET
-                          API token instead of a user (env PVE_API_TOKEN)
-  --fingerprint SHA256    trust a server certificate by its SHA-256 fingerprint (AA:BB:... or hex;
-                          repeatable: any one matching is enough; env PVE_FINGERPRINT, comma list)
-  --ca-file FILE          trust certificates signed by this CA (env PVE_CA_FILE), e.g. the
-                          cluster's /etc/pve/pve-root-ca.pem
-  --insecure              do not verify the server certificate (warns; for tests only)
-                          Without any of these three: trust on first use, as ssh does. A server
-                          the system CAs do not vouch for is shown and asked about on a terminal
-                          (never with --json; elsewhere exit 4 with its fingerprint); the answer
-                          is kept in ~/.local/share/pvebridge/known_hosts (or $XDG_DATA_HOME).
-                          Pinned a node's certificate? Its first console then offers, once per
-                          host, the cluster CA named by the console's reply instead (so renewed
-                          node certificates keep working); 'no' is remembered
-  --proxy http://HOST:PORT
-                          go through this HTTP proxy (CONNECT); default: env https_proxy or
-                          HTTPS_PROXY (credentials only there: http://USER:PASS@HOST:PORT), then
-                          the config file's proxy; no_proxy / NO_PROXY lists hosts to reach
-                          directly, whichever proxy applies
-  --tls-backend NAME      openssl (default: its AES-GCM is ~14x faster) or mbedtls (the
-                          reference implementation; TLS 1.2 only)
-  --timeout SECONDS       limit for each network step: connect, TLS handshake, each request
-                          (default 15)
-  --json                  machine-readable output: one JSON object per line on stdout
-  --verbose, -v           log protocol steps on stderr (secrets are never logged)
-  --config FILE           the config file (env PVEBRIDGE_CONFIG; default
-                          ~/.config/pvebridge/config, or under $XDG_CONFIG_HOME)
-  --profile NAME          the config file profile to use (env PVEBRIDGE_PROFILE; default: the
-                          file's default_profile); the command line beats the environment,
-                          which beats the file
+)";
 
+static const char* kOverviewEnd = R"(
 Exit codes:
-  0 success                2 usage or configuration     3 authentication (incl. two-factor)
-  4 TLS verification       5 guest not found, ambiguous, or a template
-  6 guest not running or failed to start                7 network (DNS, connect, timeout, lost)
-  8 console refused by the server                        9 viewer failed or missing
-  10 no local client in time          129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
+  0 success                  2 usage or configuration (also: no DISPLAY for a viewer)
+  3 authentication (incl. two-factor)                   4 TLS verification
+  5 guest not found, ambiguous, or a template           6 guest not running or failed to start
+  7 network (DNS, connect, timeout, lost)               8 console refused by the server
+  9 viewer failed or missing                            10 no local client in time
+  129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
 )";
 
 static const char* kConnect = R"(pvebridge connect GUEST... [options]
@@ -67,23 +35,9 @@ Proxmox API port: a one-shot VNC ticket from vncproxy, a WebSocket to pveproxy, 
 127.0.0.1 for the viewer, and remote-viewer started on a private .vv file.
 
 Options (plus the connection options of 'pvebridge --help'):
-  --start                 start a stopped guest (resume a paused one) and wait until it runs
-  --listen HOST:PORT      local listener, loopback only (default 127.0.0.1:0 = random port;
-                          [::1]:0 for IPv6)
-  --keepalive SECONDS     WebSocket ping interval, 0 = off (default 30); a missing pong ends
-                          the session
-  --viewer PROGRAM        viewer to start (default remote-viewer, from the virt-viewer package)
-  --viewer-arg ARG        extra argument for the viewer, repeatable (e.g. --viewer-arg --kiosk)
-  --fullscreen            ask the viewer for full screen
-  --kiosk                 remote-viewer kiosk mode (--kiosk --kiosk-quit on-disconnect)
-  --title TEXT            window title (default: guest name and id)
-  --client-wait SECONDS   how long to wait for the viewer to connect (default 30: the one-shot VNC
-                          password expires then anyway)
-  --vv-file PATH          write the .vv file here (created new, mode 0600, removed at the end)
-  --vv-stdin              hand the .vv to the viewer on standard input: nothing touches the disk
-  --no-viewer             start no viewer: report the .vv path and port (see --json), serve one
-                          client, end when it disconnects (exit 10 if none arrives in time)
+)";
 
+static const char* kConnectEnd = R"(
 The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if the server side
 ends first, the viewer is closed after 2 seconds.
 
@@ -91,8 +45,9 @@ ends first, the viewer is closed after 2 seconds.
   starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
   listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
   viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
-  bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}. copied_bytes and tls_copied_bytes count the bytes the
-  process copied in its own code and into or out of the TLS library (for benchmarks).
+  bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}.
+  copied_bytes and tls_copied_bytes count the bytes the process copied in its own code and into
+  or out of the TLS library (for benchmarks).
 )";
 
 static const char* kList = R"(pvebridge list [PATTERN...] [options]
@@ -101,16 +56,11 @@ Lists the guests the user may see: node, vmid, type, name, status, tags. Templat
 with the status "template". Every filter given must match:
   PATTERN                 a name glob ('web*', 'db0?', '[a-c]*'; quote it from the shell), also
                           tried on the vmid; several patterns: any one may match
-  --node NODE             guests on this node
-  --type TYPE             qemu (virtual machines) or lxc (containers)
-  --status STATUS         running, stopped, paused, suspended, ..., or template
-  --tag TAG               guests with this tag (repeatable: all of them; case ignored)
-  --pool POOL             guests in this resource pool
-Output:
-  --json                  print one JSON array instead of a table
-  --format FIELDS         one tab-separated line per guest, no header, with these fields (comma
-                          list of vmid, name, node, type, status, tags, pool, lock, template),
-                          e.g. --format vmid,name,status
+)";
+
+static const char* kListEnd =
+    R"(--json prints one JSON array (with lock and template) instead of the table. When no guest
+matches: the table's header only on a terminal, and "no guests match" on stderr (exit 0).
 The guest cache of the shell completions always keeps every guest, whatever the filters.
 (plus the connection options of 'pvebridge --help')
 )";
@@ -124,15 +74,9 @@ Opens a text console in this terminal, through the API port (termproxy), as natu
   shell [NODE]            the node's shell (needs Sys.Console); without NODE, the node that
                           answers
 Options (plus the connection options of 'pvebridge --help'):
-  --start                 start a stopped guest (resume a paused one) first
-  --serial N              qemu: the serial port serialN (default: the first in the VM's config)
-  --escape CHAR|none      the escape character (default ~; ^X for a control character):
-                          ~. ends the session, ~? lists the escapes, ~~ sends one ~; only at the
-                          start of a line
-  --keepalive SECONDS     keepalive message interval, 0 = off (default 30)
-  --idle-exit SECONDS     not on a terminal: once standard input has ended, end when the remote
-                          output has been quiet this long (default 2)
+)";
 
+static const char* kTermEnd = R"(
 On a terminal the session runs in raw mode (restored on every way out) and follows the terminal's
 size. Not on a terminal (standard input a pipe or a file), standard input is sent as it is and
 the remote output is written to standard output, so scripts can do
@@ -183,14 +127,19 @@ terminal. One that fails exits 3; one that cannot be started exits 2. A token fi
 gives the secret alone or the whole USER@REALM!TOKENID=SECRET.
 Inline secrets (password, token_secret) are refused unless no other user may read the file
 (chmod 600); a file other users may change is always refused. --insecure is command line only.
+The command line beats the environment, which beats the file, group by group: credentials (a
+token, or a user with a password source), trust (fingerprints, a CA file, --insecure) and hosts
+given at a higher level replace that whole group below it (a user named again keeps the password
+source given with it below); two alternatives at one level are an error naming both.
 )";
 
+// The option lines come from the option table (option_table.h); the prose around them is here.
 std::string help_text(const std::string& topic) {
-  if (topic == "connect") return kConnect;
-  if (topic == "list") return kList;
-  if (topic == "term" || topic == "shell") return kTerm;
+  if (topic == "connect") return kConnect + options_help(kForConnect) + kConnectEnd;
+  if (topic == "list") return kList + options_help(kForList) + kListEnd;
+  if (topic == "term" || topic == "shell") return kTerm + options_help(kForTerminal) + kTermEnd;
   if (topic == "config") return kConfig;
-  return kOverview;
+  return kOverview + options_help(kForEvery) + kOverviewEnd;
 }
 
 }  // namespace pvb

@@ -1,4 +1,5 @@
 // pvebridge: open the console of a Proxmox VE guest through the API port.
+#include <clocale>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   using namespace pvb;
   // A viewer or client that goes away must not kill us with SIGPIPE; writes report EPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  // The user's character set, for the display width of guest names (list's table).
+  std::setlocale(LC_CTYPE, "");
   std::vector<std::string> args(argv + 1, argv + argc);
   auto env = [](const std::string& k) -> std::optional<std::string> {
     const char* v = std::getenv(k.c_str());

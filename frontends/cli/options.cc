@@ -2,13 +2,13 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
-#include <set>
+#include <algorithm>
 #include <string_view>
 
+#include "engine/core/platform.h"
 #include "engine/core/text.h"
-#include "engine/proxmox/credentials.h"
-#include "engine/terminal/escape_filter.h"
+#include "frontends/cli/option_levels.h"
+#include "frontends/cli/option_table.h"
 
 namespace pvb {
 
@@ -16,37 +16,31 @@ static Error usage(std::string msg) {
   return Error(Errc::usage, std::move(msg));
 }
 
-static std::optional<uint64_t> parse_uint(std::string_view s, uint64_t max) {
-  uint64_t v = 0;
-  if (s.empty()) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v > max) return std::nullopt;
-  return v;
+static std::optional<uint64_t> parse_port(std::string_view s) {
+  return parse_number(s, 0, 65535);
 }
 
 // Splits "host", "host:port", "[v6]", "[v6]:port", or a bare IPv6 literal.
 static Error split_host_port(std::string_view item, std::string& host, uint16_t& port,
-                             uint16_t default_port, std::string_view what) {
+                             uint16_t default_port) {
   port = default_port;
-  if (item.empty()) return usage(std::string(what) + ": empty host");
+  if (item.empty()) return usage("empty host");
   if (item.front() == '[') {
     auto close = item.find(']');
-    if (close == std::string_view::npos)
-      return usage(std::string(what) + ": missing ']' in '" + printable(item) + "'");
+    if (close == std::string_view::npos) return usage("missing ']' in '" + printable(item) + "'");
     host = std::string(item.substr(1, close - 1));
     std::string_view rest = item.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':')
-        return usage(std::string(what) + ": junk after ']' in '" + printable(item) + "'");
-      auto p = parse_uint(rest.substr(1), 65535);
+      if (rest.front() != ':') return usage("junk after ']' in '" + printable(item) + "'");
+      auto p = parse_port(rest.substr(1));
       if (!p || (*p == 0 && default_port != 0)) {
-        return usage(std::string(what) + ": invalid port in '" + printable(item) + "'");
+        return usage("invalid port in '" + printable(item) + "'");
       }
       port = static_cast<uint16_t>(*p);
     }
     in6_addr a6;
     if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
-      return usage(std::string(what) + ": '" + printable(host) + "' is not an IPv6 address");
+      return usage("'" + printable(host) + "' is not an IPv6 address");
     }
     return Error();
   }
@@ -56,27 +50,49 @@ static Error split_host_port(std::string_view item, std::string& host, uint16_t&
     host = std::string(item);
     in6_addr a6;
     if (inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
-      return usage(std::string(what) + ": '" + printable(host) +
+      return usage("'" + printable(host) +
                    "' is not a valid address (IPv6 with a port needs brackets: [::1]:8006)");
     }
     return Error();
   }
   host = std::string(item.substr(0, first));
   if (first != std::string_view::npos) {
-    auto p = parse_uint(item.substr(first + 1), 65535);
+    auto p = parse_port(item.substr(first + 1));
     if (!p || (*p == 0 && default_port != 0)) {
-      return usage(std::string(what) + ": invalid port in '" + printable(item) + "'");
+      return usage("invalid port in '" + printable(item) + "'");
     }
     port = static_cast<uint16_t>(*p);
   }
-  if (host.empty()) return usage(std::string(what) + ": empty host in '" + printable(item) + "'");
+  if (host.empty()) return usage("empty host in '" + printable(item) + "'");
   for (unsigned char c : host) {
     if (c <= 0x20 || c == 0x7f || c == '/' || c == '@' || c == '?' || c == '#' || c == '[' ||
         c == ']') {
-      return usage(std::string(what) + ": invalid host name '" + printable(host) + "'");
+      return usage("invalid host name '" + printable(host) + "'");
     }
   }
   return Error();
+}
+
+// "https://pve1:8006/" as pasted from the browser's address bar: the authority, else the item.
+static Result<std::string_view> strip_url(std::string_view item) {
+  auto scheme_end = item.find("://");
+  if (scheme_end == std::string_view::npos) return item;
+  std::string_view scheme = item.substr(0, scheme_end);
+  if (scheme == "http") {
+    return usage(
+        "'" + printable(item) +
+        "': plain http:// is refused: the Proxmox API speaks HTTPS only (https://HOST:8006)");
+  }
+  if (scheme != "https") return usage("'" + printable(item) + "': only https:// URLs name a host");
+  item.remove_prefix(scheme_end + 3);
+  auto slash = item.find('/');
+  if (slash == std::string_view::npos) return item;
+  // The browser's own part after the host ("/", "/#v1:0:=qemu%2F100") says nothing to us.
+  std::string_view rest = item.substr(slash + 1);
+  if (!rest.empty() && rest.front() != '#') {
+    return usage("'" + printable(item) + "': a path after the host is not a host");
+  }
+  return item.substr(0, slash);
 }
 
 Result<std::vector<ApiHost>> parse_host_list(std::string_view text) {
@@ -87,15 +103,17 @@ Result<std::vector<ApiHost>> parse_host_list(std::string_view text) {
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (!item.empty()) {
+      auto authority = strip_url(item);
+      if (!authority.ok()) return authority.error();
       ApiHost hp;
-      Error e = split_host_port(item, hp.host, hp.port, 8006, "--host");
+      Error e = split_host_port(*authority, hp.host, hp.port, 8006);
       if (e.failed()) return e;
       out.push_back(std::move(hp));
     }
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
-  if (out.empty()) return usage("--host: no host given");
+  if (out.empty()) return usage("no host given");
   return out;
 }
 
@@ -109,11 +127,15 @@ static bool is_loopback(const std::string& host) {
 }
 
 Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
-  Error e = split_host_port(text, host, port, 0, "--listen");
+  if (parse_port(text)) {
+    return usage("give HOST:PORT, e.g. 127.0.0.1:" + std::string(text) +
+                 " (or [::1]:" + std::string(text) + ")");
+  }
+  Error e = split_host_port(text, host, port, 0);
   if (e.failed()) return e;
   if (host == "localhost") host = "127.0.0.1";
   if (!is_loopback(host)) {
-    return usage("--listen: '" + printable(host) +
+    return usage("'" + printable(host) +
                  "' is not a loopback address; the console listener binds 127.0.0.1 or [::1] only");
   }
   return Error();
@@ -121,329 +143,273 @@ Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
 
 namespace {
 
-struct Parser {
-  const std::vector<std::string>& args;
-  size_t i = 0;
-  CliOptions o;
-  std::set<std::string, std::less<>> given;  // value options seen: the config file fills the rest
+constexpr std::string_view kCommands[] = {"connect", "list", "term", "shell", "help", "version"};
+constexpr std::string_view kHelpTopics[] = {"connect", "list", "term", "shell", "config"};
 
-  // Matches "--name VALUE" or "--name=VALUE"; returns the value or sets err.
-  bool take_value(std::string_view arg, std::string_view name, std::string& value, Error& err) {
-    if (arg == name) {
-      if (i + 1 >= args.size()) {
-        err = usage(std::string(name) + " needs a value");
-        return true;
-      }
-      value = args[++i];
-      given.emplace(name);
-      return true;
-    }
-    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
-      value = std::string(arg.substr(name.size() + 1));
-      given.emplace(name);
-      return true;
-    }
-    return false;
+unsigned commands_mask(Command c) {
+  switch (c) {
+    case Command::connect:
+      return kForConnect;
+    case Command::list:
+      return kForList;
+    case Command::term:
+      return kForTerm;
+    case Command::shell:
+      return kForShell;
+    default:
+      return kForEvery;
   }
+}
+
+std::string_view command_name(Command c) {
+  switch (c) {
+    case Command::connect:
+      return "connect";
+    case Command::list:
+      return "list";
+    case Command::term:
+      return "term";
+    case Command::shell:
+      return "shell";
+    default:
+      return "";
+  }
+}
+
+// Where the help of the command so far is.
+std::string help_hint(Command c) {
+  std::string_view name = command_name(c);
+  return name.empty() ? "see: pvebridge --help" : "see: pvebridge help " + std::string(name);
+}
+
+// Edit distance (insertions, deletions, substitutions, swaps of neighbours), for suggestions.
+size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+Error unknown_command(std::string_view word) {
+  std::string msg = "unknown command '" + printable(word) + "'";
+  if (word.size() < 32) {
+    for (std::string_view c : kCommands) {
+      if (distance(word, c) <= 2) {
+        msg += " (did you mean '" + std::string(c) + "'?)";
+        break;
+      }
+    }
+  }
+  return usage(msg + "; commands: connect, list, term, shell, help, version");
+}
+
+// The first command word, a guest, a pattern or a help topic.
+Error positional(CliOptions& o, std::string_view a) {
+  switch (o.command) {
+    case Command::none:
+      if (a == "connect") {
+        o.command = Command::connect;
+      } else if (a == "list") {
+        o.command = Command::list;
+      } else if (a == "help") {
+        o.command = Command::help;
+      } else if (a == "version") {
+        o.command = Command::version;
+      } else if (a == "term") {
+        o.command = Command::term;
+      } else if (a == "shell") {
+        o.command = Command::shell;
+      } else {
+        return unknown_command(a);
+      }
+      return Error();
+    case Command::connect:
+      o.guests.emplace_back(a);
+      return Error();
+    case Command::list:
+      o.list_filter.patterns.emplace_back(a);  // a name glob
+      return Error();
+    case Command::term:
+      if (!o.guests.empty()) break;  // one guest, one terminal
+      o.guests.emplace_back(a);
+      return Error();
+    case Command::shell:
+      if (!o.shell_node.empty()) break;
+      o.shell_node = std::string(a);
+      return Error();
+    case Command::help:
+      for (std::string_view t : kHelpTopics) {
+        if (a == t) {
+          o.help_topic = std::string(a);
+          return Error();
+        }
+      }
+      return usage("no help topic '" + printable(a) +
+                   "' (topics: connect, list, term, shell, config)");
+    case Command::version:
+      break;
+  }
+  return usage("unexpected argument '" + printable(a) + "'");
+}
+
+// What the command line says: the command, its words, and the options as given.
+struct CommandLine {
+  CliOptions o;
+  std::vector<OptionGiven> given;
+  bool done = false;  // --help or --version: nothing else matters
 };
 
-}  // namespace
-
-Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
-                                      const ConfigLoader& config) {
-  Parser p{args, 0, {}, {}};
-  CliOptions& o = p.o;
-  std::optional<std::string> host_text, user_text, token_text, otp_text;
-  std::optional<std::string> proxy_text;
+Result<CommandLine> read_command_line(const std::vector<std::string>& args) {
+  CommandLine cl;
+  CliOptions& o = cl.o;
   bool positional_only = false;
-
-  for (p.i = 0; p.i < args.size(); ++p.i) {
-    std::string_view a = args[p.i];
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
     if (positional_only || a.empty() || a[0] != '-' || a == "-") {
-      if (o.command == Command::none) {
-        if (a == "connect")
-          o.command = Command::connect;
-        else if (a == "list")
-          o.command = Command::list;
-        else if (a == "help")
-          o.command = Command::help;
-        else if (a == "version")
-          o.command = Command::version;
-        else if (a == "term")
-          o.command = Command::term;
-        else if (a == "shell")
-          o.command = Command::shell;
-        else
-          return usage("unknown command '" + printable(a) + "' (try: pvebridge --help)");
-        continue;
-      }
-      if (o.command == Command::connect) {
-        o.guests.emplace_back(a);
-        continue;
-      }
-      if (o.command == Command::help) {
-        o.help_topic = std::string(a);
-        continue;
-      }
-      if (o.command == Command::term && o.guests.empty()) {
-        o.guests.emplace_back(a);
-        continue;
-      }
-      if (o.command == Command::shell && o.shell_node.empty()) {
-        o.shell_node = std::string(a);
-        continue;
-      }
-      if (o.command == Command::list) {
-        o.list_filter.patterns.emplace_back(a);  // a name glob
-        continue;
-      }
-      return usage("unexpected argument '" + printable(a) + "'");
+      if (Error e = positional(o, a); e.failed()) return e;
+      continue;
     }
     if (a == "--") {
       positional_only = true;
       continue;
     }
-    std::string v;
-    Error err;
-    auto value = [&](std::string_view name) { return p.take_value(a, name, v, err); };
-    if (a == "--help" || a == "-h") {
-      o.help_topic = o.command == Command::connect ? "connect"
-                     : o.command == Command::list  ? "list"
-                     : o.command == Command::term  ? "term"
-                     : o.command == Command::shell ? "shell"
-                                                   : "";
-      o.command = Command::help;
-      return o;
-    } else if (a == "--version") {
-      o.command = Command::version;
-      return o;
-    } else if (value("--host")) {
-      if (err.failed()) return err;
-      host_text = host_text ? *host_text + "," + v : v;
-    } else if (value("--user")) {
-      if (err.failed()) return err;
-      user_text = v;
-    } else if (a == "--password" || a.substr(0, 11) == "--password=") {
-      return usage(
-          "passwords are never taken on the command line: use PVE_PASSWORD, "
-          "--password-file FILE, or the prompt");
-    } else if (value("--password-file")) {
-      if (err.failed()) return err;
-      o.password_file = v;
-    } else if (value("--api-token")) {
-      if (err.failed()) return err;
-      token_text = v;
-    } else if (value("--otp")) {
-      if (err.failed()) return err;
-      otp_text = v;
-    } else if (value("--fingerprint")) {
-      if (err.failed()) return err;
-      o.fingerprints.push_back(v);
-    } else if (value("--ca-file")) {
-      if (err.failed()) return err;
-      o.ca_file = v;
-    } else if (a == "--insecure") {
-      o.insecure = true;
-    } else if (value("--proxy")) {
-      if (err.failed()) return err;
-      proxy_text = v;
-    } else if (value("--tls-backend")) {
-      if (err.failed()) return err;
-      auto b = parse_tls_backend(v);
-      if (!b)
-        return usage("--tls-backend: expected mbedtls or openssl, got '" + printable(v) + "'");
-      o.tls_backend = *b;
-    } else if (value("--timeout")) {
-      if (err.failed()) return err;
-      auto t = parse_uint(v, 3600);
-      if (!t || *t == 0)
-        return usage("--timeout: expected seconds from 1 to 3600, got '" + printable(v) + "'");
-      o.timeout_s = *t;
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (a == "--verbose" || a == "-v") {
-      o.verbose = true;
-    } else if (value("--listen")) {
-      if (err.failed()) return err;
-      Error e = parse_listen(v, o.listen_host, o.listen_port);
-      if (e.failed()) return e;
-    } else if (a == "--start") {
-      o.start = true;
-    } else if (value("--keepalive")) {
-      if (err.failed()) return err;
-      auto k = parse_uint(v, 86400);
-      if (!k) return usage("--keepalive: expected seconds (0 = off), got '" + printable(v) + "'");
-      o.keepalive_s = *k;
-    } else if (value("--client-wait")) {
-      if (err.failed()) return err;
-      auto k = parse_uint(v, 3600);
-      if (!k || *k == 0)
-        return usage("--client-wait: expected seconds from 1 to 3600, got '" + printable(v) + "'");
-      o.client_wait_s = *k;
-    } else if (value("--vv-file")) {
-      if (err.failed()) return err;
-      if (v.empty()) return usage("--vv-file needs a path");
-      o.vv_file = v;
-    } else if (a == "--vv-stdin") {
-      o.vv_stdin = true;
-    } else if (a == "--no-viewer") {
-      o.no_viewer = true;
-    } else if (value("--viewer")) {
-      if (err.failed()) return err;
-      if (v.empty()) return usage("--viewer needs a program");
-      o.viewer = v;
-    } else if (value("--viewer-arg")) {
-      if (err.failed()) return err;
-      o.viewer_args.push_back(v);
-    } else if (a == "--fullscreen") {
-      o.fullscreen = true;
-    } else if (a == "--kiosk") {
-      o.kiosk = true;
-    } else if (value("--title")) {
-      if (err.failed()) return err;
-      o.title = v;
-    } else if (value("--escape")) {
-      if (err.failed()) return err;
-      auto e = parse_escape_char(v);
-      if (!e.ok()) return e.error();
-      o.escape = *e;
-    } else if (value("--idle-exit")) {
-      if (err.failed()) return err;
-      auto k = parse_uint(v, 86400);
-      if (!k) return usage("--idle-exit: expected seconds, got '" + printable(v) + "'");
-      o.idle_exit_s = *k;
-    } else if (value("--serial")) {
-      if (err.failed()) return err;
-      auto k = parse_uint(v, 3);
-      if (!k)
-        return usage("--serial: expected a serial port number 0 to 3, got '" + printable(v) + "'");
-      o.serial = static_cast<int>(*k);
-    } else if (value("--config")) {
-      if (err.failed()) return err;
-      if (v.empty()) return usage("--config needs a file");
-      o.config_file = v;
-    } else if (value("--profile")) {
-      if (err.failed()) return err;
-      if (v.empty()) return usage("--profile needs a name");
-      o.profile = v;
-    } else if (value("--node")) {
-      if (err.failed()) return err;
-      o.list_filter.node = v;
-    } else if (value("--type")) {
-      if (err.failed()) return err;
-      o.list_filter.type = parse_guest_type(v);
-      if (!o.list_filter.type)
-        return usage("--type: expected qemu or lxc, got '" + printable(v) + "'");
-    } else if (value("--status")) {
-      if (err.failed()) return err;
-      if (Error e = check_status_word(v); e.failed()) return e;
-      o.list_filter.status = v;
-    } else if (value("--tag")) {
-      if (err.failed()) return err;
-      if (v.find_first_not_of(";, ") == std::string::npos) return usage("--tag needs a tag");
-      for (std::string& t : split_tags(v)) o.list_filter.tags.push_back(std::move(t));
-    } else if (value("--pool")) {
-      if (err.failed()) return err;
-      o.list_filter.pool = v;
-    } else if (value("--format")) {
-      if (err.failed()) return err;
-      auto fields = parse_guest_format(v);
-      if (!fields.ok()) return fields.error();
-      o.list_format = std::move(*fields);
-    } else {
-      return usage("unknown option '" + printable(a.substr(0, a.find('='))) +
-                   "' (try: pvebridge --help)");
+    auto eq = a.substr(0, 2) == "--" ? a.find('=') : std::string_view::npos;
+    std::string_view name = a.substr(0, eq);
+    const OptionSpec* s = find_flag(name);
+    if (!s) {
+      return usage("unknown option '" + printable(name) + "' (" + help_hint(o.command) + ")");
     }
+    if (s->refused) {
+      OptionTarget t(o);
+      return s->set(t, *s, "").context(s->flag);
+    }
+    if (s->flag == "--help") {
+      o.help_topic = std::string(command_name(o.command));
+      o.command = Command::help;
+      cl.done = true;
+      return cl;
+    }
+    if (s->flag == "--version") {
+      o.command = Command::version;
+      cl.done = true;
+      return cl;
+    }
+    std::string value;
+    if (!s->takes_value()) {
+      if (eq != std::string_view::npos) return usage(std::string(s->flag) + " takes no value");
+    } else if (eq != std::string_view::npos) {
+      value = std::string(a.substr(eq + 1));
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return usage(std::string(s->flag) + " needs a value");
+    }
+    cl.given.push_back(OptionGiven{s, std::move(value), std::string(s->flag)});
   }
+  return cl;
+}
 
+#ifdef __linux__
+bool has_display(const EnvLookup& env) {
+  for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY"}) {
+    auto v = env(name);
+    if (v && !v->empty()) return true;
+  }
+  return false;
+}
+#endif
+
+}  // namespace
+
+Result<CliOptions> parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
+                                      const ConfigLoader& config) {
+  auto cl = read_command_line(args);
+  if (!cl.ok()) return cl.error();
+  CliOptions& o = cl->o;
+  if (cl->done) return std::move(o);
   if (o.command == Command::none) return usage("no command given (try: pvebridge --help)");
-  if (o.command == Command::help || o.command == Command::version) return o;
+  if (o.command == Command::help || o.command == Command::version) return std::move(o);
   if (o.command == Command::connect && o.guests.empty()) {
     return usage("connect: name a guest (vmid, name, or node/vmid)");
   }
   if (o.command == Command::term && o.guests.empty()) {
     return usage("term: name a guest (vmid, name, or node/vmid)");
   }
-  if (o.command != Command::list && (o.list_filter.active() || !o.list_format.empty())) {
-    return usage("--node, --type, --status, --tag, --pool and --format are options of 'list'");
+  unsigned mask = commands_mask(o.command);
+  for (const OptionGiven& g : cl->given) {
+    if ((g.spec->commands & mask) == 0) {
+      // The help topic of the option's first command ("term" covers shell too).
+      std::string owner = command_names(g.spec->commands);
+      std::string topic = owner.substr(1, owner.find('\'', 1) - 1);
+      return usage(std::string(g.spec->flag) + " is an option of " + owner +
+                   " (see: pvebridge help " + topic + ")");
+    }
   }
-  if (!o.list_format.empty() && o.json) return usage("--format and --json are mutually exclusive");
-  // The config file (frontends/cli/profile.h) fills what neither the command line nor the
-  // environment said.
-  auto profile = load_profile(choose_config(o.config_file, o.profile, env), config, env);
-  if (!profile.ok()) return profile.error();
 
-  // Environment fills what the command line did not say.
-  if (!host_text) host_text = env("PVE_HOST");
-  if (!host_text) host_text = profile->host_text;
-  if (!host_text) {
+  // --config and --profile choose the file; the rest waits for the levels below.
+  OptionTarget t(o);
+  std::vector<OptionGiven> command_line;
+  for (OptionGiven& g : cl->given) {
+    if (g.spec->group != OptionGroup::config) {
+      command_line.push_back(std::move(g));
+    } else if (Error e = g.spec->set(t, *g.spec, g.value); e.failed()) {
+      return e.context(g.where);
+    }
+  }
+  auto file = load_profile(choose_config(o.config_file, o.profile, env), config, env);
+  if (!file.ok()) return file.error();
+  std::vector<OptionGiven> environment = environment_level(env, o);
+
+  t.home = file->home;
+  t.config_dir = file->config_dir;
+  Error e = apply_levels(t, file->settings, environment, command_line);
+  for (OptionGiven& g : file->settings) wipe(g.value);
+  if (e.failed()) return e;
+  o.config_origin = file->origin;
+
+  if (o.hosts.empty()) {
+    if (!file->unchosen_profiles.empty()) {
+      return usage("no Proxmox host: " + file->origin + " has profiles (" +
+                   file->unchosen_profiles +
+                   ") but names no default_profile: use --profile NAME, or set default_profile "
+                   "in the file");
+    }
     return usage("no Proxmox host: use --host HOST[:PORT], PVE_HOST, or a config file profile");
   }
-  auto hosts = parse_host_list(*host_text);
-  if (!hosts.ok()) return hosts.error();
-  o.hosts = std::move(*hosts);
+  if (!o.api_token && o.token_id.empty() && o.user.empty()) {
+    return usage(
+        "no credentials: use --api-token (or PVE_API_TOKEN), or --user (or PVE_USER) with a "
+        "password, or a config file profile");
+  }
 
-  if (!token_text) {
-    token_text = env("PVE_API_TOKEN");
-    if (token_text) o.secret_env_names.push_back("PVE_API_TOKEN");
-  }
-  if (!user_text) user_text = env("PVE_USER");
-  if (!otp_text) otp_text = env("PVE_OTP");
-  if (o.fingerprints.empty()) {
-    if (auto f = env("PVE_FINGERPRINT")) {
-      std::string_view s = *f;
-      while (!s.empty()) {
-        auto c = s.find(',');
-        if (c) o.fingerprints.emplace_back(s.substr(0, c));
-        if (c == std::string_view::npos) break;
-        s.remove_prefix(c + 1);
-      }
-    }
-  }
-  if (o.ca_file.empty()) {
-    if (auto c = env("PVE_CA_FILE")) o.ca_file = *c;
-  }
-  std::optional<std::string> env_password = env("PVE_PASSWORD");
-  if (env_password) o.secret_env_names.push_back("PVE_PASSWORD");
-  fill_credentials(*profile, env_password.has_value(), token_text, user_text, o);
-
-  if (token_text) {
-    if (user_text || !o.password_file.empty()) {
-      return usage(
-          "an API token and a user/password are mutually exclusive: give one or the other");
-    }
-    auto t = parse_api_token(*token_text);
-    if (!t.ok()) return t.error();
-    o.api_token = token_text;
-  } else if (!o.token_id.empty()) {
-    // A token from the config file whose secret is read when the command runs (app.cc).
-  } else {
-    if (!user_text)
-      return usage(
-          "no credentials: use --api-token (or PVE_API_TOKEN), or --user (or PVE_USER) with a "
-          "password, or a config file profile");
-    auto u = normalize_user(*user_text);
-    if (!u.ok()) return u.error();
-    o.user = *u;
-    o.user_realm_defaulted = user_text->find('@') == std::string::npos;
-    if (o.password_file.empty() && env_password) o.password = env_password;
-  }
-  if (otp_text) o.otp = otp_text;
-  fill_settings(*profile, p.given, o);
-
-  auto proxy = proxy_settings(proxy_text, env, o.secret_env_names, profile->proxy);
+  auto proxy = proxy_settings(t.proxy_option, env, o.secret_env_names, t.proxy_file);
   if (!proxy.ok()) return proxy.error();
   o.proxy = std::move(*proxy);
 
-  int tls_modes = (!o.fingerprints.empty()) + (!o.ca_file.empty()) + o.insecure;
-  if (tls_modes > 1) {
-    return usage("--fingerprint, --ca-file and --insecure are mutually exclusive");
-  }
-  if (o.vv_stdin && !o.vv_file.empty())
+  if (!o.list_format.empty() && o.json) return usage("--format and --json are mutually exclusive");
+  if (o.vv_stdin && !o.vv_file.empty()) {
     return usage("--vv-stdin and --vv-file are mutually exclusive");
-  if (o.vv_stdin && o.no_viewer)
+  }
+  if (o.vv_stdin && o.no_viewer) {
     return usage("--vv-stdin needs a viewer to read it (drop --no-viewer)");
-  return o;
+  }
+#ifdef __linux__
+  // A viewer without a display fails after the ticket was fetched and the password spent: say
+  // so before any network call.
+  if (o.command == Command::connect && !o.no_viewer && !has_display(env)) {
+    return usage("no display: use --no-viewer, or run it in a desktop session");
+  }
+#endif
+  return std::move(o);
 }
 
 std::string version_text() {

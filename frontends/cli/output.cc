@@ -4,6 +4,7 @@
 
 #include "engine/core/byte_chain.h"
 #include "engine/core/json_writer.h"
+#include "frontends/cli/guest_list.h"
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {
@@ -14,9 +15,26 @@ void Output::emit(const std::string& line) {
   std::fflush(stdout);
 }
 
-static void human(const std::string& line) {
+static void human_line(const std::string& line) {
   std::fprintf(stderr, "pvebridge: %s\n", line.c_str());
   std::fflush(stderr);
+}
+
+void Output::human(int session, const std::string& line) const {
+  auto it = session_guests_.find(session);
+  if (session_guests_.size() > 1 && it != session_guests_.end()) {
+    human_line(it->second + ": " + line);
+  } else {
+    human_line(line);
+  }
+}
+
+void Output::note(const std::string& text) {
+  human_line(text);
+}
+
+void Output::name_session(int session, std::string guest) {
+  session_guests_[session] = std::move(guest);
 }
 
 void Output::error(int session, const Error& e) {
@@ -26,7 +44,7 @@ void Output::error(int session, const Error& e) {
     w.key("code").value(errc_name(e.code())).key("message").value(e.message()).end_object();
     emit(w.str());
   } else {
-    human("error: " + e.message());
+    human(session, "error: " + e.message());
   }
 }
 
@@ -37,7 +55,7 @@ void Output::warning(const std::string& text) {
     w.key("message").value(text).end_object();
     emit(w.str());
   } else {
-    human("warning: " + text);
+    human(0, "warning: " + text);
   }
 }
 
@@ -48,30 +66,19 @@ void Output::verbose(int session, std::string_view line) {
   std::fflush(stderr);
 }
 
-static void guest_object(JsonWriter& w, const Guest& g) {
-  w.begin_object();
-  w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
-  w.key("type").value(guest_type_name(g.type));
-  if (g.name.empty()) {
-    w.key("name").null();
-  } else {
-    w.key("name").value(g.name);
-  }
-  w.end_object();
-}
-
 void Output::on_starting(int session, const Guest& guest, bool resume) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("starting").key("session").value(session);
-    w.key("action").value(resume ? "resume" : "start").key("guest");
-    guest_object(w, guest);
-    w.end_object();
+    w.key("action").value(resume ? "resume" : "start").key("guest").begin_object();
+    guest_identity_json(w, guest);
+    w.end_object().end_object();
     emit(w.str());
     return;
   }
-  human(std::string(resume ? "resuming " : "starting ") + guest.display_name() + " on " +
-        guest.node + "\u2026");
+  // Names its guest already.
+  human_line(std::string(resume ? "resuming " : "starting ") + guest.display_name() + " on " +
+             guest.node + "\u2026");
 }
 
 void Output::on_guest_paused(int session, const Guest& guest) {
@@ -85,7 +92,7 @@ void Output::on_guest_paused(int session, const Guest& guest) {
     emit(w.str());
     return;
   }
-  human("warning: " + text);
+  human_line("warning: " + text);  // names its guest already
 }
 
 void Output::on_listening(int session, const ListeningInfo& info) {
@@ -99,8 +106,9 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     } else {
       w.null();
     }
-    w.key("guest");
-    guest_object(w, info.guest);
+    w.key("guest").begin_object();
+    guest_identity_json(w, info.guest);
+    w.end_object();
     w.end_object();
     emit(w.str());
     return;
@@ -111,7 +119,7 @@ void Output::on_listening(int session, const ListeningInfo& info) {
   std::string line = "console of " + info.guest.display_name() + " on " + info.guest.node +
                      " listening on " + where;
   if (info.vv_file) line += " (.vv file " + *info.vv_file + ")";
-  human(line);
+  human_line(line);  // names its guest already
 }
 
 void Output::on_client_connected(int session) {
@@ -125,7 +133,7 @@ void Output::on_client_connected(int session) {
         .end_object();
     emit(w.str());
   } else {
-    human("viewer connected");
+    human(session, "viewer connected");
   }
 }
 
@@ -136,7 +144,7 @@ void Output::on_client_refused(int session, std::string_view why) {
     w.key("message").value(why).end_object();
     emit(w.str());
   } else {
-    human("refused a local connection: " + std::string(why));
+    human(session, "refused a local connection: " + std::string(why));
   }
 }
 
@@ -159,7 +167,7 @@ void Output::on_viewer_exited(int session, int code, std::string_view output) {
         output.remove_prefix(nl == std::string_view::npos ? output.size() : nl + 1);
       }
     }
-    human(text);
+    human(session, text);
   }
 }
 
@@ -211,71 +219,8 @@ void Output::on_closed(int session, const SessionEnd& end) {
     case CloseReason::error:
       return;  // already said
   }
-  human("console closed: " + why + " (" + bytes_text(end.bytes_from_guest) + " from the guest, " +
-        bytes_text(end.bytes_to_guest) + " to it)");
-}
-
-std::string guests_json(const std::vector<Guest>& guests) {
-  JsonWriter w;
-  w.begin_array();
-  for (const Guest& g : guests) {
-    w.begin_object();
-    w.key("node").value(g.node).key("vmid").value(static_cast<int64_t>(g.vmid));
-    w.key("type").value(guest_type_name(g.type));
-    if (g.name.empty()) {
-      w.key("name").null();
-    } else {
-      w.key("name").value(g.name);
-    }
-    w.key("status").value(g.status).key("template").value(g.is_template);
-    w.key("tags").begin_array();
-    std::string_view t = g.tags;
-    while (!t.empty()) {
-      auto semi = t.find_first_of(";, ");
-      if (semi != 0) w.value(t.substr(0, semi));
-      if (semi == std::string_view::npos) break;
-      t.remove_prefix(semi + 1);
-    }
-    w.end_array();
-    if (!g.pool.empty()) w.key("pool").value(g.pool);
-    w.end_object();
-  }
-  w.end_array();
-  return w.take();
-}
-
-// Display width: count UTF-8 code points (good enough for aligned names; wide CJK glyphs may
-// still stick out by a column).
-static size_t display_width(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-std::string guests_table(const std::vector<Guest>& guests) {
-  std::vector<std::vector<std::string>> rows = {{"NODE", "VMID", "TYPE", "NAME", "STATUS", "TAGS"}};
-  for (const Guest& g : guests) {
-    std::string status = g.is_template ? "template" : g.status;
-    std::string tags = g.tags;
-    for (char& c : tags) c = (c == ';') ? ',' : c;
-    rows.push_back({g.node, std::to_string(g.vmid), std::string(guest_type_name(g.type)),
-                    g.name.empty() ? "-" : g.name, status, tags});
-  }
-  std::vector<size_t> width(6, 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], display_width(r[i]));
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - display_width(r[i]) + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
+  human(session, "console closed: " + why + " (" + bytes_text(end.bytes_from_guest) +
+                     " from the guest, " + bytes_text(end.bytes_to_guest) + " to it)");
 }
 
 }  // namespace pvb

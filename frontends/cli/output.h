@@ -3,6 +3,7 @@
 // Errors, which never carry them.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ class Output : public ConsoleObserver {
   void error(int session, const Error& e);
   void warning(const std::string& text);
   void verbose(int session, std::string_view line);
-  void guest_table(const std::vector<Guest>& guests);
+  // A human line on stderr, even with --json (whose stdout stays a clean document).
+  void note(const std::string& text);
+  // Names the guest of a session: with more than one session, each human line names its guest.
+  void name_session(int session, std::string guest);
 
   // ConsoleObserver
   void on_log(int session, std::string_view line) override { verbose(session, line); }
@@ -34,13 +38,11 @@ class Output : public ConsoleObserver {
 
  private:
   void emit(const std::string& json_line);
+  // "pvebridge: web01 (100): line" when several sessions run, else "pvebridge: line".
+  void human(int session, const std::string& line) const;
   bool json_;
   bool verbose_;
+  std::map<int, std::string> session_guests_;
 };
-
-// The JSON array of `list --json`.
-std::string guests_json(const std::vector<Guest>& guests);
-// The aligned table of `list`.
-std::string guests_table(const std::vector<Guest>& guests);
 
 }  // namespace pvb

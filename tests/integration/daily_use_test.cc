@@ -210,6 +210,15 @@ TEST_F(DailyUseTest, ListFiltersAndFormats) {
   EXPECT_NE(json.find("\"vmid\":100"), std::string::npos) << json;
   EXPECT_EQ(json.find("\"vmid\":200"), std::string::npos) << json;
 
+  // No match: no table (stdout is no terminal here), a note on stderr, exit 0.
+  auto none = run_pvebridge({"--profile", "lab", "list", "nothing-matches*"}, env());
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(joined(none.out), "");
+  EXPECT_NE(none.err.find("no guests match"), std::string::npos) << none.err;
+  // --json: the lock and the template status, as the table shows them.
+  std::string templates = list({"--status", "template", "--json"});
+  EXPECT_NE(templates.find("\"status\":\"template\""), std::string::npos) << templates;
+
   auto bad = run_pvebridge({"--profile", "lab", "list", "--format", "vmid,ip"}, env());
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("unknown field 'ip'"), std::string::npos) << bad.err;

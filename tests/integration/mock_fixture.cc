@@ -24,6 +24,8 @@ std::map<std::string, std::string> base_env(std::map<std::string, std::string> e
   }
   // Never the developer's own ~/.config/pvebridge/config (tests that want a config pass one).
   env["XDG_CONFIG_HOME"] = "/nonexistent/pvebridge-tests";
+  // The test viewers need no display, but pvebridge refuses to start a viewer without one.
+  env["DISPLAY"] = ":pvebridge-test";
   for (auto& [k, v] : extra) env[k] = v;
   return env;
 }

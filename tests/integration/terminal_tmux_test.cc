@@ -49,7 +49,9 @@ class TerminalTmuxTest : public ::testing::Test {
     script += "stty -a > '" + path("before") + "'\n";
     script += "'" + pvebridge_path() + "' term 200 " + extra + "\n";
     script += "echo \"EXIT=$?\"\n";
-    script += "stty -a > '" + path("after") + "'\n";
+    // Written whole, then renamed: the test may look for the file while stty still writes it.
+    script += "stty -a > '" + path("after.tmp") + "' && mv '" + path("after.tmp") + "' '" +
+              path("after") + "'\n";
     script += "exec sleep 600\n";
     {
       std::ofstream f(path("run.sh"));
@@ -126,7 +128,7 @@ TEST_F(TerminalTmuxTest, TypeEditResizeInterruptDrawAndLeaveWithTildeDot) {
   // ~. at the start of a line ends the session; the local terminal is as it was.
   keys("\r~.");
   ASSERT_TRUE(wait_screen("EXIT=0")) << screen();
-  for (int i = 0; i < 100 && !file_exists(path("after")); ++i) {
+  for (int i = 0; i < 300 && !file_exists(path("after")); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   std::string before = read_file(path("before"));
@@ -146,7 +148,7 @@ TEST_F(TerminalTmuxTest, TildeQuestionListsEscapesAndRemoteExitEndsWithZero) {
   ASSERT_TRUE(wait_screen("Supported escape sequences")) << screen();
   keys("exit\r");
   ASSERT_TRUE(wait_screen("EXIT=0")) << screen();
-  for (int i = 0; i < 100 && !file_exists(path("after")); ++i) {
+  for (int i = 0; i < 300 && !file_exists(path("after")); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(read_file(path("before")), read_file(path("after")));
@@ -175,7 +177,7 @@ TEST_F(TerminalTmuxTest, SignalsRestoreTheTerminal) {
                     base_env(), false);
     pk.wait(5000);
     ASSERT_TRUE(wait_screen(c.exit_line)) << screen();
-    for (int i = 0; i < 100 && !file_exists(path("after")); ++i) {
+    for (int i = 0; i < 300 && !file_exists(path("after")); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_EQ(read_file(path("before")), read_file(path("after")));

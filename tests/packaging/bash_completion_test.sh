@@ -14,7 +14,8 @@ completion="$src/completions/pvebridge.bash"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/cache/pvebridge" "$tmp/home" "$tmp/home2/.cache" "$tmp/bin" "$tmp/files"
-printf '100\tweb01\tpve1\n101\tdb01\tpve2\n205\tweb02\tpve2\n' >"$tmp/cache/pvebridge/guests"
+# 104 has no name: its line holds two tabs in a row.
+printf '100\tweb01\tpve1\n101\tdb01\tpve2\n205\tweb02\tpve2\n104\t\tpve3\n' >"$tmp/cache/pvebridge/guests"
 cp -r "$tmp/cache/pvebridge" "$tmp/home2/.cache/"
 touch "$tmp/files/ca.pem"
 # Completing must never run pvebridge (it would ask the server): this one records being run.
@@ -31,11 +32,18 @@ case_ "$c" "$h" "connect" "pvebridge con" pvebridge con
 case_ "$c" "$h" "connect help list shell term version" "pvebridge " pvebridge ""
 case_ "$c" "$h" "web01 web02" "pvebridge term we" pvebridge term we
 case_ "$c" "$h" "--escape" "pvebridge term --esc" pvebridge term --esc
+case_ "$c" "$h" "--idle-exit" "pvebridge shell --idle" pvebridge shell --idle
+case_ "$c" "$h" "pve1 pve2 pve3" "pvebridge shell pve" pvebridge shell pve
+case_ "$c" "$h" "0 1 2 3" "pvebridge term 100 --serial " pvebridge term 100 --serial ""
 case_ "$c" "$h" "--start" "pvebridge connect --st" pvebridge connect --st
 case_ "$c" "$h" "web01 web02" "pvebridge connect we" pvebridge connect we
-case_ "$c" "$h" "100 101 205 db01 web01 web02" "pvebridge connect web01 " \
+case_ "$c" "$h" "100 101 104 205 db01 web01 web02" "pvebridge connect web01 " \
   pvebridge connect web01 ""
-case_ "$c" "$h" "100 101" "pvebridge connect 10" pvebridge connect 10
+case_ "$c" "$h" "100 101 104" "pvebridge connect 10" pvebridge connect 10
+# A guest without a name: its node is no guest name, and node/vmid is offered.
+case_ "$c" "$h" "pve3/104" "pvebridge connect pve3" pvebridge connect pve3
+case_ "$c" "$h" "pve1/100 pve2/101 pve2/205 pve3/104" "pvebridge connect pve" pvebridge connect pve
+case_ "$c" "$h" "pve1 pve2 pve3" "pvebridge list --node pve" pvebridge list --node pve
 case_ "$c" "$h" "pve2/101 pve2/205" "pvebridge connect pve2/" pvebridge connect pve2/
 case_ "$c" "$h" "db01" "pvebridge connect --start d" pvebridge connect --start d
 # Option values are neither commands nor guests.
@@ -57,7 +65,7 @@ case_ "$c" "$h" "$tmp/files/ca.pem" "pvebridge connect --ca-file=$tmp/files/c" \
 # Options per command; after "--" nothing is an option.
 case_ "$c" "$h" "--json" "pvebridge list --j" pvebridge list --j
 case_ "$c" "$h" "--status" "pvebridge list --st" pvebridge list --st
-case_ "$c" "$h" "connect list term" "pvebridge help " pvebridge help ""
+case_ "$c" "$h" "config connect list term" "pvebridge help " pvebridge help ""
 case_ "$c" "$h" "" "pvebridge connect -- -" pvebridge connect -- -
 case_ "$c" "$h" "--password-file" "pvebridge connect --pass" pvebridge connect --pass
 # No cache: nothing, quietly. Without XDG_CACHE_HOME, or with a relative one, the cache is under

@@ -74,6 +74,9 @@ TEST(ConfigFile, ErrorsNameFileAndLine) {
             at + "2: profile 'a' is defined twice (first on line 1)");
   EXPECT_EQ(error_of("[profile a]\nuser = x\nuser = y\n"),
             at + "3: user given twice in this section (first on line 2)");
+  // Found by fuzz_config: a list of words is one line (its --viewer-arg adds up, the key not).
+  EXPECT_EQ(error_of("viewer_args = a\nviewer_args = b\n"),
+            at + "2: viewer_args given twice in this section (first on line 1)");
   EXPECT_EQ(error_of("[profile a]\ndefault_profile = a\n"),
             at + "2: default_profile belongs at the top of the file, before any [profile]");
   EXPECT_EQ(error_of("default_profile = b\n[profile a]\n"),

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <clocale>
+
 #include "frontends/cli/options.h"
 
 namespace pvb {
@@ -213,15 +215,70 @@ TEST(ListOptions, Mistakes) {
   EXPECT_EQ(msg({"list", "--type", "vm"}), "--type: expected qemu or lxc, got 'vm'");
   EXPECT_NE(msg({"list", "--status", "up"}).find("--status: unknown status 'up'"),
             std::string::npos);
-  EXPECT_EQ(msg({"list", "--tag", ";"}), "--tag needs a tag");
+  EXPECT_EQ(msg({"list", "--tag", ";"}), "--tag: needs a tag");
   EXPECT_NE(msg({"list", "--format", "vmid,ip"}).find("--format: unknown field 'ip'"),
             std::string::npos);
   EXPECT_EQ(msg({"list", "--format", "vmid", "--json"}),
             "--format and --json are mutually exclusive");
   EXPECT_EQ(msg({"connect", "web01", "--node", "pve1"}),
-            "--node, --type, --status, --tag, --pool and --format are options of 'list'");
+            "--node is an option of 'list' (see: pvebridge help list)");
   EXPECT_EQ(msg({"connect", "web01", "--format", "vmid"}),
-            "--node, --type, --status, --tag, --pool and --format are options of 'list'");
+            "--format is an option of 'list' (see: pvebridge help list)");
+  EXPECT_EQ(msg({"list", "--start"}),
+            "--start is an option of 'connect', 'term' and 'shell' (see: pvebridge help connect)");
+  EXPECT_EQ(msg({"connect", "web01", "--escape", "none"}),
+            "--escape is an option of 'term' and 'shell' (see: pvebridge help term)");
+  EXPECT_EQ(msg({"term", "web01", "--listen", "127.0.0.1:0"}),
+            "--listen is an option of 'connect' (see: pvebridge help connect)");
+  EXPECT_EQ(msg({"shell", "--format", "vmid"}),
+            "--format is an option of 'list' (see: pvebridge help list)");
+}
+
+// `list --json` says what the table says: the lock, and "template" as the status of a template.
+TEST(ListOutput, JsonCarriesLockAndTemplateStatus) {
+  Guest locked = guest(100, "pve1", GuestType::qemu, "web01", "running");
+  locked.lock = "backup";
+  Guest tmpl = guest(9000, "pve1", GuestType::qemu, "debian12", "stopped", "", "", true);
+  std::string json = guests_json({locked, tmpl});
+  EXPECT_NE(json.find("\"lock\":\"backup\""), std::string::npos) << json;
+  EXPECT_NE(
+      json.find("\"vmid\":9000,\"type\":\"qemu\",\"name\":\"debian12\",\"status\":\"template\""),
+      std::string::npos)
+      << json;
+  EXPECT_NE(guests_table({tmpl}).find("template"), std::string::npos);
+}
+
+// Wide (CJK) names take two columns each: the columns after them still line up.
+TEST(ListOutput, TablePadsByDisplayWidth) {
+  const char* old = std::setlocale(LC_CTYPE, nullptr);
+  std::string saved = old ? old : "C";
+  if (!std::setlocale(LC_CTYPE, "C.UTF-8")) GTEST_SKIP() << "no C.UTF-8 locale";
+  EXPECT_EQ(display_width("\xe6\x95\xb0\xe6\x8d\xae\xe5\xba\x93"), 6u);  // 数据库
+  EXPECT_EQ(display_width("web01"), 5u);
+  std::string table = guests_table({guest(100, "pve1", GuestType::qemu, "数据库", "running"),
+                                    guest(101, "pve1", GuestType::qemu, "web01", "running")});
+  std::setlocale(LC_CTYPE, saved.c_str());
+  // The STATUS column starts at the same display column on every line.
+  std::vector<size_t> columns;
+  size_t start = 0;
+  while (start < table.size()) {
+    size_t end = table.find('\n', start);
+    std::string line = table.substr(start, end - start);
+    std::setlocale(LC_CTYPE, "C.UTF-8");
+    size_t at =
+        line.find("STATUS") != std::string::npos ? line.find("STATUS") : line.find("running");
+    columns.push_back(display_width(line.substr(0, at)));
+    std::setlocale(LC_CTYPE, saved.c_str());
+    start = end + 1;
+  }
+  ASSERT_EQ(columns.size(), 3u) << table;
+  EXPECT_EQ(columns[0], columns[1]) << table;
+  EXPECT_EQ(columns[1], columns[2]) << table;
+}
+
+TEST(ListOutput, EmptyTableIsTheHeader) {
+  EXPECT_EQ(guests_table({}), "NODE  VMID  TYPE  NAME  STATUS  TAGS\n");
+  EXPECT_EQ(guests_json({}), "[]");
 }
 
 }  // namespace

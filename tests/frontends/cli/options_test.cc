@@ -10,7 +10,7 @@ namespace pvb {
 namespace {
 
 struct Env {
-  std::map<std::string, std::string> vars;
+  std::map<std::string, std::string> vars = {{"DISPLAY", ":0"}};
   EnvLookup lookup() const {
     return [this](const std::string& k) -> std::optional<std::string> {
       auto it = vars.find(k);
@@ -25,6 +25,14 @@ Result<CliOptions> parse(std::vector<std::string> args, const Env& env = {}) {
 }
 
 const std::string kToken = "root@pam!pvebridge=11111111-2222-3333-4444-555555555555";
+// Two SHA-256 fingerprints, AB:AB:... and CD:CD:...
+std::string fingerprint_of(const char* byte) {
+  std::string f = byte;
+  for (int i = 1; i < 32; ++i) f += std::string(":") + byte;
+  return f;
+}
+const std::string kFingerprint = fingerprint_of("AB");
+const std::string kFingerprint2 = fingerprint_of("CD");
 
 TEST(Options, ConnectWithTokenAndDefaults) {
   auto o = parse({"connect", "web01", "--host", "pve1", "--api-token", kToken});
@@ -51,7 +59,7 @@ TEST(Options, TlsBackend) {
   auto bad = parse({"list", "--host", "h", "--api-token", kToken, "--tls-backend", "gnutls"});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), Errc::usage);
-  EXPECT_NE(bad.error().message().find("mbedtls or openssl"), std::string::npos);
+  EXPECT_EQ(bad.error().message(), "--tls-backend: expected openssl or mbedtls, got 'gnutls'");
 }
 
 TEST(Options, HostListsAndFailoverOrder) {
@@ -70,13 +78,13 @@ TEST(Options, EnvironmentFillsGaps) {
   Env env{{{"PVE_HOST", "pve9"},
            {"PVE_USER", "alice"},
            {"PVE_PASSWORD", "pw"},
-           {"PVE_FINGERPRINT", "AA:BB,CC:DD"}}};
+           {"PVE_FINGERPRINT", kFingerprint + "," + kFingerprint2}}};
   auto o = parse({"list"}, env);
   ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(o->hosts[0].host, "pve9");
   EXPECT_EQ(o->user, "alice@pam");
   EXPECT_EQ(o->password, "pw");
-  EXPECT_EQ(o->fingerprints, (std::vector<std::string>{"AA:BB", "CC:DD"}));
+  EXPECT_EQ(o->fingerprints, (std::vector<std::string>{kFingerprint, kFingerprint2}));
   EXPECT_EQ(o->secret_env_names, std::vector<std::string>{"PVE_PASSWORD"});
 }
 
@@ -158,6 +166,80 @@ TEST(Options, SeveralGuests) {
   auto o = parse({"connect", "100", "101", "web01", "--host", "h", "--api-token", kToken});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->guests.size(), 3u);
+}
+
+std::string error_text(const Result<CliOptions>& o) {
+  return o.ok() ? std::string("accepted") : o.error().message();
+}
+
+// Issue 17, item 1: a URL pasted from the browser names the host; plain http:// is refused.
+TEST(Options, HostAsAnHttpsUrl) {
+  auto o = parse({"list", "--host", "https://pve1:8006/", "--api-token", kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->hosts[0].authority(), "pve1:8006");
+  auto list = parse_host_list("https://pve1, https://[fd00::1]:8007/#v1:0:=qemu%2F100");
+  ASSERT_TRUE(list.ok()) << list.error().message();
+  EXPECT_EQ((*list)[0].authority(), "pve1:8006");
+  EXPECT_EQ((*list)[1].authority(), "[fd00::1]:8007");
+  EXPECT_EQ(error_text(parse({"list", "--host", "http://pve1:8006", "--api-token", kToken})),
+            "--host: 'http://pve1:8006': plain http:// is refused: the Proxmox API speaks HTTPS "
+            "only (https://HOST:8006)");
+  EXPECT_NE(error_text(parse({"list", "--host", "https://pve1:8006/api2/json"})).find("path"),
+            std::string::npos);
+  // The context comes from where the value was given.
+  EXPECT_EQ(error_text(parse({"list", "--api-token", kToken}, Env{{{"PVE_HOST", "[::1"}}})),
+            "PVE_HOST: missing ']' in '[::1'");
+}
+
+// Item 5: no display, no viewer: said before any network call.
+TEST(Options, ConnectWithoutADisplay) {
+  Env none{{}};
+  const std::vector<std::string> args = {"connect", "web01", "--host", "h", "--api-token", kToken};
+  EXPECT_EQ(error_text(parse(args, none)),
+            "no display: use --no-viewer, or run it in a desktop session");
+  auto headless = args;
+  headless.push_back("--no-viewer");
+  EXPECT_TRUE(parse(headless, none).ok());
+  EXPECT_TRUE(parse(args, Env{{{"WAYLAND_DISPLAY", "wayland-0"}}}).ok());
+  EXPECT_TRUE(parse({"list", "--host", "h", "--api-token", kToken}, none).ok());
+}
+
+// Item 10: a token as curl examples write it.
+TEST(Options, TokenWithTheHeaderPrefix) {
+  auto o = parse({"list", "--host", "h", "--api-token", "PVEAPIToken=" + kToken});
+  ASSERT_TRUE(o.ok()) << o.error().message();
+  EXPECT_EQ(o->api_token, kToken);
+  auto env = parse({"list", "--host", "h"}, Env{{{"PVE_API_TOKEN", "PVEAPIToken=" + kToken}}});
+  ASSERT_TRUE(env.ok()) << env.error().message();
+  EXPECT_EQ(env->api_token, kToken);
+}
+
+// Item 12: small mistakes, pointed at the fix.
+TEST(Options, MistakesPointAtTheFix) {
+  EXPECT_EQ(error_text(parse({"help", "foo"})),
+            "no help topic 'foo' (topics: connect, list, term, shell, config)");
+  EXPECT_TRUE(parse({"help", "config"}).ok());
+  EXPECT_TRUE(parse({"help", "shell"}).ok());
+  const std::string commands = "; commands: connect, list, term, shell, help, version";
+  EXPECT_EQ(error_text(parse({"conect", "100"})),
+            "unknown command 'conect' (did you mean 'connect'?)" + commands);
+  EXPECT_EQ(error_text(parse({"lsit"})),
+            "unknown command 'lsit' (did you mean 'list'?)" + commands);
+  EXPECT_EQ(error_text(parse({"trem", "100"})),
+            "unknown command 'trem' (did you mean 'term'?)" + commands);
+  EXPECT_EQ(error_text(parse({"frobnicate"})), "unknown command 'frobnicate'" + commands);
+  EXPECT_EQ(error_text(parse({"term", "100", "--bogus"})),
+            "unknown option '--bogus' (see: pvebridge help term)");
+  EXPECT_EQ(error_text(parse({"list", "--bogus"})),
+            "unknown option '--bogus' (see: pvebridge help list)");
+  EXPECT_EQ(error_text(parse({"--bogus=1", "list"})),
+            "unknown option '--bogus' (see: pvebridge --help)");
+  EXPECT_EQ(error_text(parse({"connect", "x", "--listen", "5900"})),
+            "--listen: give HOST:PORT, e.g. 127.0.0.1:5900 (or [::1]:5900)");
+  EXPECT_EQ(error_text(parse({"list", "--json=yes"})), "--json takes no value");
+  // One number parser, one message, whatever the option.
+  EXPECT_EQ(error_text(parse({"connect", "x", "--keepalive", "-1"})),
+            "--keepalive: expected seconds from 0 (off) to 86400, got '-1'");
 }
 
 TEST(ExitCodes, AreDistinctPerClass) {
@@ -242,6 +324,29 @@ TEST(Options, TermMistakesAreUsageErrors) {
     ASSERT_FALSE(r.ok()) << args[0] << " " << args.back();
     EXPECT_EQ(r.error().code(), Errc::usage);
   }
+  // The table scopes the options: a term/shell option is refused by the other commands, and
+  // connect's and list's own by term and shell (--start and --keepalive are shared).
+  for (std::vector<std::string> args : {
+           std::vector<std::string>{"connect", "100", "--serial", "0"},
+           {"list", "--escape", "none"},
+           {"connect", "100", "--idle-exit", "5"},
+           {"term", "100", "--viewer", "x"},
+           {"shell", "--no-viewer"},
+           {"term", "100", "--node", "pve1"},
+       }) {
+    args.insert(args.end(), {"--host", "h", "--api-token", kToken});
+    auto r = parse(args);
+    ASSERT_FALSE(r.ok()) << args[0] << " " << args[2];
+    EXPECT_EQ(r.error().code(), Errc::usage);
+    EXPECT_NE(r.error().message().find("is an option of"), std::string::npos)
+        << r.error().message();
+  }
+  auto shared = parse({"shell", "--host", "h", "--api-token", kToken, "--keepalive", "0", "--start",
+                       "--idle-exit", "0", "--serial", "3"});
+  ASSERT_TRUE(shared.ok()) << shared.error().message();
+  EXPECT_EQ(shared->keepalive_s, 0u);
+  EXPECT_EQ(shared->idle_exit_s, 0u);
+  EXPECT_EQ(shared->serial, 3);
   auto h = parse({"term", "--help"});
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->command, Command::help);

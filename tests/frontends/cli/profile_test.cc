@@ -19,7 +19,7 @@ const std::string kConfigPath = "/home/u/.config/pvebridge/config";
 
 // An environment and a set of files, as parse_command_line sees them.
 struct World {
-  std::map<std::string, std::string> env = {{"HOME", "/home/u"}};
+  std::map<std::string, std::string> env = {{"HOME", "/home/u"}, {"DISPLAY", ":0"}};
   std::map<std::string, UserFile> files;
   std::vector<std::string> loaded;  // paths the loader was asked for
 
@@ -513,10 +513,32 @@ TEST(Profile, UnknownKeyIsAnError) {
             kConfigPath + ":3: unknown key 'proxy_jump'");
 }
 
+// Issue 17, item 2: profiles but no default_profile and no --profile.
+TEST(Profile, ProfilesWithoutADefaultAreNamed) {
+  World w;
+  w.config("[profile home]\nhost = h\nuser = a\n[profile lab]\nhost = l\nuser = b\n");
+  EXPECT_EQ(error_of(w.parse({"list"})),
+            "no Proxmox host: " + kConfigPath +
+                " has profiles (home, lab) but names no default_profile: use --profile NAME, or "
+                "set default_profile in the file");
+  EXPECT_TRUE(w.parse({"list", "--profile", "lab"}).ok());
+  EXPECT_TRUE(w.parse({"list", "--host", "h", "--user", "a"}).ok()) << "no profile needed";
+}
+
+// Item 12: an option that is deliberately not a key says so.
+TEST(Profile, CommandLineOnlyOptionsInTheFile) {
+  World w;
+  w.config("host = h\nuser = a\ninsecure = yes\n");
+  EXPECT_EQ(error_of(w.parse({"list"})),
+            kConfigPath +
+                ":3: insecure: command line only (--insecure), never read from a config "
+                "file");
+}
+
 TEST(Profile, ConfigAndProfileOptionsNeedValues) {
   World w;
-  EXPECT_EQ(error_of(w.parse({"list", "--config="})), "--config needs a file");
-  EXPECT_EQ(error_of(w.parse({"list", "--profile="})), "--profile needs a name");
+  EXPECT_EQ(error_of(w.parse({"list", "--config="})), "--config: needs a file");
+  EXPECT_EQ(error_of(w.parse({"list", "--profile="})), "--profile: needs a name");
   EXPECT_EQ(error_of(w.parse({"list", "--profile"})), "--profile needs a value");
 }
 
