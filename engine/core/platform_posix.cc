@@ -264,6 +264,26 @@ bool stdout_is_terminal() {
   return isatty(STDOUT_FILENO) == 1;
 }
 
+namespace {
+
+// Shows `prompt` on the terminal `fd` and reads one line (at most 4 KiB, without its line end).
+std::string ask_on_terminal(int fd, std::string_view prompt) {
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string line;
+  char c;
+  while (true) {
+    ssize_t n = read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line.push_back(c);
+    if (line.size() > 4096) break;
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
 Result<std::string> prompt_secret(std::string_view prompt) {
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return Error(Errc::usage, "no terminal to prompt for a secret on");
@@ -275,37 +295,17 @@ Result<std::string> prompt_secret(std::string_view prompt) {
     t.c_lflag |= ECHONL;
     tcsetattr(fd, TCSAFLUSH, &t);
   }
-  (void)!::write(fd, prompt.data(), prompt.size());
-  std::string line;
-  char c;
-  while (true) {
-    ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    line.push_back(c);
-    if (line.size() > 4096) break;
-  }
+  std::string line = ask_on_terminal(fd, prompt);
   if (have_termios) tcsetattr(fd, TCSAFLUSH, &old_t);
   close(fd);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
 
 Result<std::string> prompt_line(std::string_view prompt) {
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return Error(Errc::usage, "no terminal to ask on");
-  (void)!::write(fd, prompt.data(), prompt.size());
-  std::string line;
-  char c;
-  while (true) {
-    ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || c == '\n') break;
-    line.push_back(c);
-    if (line.size() > 4096) break;
-  }
+  std::string line = ask_on_terminal(fd, prompt);
   close(fd);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
 
