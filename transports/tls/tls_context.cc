@@ -20,12 +20,25 @@ std::optional<Sha256Fingerprint> TlsEngine::peer_fingerprint() const {
   return sha256_fingerprint(chain.front());
 }
 
+namespace {
+
+// A backend's context for `role`, initialised from `config` by that role's init.
+template <class Backend, class Config>
+Result<std::shared_ptr<TlsContext>> make_context(TlsRole role, const Config& config,
+                                                 Error (Backend::*init)(const Config&)) {
+  auto ctx = std::make_shared<Backend>(role);
+  if (Error e = ((*ctx).*init)(config); e.failed()) return e;
+  return std::shared_ptr<TlsContext>(std::move(ctx));
+}
+
+}  // namespace
+
 Result<std::shared_ptr<TlsContext>> TlsContext::create_client(const TlsClientConfig& config) {
   switch (config.backend) {
     case TlsBackendKind::mbedtls:
-      return MbedtlsContext::create_client(config);
+      return make_context(TlsRole::client, config, &MbedtlsContext::init_client);
     case TlsBackendKind::openssl:
-      return OpensslContext::create_client(config);
+      return make_context(TlsRole::client, config, &OpensslContext::init_client);
   }
   return Error(Errc::internal, "unknown TLS backend");
 }
@@ -33,9 +46,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create_client(const TlsClientCon
 Result<std::shared_ptr<TlsContext>> TlsContext::create_server(const TlsServerConfig& config) {
   switch (config.backend) {
     case TlsBackendKind::mbedtls:
-      return MbedtlsContext::create_server(config);
+      return make_context(TlsRole::server, config, &MbedtlsContext::init_server);
     case TlsBackendKind::openssl:
-      return OpensslContext::create_server(config);
+      return make_context(TlsRole::server, config, &OpensslContext::init_server);
   }
   return Error(Errc::internal, "unknown TLS backend");
 }

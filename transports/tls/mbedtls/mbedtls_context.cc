@@ -102,18 +102,6 @@ MbedtlsContext::~MbedtlsContext() {
   mbedtls_ssl_config_free(&conf_);
 }
 
-Result<std::shared_ptr<TlsContext>> MbedtlsContext::create_client(const TlsClientConfig& config) {
-  auto ctx = std::make_shared<MbedtlsContext>(TlsRole::client);
-  if (Error e = ctx->init_client(config); e.failed()) return e;
-  return std::shared_ptr<TlsContext>(std::move(ctx));
-}
-
-Result<std::shared_ptr<TlsContext>> MbedtlsContext::create_server(const TlsServerConfig& config) {
-  auto ctx = std::make_shared<MbedtlsContext>(TlsRole::server);
-  if (Error e = ctx->init_server(config); e.failed()) return e;
-  return std::shared_ptr<TlsContext>(std::move(ctx));
-}
-
 Error MbedtlsContext::init_common(const std::vector<std::string>& cipher_suites) {
   if (Error e =
           random_.seed(role_ == TlsRole::client ? "pvebridge tls client" : "pvebridge tls server");

@@ -20,10 +20,10 @@ namespace pvb {
 
 class MbedtlsContext : public TlsContext, public std::enable_shared_from_this<MbedtlsContext> {
  public:
-  static Result<std::shared_ptr<TlsContext>> create_client(const TlsClientConfig& config);
-  static Result<std::shared_ptr<TlsContext>> create_server(const TlsServerConfig& config);
-
+  // Made by TlsContext::create_client / create_server, which call the init of their role.
   explicit MbedtlsContext(TlsRole role);
+  Error init_client(const TlsClientConfig& config);
+  Error init_server(const TlsServerConfig& config);
   ~MbedtlsContext() override;
 
   TlsRole role() const override { return role_; }
@@ -48,8 +48,6 @@ class MbedtlsContext : public TlsContext, public std::enable_shared_from_this<Mb
   };
 
   Error init_common(const std::vector<std::string>& cipher_suites);
-  Error init_client(const TlsClientConfig& config);
-  Error init_server(const TlsServerConfig& config);
 
   TlsRole role_;
   TlsClientConfig client_;

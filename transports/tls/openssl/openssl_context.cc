@@ -94,18 +94,6 @@ Error config_error(std::string_view what) {
 
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> OpensslContext::create_client(const TlsClientConfig& config) {
-  auto ctx = std::make_shared<OpensslContext>(TlsRole::client);
-  if (Error e = ctx->init_client(config); e.failed()) return e;
-  return std::shared_ptr<TlsContext>(std::move(ctx));
-}
-
-Result<std::shared_ptr<TlsContext>> OpensslContext::create_server(const TlsServerConfig& config) {
-  auto ctx = std::make_shared<OpensslContext>(TlsRole::server);
-  if (Error e = ctx->init_server(config); e.failed()) return e;
-  return std::shared_ptr<TlsContext>(std::move(ctx));
-}
-
 Error OpensslContext::init_common(const std::vector<std::string>& cipher_suites) {
   ERR_clear_error();
   auto lists = suite_lists(cipher_suites);

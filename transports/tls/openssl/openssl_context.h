@@ -22,10 +22,10 @@ namespace pvb {
 
 class OpensslContext : public TlsContext, public std::enable_shared_from_this<OpensslContext> {
  public:
-  static Result<std::shared_ptr<TlsContext>> create_client(const TlsClientConfig& config);
-  static Result<std::shared_ptr<TlsContext>> create_server(const TlsServerConfig& config);
-
+  // Made by TlsContext::create_client / create_server, which call the init of their role.
   explicit OpensslContext(TlsRole role) : role_(role) {}
+  Error init_client(const TlsClientConfig& config);
+  Error init_server(const TlsServerConfig& config);
 
   TlsRole role() const override { return role_; }
   TlsBackendKind backend() const override { return TlsBackendKind::openssl; }
@@ -46,8 +46,6 @@ class OpensslContext : public TlsContext, public std::enable_shared_from_this<Op
 
  private:
   Error init_common(const std::vector<std::string>& cipher_suites);
-  Error init_client(const TlsClientConfig& config);
-  Error init_server(const TlsServerConfig& config);
 
   TlsRole role_;
   TlsClientConfig client_;
