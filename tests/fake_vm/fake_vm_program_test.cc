@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "engine/core/loop.h"
+#include "engine/rfb/vnc_auth.h"
 #include "tests/fake_vm/framebuffer.h"
 #include "tests/fake_vm/rfb_client.h"
-#include "engine/rfb/vnc_auth.h"
 #include "transports/tcp/tcp_transport.h"
 
 namespace pvb {

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "engine/core/random.h"
+#include "engine/rfb/vnc_auth.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "tests/fake_vm/rfb_server.h"
-#include "engine/rfb/vnc_auth.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb {

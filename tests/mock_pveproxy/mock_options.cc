@@ -14,23 +14,19 @@ constexpr std::string_view kKnownFaults =
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
     "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token";
 
-constexpr RawFrameKind kRawKinds[] = {RawFrameKind::masked_frame, RawFrameKind::rsv_bits,
-                                      RawFrameKind::huge_length,  RawFrameKind::reserved_opcode,
-                                      RawFrameKind::ping_flood,   RawFrameKind::never_close,
-                                      RawFrameKind::silent,       RawFrameKind::deaf_ping_flood,
-                                      RawFrameKind::deaf};
+constexpr RawFrameKind kRawKinds[] = {
+    RawFrameKind::masked_frame,    RawFrameKind::rsv_bits,        RawFrameKind::huge_length,
+    RawFrameKind::reserved_opcode, RawFrameKind::ping_flood,      RawFrameKind::never_close,
+    RawFrameKind::silent,          RawFrameKind::deaf_ping_flood, RawFrameKind::deaf};
 
-constexpr FaultKind kFaultKinds[] = {FaultKind::drop_ws_after,     FaultKind::stall_ws,
-                                     FaultKind::reject_ticket,     FaultKind::oversized_header,
-                                     FaultKind::malformed_json,    FaultKind::slow,
-                                     FaultKind::raw_after_upgrade, FaultKind::endless_headers,
-                                     FaultKind::huge_body,         FaultKind::endless_chunked,
-                                     FaultKind::wrong_types,       FaultKind::no_reply,
-                                     FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,
-                                     FaultKind::reset_after,       FaultKind::chunk_writes,
-                                     FaultKind::tls_alert,         FaultKind::tls_renegotiate,
-                                     FaultKind::cert_change_after, FaultKind::not_proxmox,
-                                     FaultKind::term};
+constexpr FaultKind kFaultKinds[] = {
+    FaultKind::drop_ws_after,     FaultKind::stall_ws,        FaultKind::reject_ticket,
+    FaultKind::oversized_header,  FaultKind::malformed_json,  FaultKind::slow,
+    FaultKind::raw_after_upgrade, FaultKind::endless_headers, FaultKind::huge_body,
+    FaultKind::endless_chunked,   FaultKind::wrong_types,     FaultKind::no_reply,
+    FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
+    FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
+    FaultKind::cert_change_after, FaultKind::not_proxmox,     FaultKind::term};
 
 constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
     {TermFault::no_ok, "no_ok"},

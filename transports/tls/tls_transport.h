@@ -100,7 +100,7 @@ class TlsTransport : public TransportOverlay {
   bool close_notify_sent_ = false;
   bool lower_read_disabled_ = false;
   bool flush_posted_ = false;
-  std::string peer_first_bytes_;  // the first few bytes the peer sent (handshake diagnosis)
+  std::string peer_first_bytes_;        // the first few bytes the peer sent (handshake diagnosis)
   std::unique_ptr<Timer> flush_grace_;  // close(Flush) until our close_notify is handed down
 };
 
