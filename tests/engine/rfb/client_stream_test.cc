@@ -13,27 +13,9 @@ using MessageRun = testing::DelimitRun<ClientMessage>;
 
 // SetEncodings with remote-viewer's measured list (see RFB.md).
 Bytes remote_viewer_encodings() {
-  const int32_t list[] = {kEncodingTight,
-                          kPseudoXvp,
-                          kPseudoQemuExtendedKeyEvent,
-                          kPseudoLedState,
-                          kPseudoExtendedDesktopSize,
-                          kPseudoDesktopSize,
-                          kPseudoDesktopName,
-                          kPseudoLastRect,
-                          kPseudoVmwareDisplayModeChange,
-                          kPseudoQemuAudio,
-                          kPseudoAlphaCursor,
-                          kPseudoRichCursor,
-                          kPseudoXCursor,
-                          kPseudoQemuPointerTypeChange,
-                          kEncodingZrle,
-                          kEncodingHextile,
-                          kEncodingRre,
-                          kEncodingCopyRect,
-                          kEncodingRaw};
+  const std::vector<int32_t>& list = testing::remote_viewer_encoding_list();
   Bytes b;
-  b.u8(kSetEncodings).u8(0).u16(std::size(list));
+  b.u8(kSetEncodings).u8(0).u16(static_cast<uint16_t>(list.size()));
   for (int32_t e : list) b.s32(e);
   return b;
 }

@@ -1,4 +1,5 @@
 #include "engine/rfb/encodings.h"
+#include "tests/engine/rfb/rfb_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -27,25 +28,7 @@ TEST(RfbEncodings, TightDroppedForAnAmbiguousPixelFormat) {
 }
 
 TEST(RfbEncodings, RemoteViewerListIsKeptWhole) {
-  const std::vector<int32_t> list = {kEncodingTight,
-                                     kPseudoXvp,
-                                     kPseudoQemuExtendedKeyEvent,
-                                     kPseudoLedState,
-                                     kPseudoExtendedDesktopSize,
-                                     kPseudoDesktopSize,
-                                     kPseudoDesktopName,
-                                     kPseudoLastRect,
-                                     kPseudoVmwareDisplayModeChange,
-                                     kPseudoQemuAudio,
-                                     kPseudoAlphaCursor,
-                                     kPseudoRichCursor,
-                                     kPseudoXCursor,
-                                     kPseudoQemuPointerTypeChange,
-                                     kEncodingZrle,
-                                     kEncodingHextile,
-                                     kEncodingRre,
-                                     kEncodingCopyRect,
-                                     kEncodingRaw};
+  const std::vector<int32_t>& list = testing::remote_viewer_encoding_list();
   PixelFormat pf = PixelFormat::rgb888();
   EXPECT_EQ(filter_encodings(list, &pf), list);
 }

@@ -10,8 +10,33 @@
 #include "engine/core/byte_chain.h"
 #include "engine/core/error.h"
 #include "engine/rfb/pixel_format.h"
+#include "engine/rfb/rfb_wire.h"
 
 namespace pvb::rfb::testing {
+
+// remote-viewer's SetEncodings list, in its order, as measured (shared/RFB.md).
+inline const std::vector<int32_t>& remote_viewer_encoding_list() {
+  static const std::vector<int32_t> list = {kEncodingTight,
+                                            kPseudoXvp,
+                                            kPseudoQemuExtendedKeyEvent,
+                                            kPseudoLedState,
+                                            kPseudoExtendedDesktopSize,
+                                            kPseudoDesktopSize,
+                                            kPseudoDesktopName,
+                                            kPseudoLastRect,
+                                            kPseudoVmwareDisplayModeChange,
+                                            kPseudoQemuAudio,
+                                            kPseudoAlphaCursor,
+                                            kPseudoRichCursor,
+                                            kPseudoXCursor,
+                                            kPseudoQemuPointerTypeChange,
+                                            kEncodingZrle,
+                                            kEncodingHextile,
+                                            kEncodingRre,
+                                            kEncodingCopyRect,
+                                            kEncodingRaw};
+  return list;
+}
 
 // Big-endian wire bytes, built fluently: Bytes().u8(0).u8(0).u16(1).str().
 class Bytes {
