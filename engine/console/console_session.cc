@@ -1,17 +1,34 @@
 #include "engine/console/console_session.h"
 
+#include <algorithm>
+
+#include "engine/core/random.h"
 #include "engine/core/signals.h"
 
 namespace pvb {
 
 namespace {
 
-// The console's WebSocket is one of several connections pvebridge makes: its errors say so
-// ("connection to ... lost" alone does not tell which one broke). The WebSocket layer's own
-// errors name it already (ErrorSource::websocket).
+// The console's WebSocket is one of several connections pvebridge makes: its errors say so. The
+// WebSocket layer's own errors name it already (ErrorSource::websocket).
 Error websocket_error(Error e) {
   if (e.source() != ErrorSource::websocket) e.context("console WebSocket");
   return e;
+}
+
+// 8 characters a user can type and every viewer's password field and file accept unquoted.
+std::string make_local_password(Random& random) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";  // no 0/O, 1/l/I
+  constexpr uint32_t kSize = sizeof kAlphabet - 1;
+  std::string password;
+  while (password.size() < kLocalPasswordLength) {
+    uint8_t b;
+    random.fill(&b, 1);
+    // Rejection sampling keeps every character equally likely.
+    if (b < 256 - 256 % kSize) password.push_back(kAlphabet[b % kSize]);
+  }
+  return password;
 }
 
 }  // namespace
@@ -34,26 +51,54 @@ const char* close_reason_name(CloseReason r) {
   return "error";
 }
 
+const char* local_auth_name(LocalAuth a) {
+  return a == LocalAuth::none ? "none" : "vnc_password";
+}
+
+// Before its pump exists, a client's transport reports its end here.
+struct ConsoleSession::ClientSink : TransportSink {
+  ConsoleSession* session = nullptr;
+  int client_id = 0;
+  void on_data(ByteChain& data, bool) override { data.clear(); }
+  void on_closed(const Error& error) override { session->client_gone(client_id, error); }
+};
+
+// One local client: its transport (a ViewerRfbLink, or the bare one in passthrough), the
+// upstream it is spliced to, and the pump between them.
+struct ConsoleSession::Client {
+  int id = 0;
+  std::string peer;
+  ClientSink sink;
+  std::unique_ptr<Transport> local;
+  ViewerRfbLink* link = nullptr;  // local, when RFB is terminated here
+  std::unique_ptr<Upstream> upstream;
+  std::unique_ptr<Pump> pump;
+  bool viewer_ready = false;  // its handshake is done
+  bool spliced = false;
+  Error failure;  // why the session closed it (its upstream failed)
+};
+
 ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, ListenerFactory& listeners,
                                Guest guest, ConsoleOptions options, ConsoleObserver& observer)
     : loop_(loop),
       id_(id),
       api_(api),
-      listeners_(listeners),
       guest_(std::move(guest)),
       options_(std::move(options)),
       observer_(observer),
+      endpoint_(loop, listeners, options_.require_same_uid),
       client_wait_timer_(loop),
-      keepalive_timer_(loop),
       viewer_exit_wait_(loop) {}
 
 ConsoleSession::~ConsoleSession() {
-  // Transports may still hold us as their sink; detach before they outlive us.
-  pump_.reset();
-  if (ws_) ws_->set_sink(nullptr);
-  if (!vv_file_.empty() && options_.vv_mode == VvMode::path) remove_file(vv_file_);
-  wipe(ticket_.ticket);
-  if (ticket_.password) wipe(*ticket_.password);
+  // Transports may still hold us (or our clients) as their sink; detach before they outlive us.
+  for (auto& c : clients_) {
+    c->pump.reset();
+    if (c->local) c->local->set_sink(nullptr);
+  }
+  clients_.clear();
+  spare_.reset();
+  wipe(local_password_);
 }
 
 void ConsoleSession::log(const std::string& line) {
@@ -62,25 +107,22 @@ void ConsoleSession::log(const std::string& line) {
 
 void ConsoleSession::start() {
   // A running guest needs no status call unless --start must know whether it is paused.
-  if (guest_.status == "running" && !options_.start_guest) {
-    open_console();
-    return;
-  }
+  if (guest_.status == "running" && !options_.start_guest) return open();
   check_guest();
 }
 
 void ConsoleSession::check_guest() {
   auto weak = alive_.weak();
   api_.guest_status(guest_, [this, weak](Result<GuestStatus> s) {
-    if (weak.expired() || ending_) return;
+    if (weak.expired() || state_ >= State::ending) return;
     if (!s.ok()) return end_with(CloseReason::error, s.error());
     bool paused = s->status == "running" && s->qmpstatus == "paused";
-    if (s->status == "running" && !paused) return open_console();
+    if (s->status == "running" && !paused) return open();
     if (paused && !options_.start_guest) {
       log(guest_.display_name() + " is paused; its console shows it paused (--start resumes it)");
       observer_.on_guest_paused(id_, guest_);
-      if (ending_) return;
-      return open_console();
+      if (state_ >= State::ending) return;
+      return open();
     }
     if (!options_.start_guest) {
       return end_with(
@@ -89,265 +131,402 @@ void ConsoleSession::check_guest() {
                                        " is " + s->status + "; add --start to start it"));
     }
     observer_.on_starting(id_, guest_, paused);
-    if (ending_) return;
+    if (state_ >= State::ending) return;
     api_.start_guest(guest_, paused, [this, weak](Error e) {
-      if (weak.expired() || ending_) return;
+      if (weak.expired() || state_ >= State::ending) return;
       if (e.failed()) return end_with(CloseReason::error, e);
-      open_console();
+      open();
     });
   });
 }
 
-void ConsoleSession::open_console() {
-  auto weak = alive_.weak();
-  api_.vncproxy(guest_, [this, weak](Result<VncTicket> t) {
-    if (weak.expired() || ending_) return;
-    if (!t.ok()) return end_with(CloseReason::error, t.error());
-    // The node waits only 10 s for the WebSocket: open it right away.
-    open_websocket(std::move(*t));
-  });
-}
-
-void ConsoleSession::open_websocket(VncTicket ticket) {
-  ticket_ = std::move(ticket);
-  WebSocketRequest request;
-  request.path = ProxmoxClient::websocket_path(guest_, ticket_);
-  request.headers = api_.auth_headers();
-  request.max_frame_payload = options_.ws_frame_payload;
-  request.handshake_timeout_ms = options_.timeout_ms;
-  log("opening the console WebSocket (port " + std::to_string(ticket_.port) + ") on " +
-      api_.host().authority());
-  ws_ = api_.dialer().open_websocket(api_.host(), std::move(request));
-  if (!ws_) {
-    return end_with(CloseReason::error, Error(Errc::internal, "no transport to the API host"));
-  }
-  ws_->set_sink(this);
-  ws_->set_write_watermarks(options_.pump.high_mark, options_.pump.low_mark);
-  ws_->start();
-}
-
-void ConsoleSession::on_connected() {
-  if (ending_) return;
-  log("console WebSocket open");
-  if (options_.on_console_open) {
-    options_.on_console_open(api_.host(), ticket_.cert, ws_->lower());
-    if (ending_) return;
+void ConsoleSession::open() {
+  state_ = State::opening;
+  if (options_.mode == SessionMode::connect) {
+    // The node gets our answer to its challenge within milliseconds of the WebSocket opening, so
+    // the viewer may take its time; in passthrough mode the listener waits for the ticket.
+    spare_ = make_upstream(0);
+    spare_->open();
+    if (state_ >= State::ending || options_.passthrough) return;
   }
   start_listening();
 }
 
-void ConsoleSession::on_data(ByteChain& data, bool end_stream) {
-  // Server bytes before the viewer arrived (the RFB greeting): keep them for the viewer, but never
-  // more than the pump would buffer.
-  early_from_guest_.move_from(data);
-  if (early_from_guest_.size() > options_.pump.high_mark && ws_->reading_enabled()) {
-    ws_->read_disable(true);
+std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
+  UpstreamOptions o;
+  o.rfb = !options_.passthrough;
+  o.shared = !options_.exclusive;
+  o.timeout_ms = options_.timeout_ms;
+  o.keepalive_ms = options_.keepalive_ms;
+  o.ws_frame_payload = options_.ws_frame_payload;
+  o.high_mark = options_.pump.high_mark;
+  o.low_mark = options_.pump.low_mark;
+  if (!first_upstream_opened_) {
+    first_upstream_opened_ = true;
+    o.on_websocket_open = options_.on_console_open;
   }
-  if (end_stream && !ending_) {
-    end_with(
-        CloseReason::server_closed,
-        Error(Errc::connection_lost, "the server closed the console before a viewer connected"));
-  }
+  auto weak = alive_.weak();
+  Upstream::Events events;
+  events.on_ready = [this, weak, client_id] {
+    if (!weak.expired()) upstream_ready(client_id);
+  };
+  events.on_failed = [this, weak, client_id](const Error& e, bool clean) {
+    if (!weak.expired()) upstream_failed(client_id, e, clean);
+  };
+  events.on_keepalive_timeout = [this, weak, client_id](const Error& e) {
+    if (weak.expired() || state_ >= State::ending) return;
+    if (options_.mode == SessionMode::serve && client_id != 0) {
+      if (Client* c = find_client(client_id)) {
+        log("client " + std::to_string(client_id) + ": " + e.message());
+        if (c->pump) c->pump->stop();
+      }
+      return;
+    }
+    end_with(CloseReason::keepalive_timeout, e);
+  };
+  events.on_log = [this, weak, client_id](const std::string& line) {
+    if (weak.expired()) return;
+    log(client_id && options_.mode == SessionMode::serve
+            ? "client " + std::to_string(client_id) + ": " + line
+            : line);
+  };
+  return std::make_unique<Upstream>(loop_, api_, guest_, std::move(o), std::move(events));
 }
 
-void ConsoleSession::on_closed(const Error& error) {
-  if (!ending_) {
-    if (error.failed()) {
-      end_with(CloseReason::error, websocket_error(error));
-    } else {
-      end_with(CloseReason::server_closed,
-               Error(Errc::connection_lost, "the server closed the console"));
+void ConsoleSession::upstream_ready(int client_id) {
+  if (state_ >= State::ending) return;
+  if (client_id == 0) {
+    spare_was_ready_ = true;
+    if (options_.passthrough) return start_listening();
+    // A client may already wait for it.
+    for (auto& c : clients_) {
+      if (c->viewer_ready && !c->upstream) {
+        c->upstream = std::move(spare_);
+        return splice(*c);
+      }
     }
     return;
   }
-  maybe_finish();
+  if (Client* c = find_client(client_id); c && c->viewer_ready) splice(*c);
+}
+
+void ConsoleSession::upstream_failed(int client_id, const Error& e, bool clean) {
+  if (state_ >= State::ending) return;
+  Client* owner = nullptr;
+  if (client_id == 0) {
+    for (auto& c : clients_) {
+      if (c->upstream && !c->spliced && c->upstream->failed()) owner = c.get();
+    }
+  } else {
+    owner = find_client(client_id);
+  }
+  const bool was_ready = client_id == 0 ? spare_was_ready_ : false;
+  if (client_id == 0 && !owner && was_ready && !options_.passthrough) {
+    // The pre-opened upstream died while nobody used it: the next client gets a fresh one.
+    log("the prepared console connection ended (" + e.message() + "); a new one opens on demand");
+    spare_.reset();
+    return;
+  }
+  if (options_.mode == SessionMode::serve && owner) {
+    log("client " + std::to_string(owner->id) + ": " + e.message());
+    owner->failure = e;
+    owner->local->close(CloseMode::Abort);  // client_gone reports it
+    return;
+  }
+  if (clean && (was_ready || owner)) {
+    return end_with(CloseReason::server_closed,
+                    Error(Errc::connection_lost,
+                          options_.passthrough
+                              ? "the server closed the console before a viewer connected"
+                              : e.message()));
+  }
+  end_with(CloseReason::error, e);
 }
 
 void ConsoleSession::start_listening() {
   auto weak = alive_.weak();
-  auto l =
-      listeners_.listen(options_.listen_host, options_.listen_port, [this, weak](AcceptedClient c) {
-        if (!weak.expired()) accept_client(std::move(c));
-      });
-  if (!l.ok()) return end_with(CloseReason::error, l.error());
-  listener_ = std::move(*l);
-  port_ = listener_->port();
+  const uint16_t first = options_.listen_port;
+  const uint16_t last = std::max(options_.listen_port_last, first);
+  Error e;
+  for (uint32_t port = first; port <= last; ++port) {
+    e = endpoint_.listen(
+        options_.listen_host, static_cast<uint16_t>(port),
+        [this, weak](AcceptedClient c) {
+          if (!weak.expired()) admit(std::move(c));
+        },
+        [this, weak](const std::string& line, const std::string& why) {
+          if (weak.expired()) return;
+          log(line);
+          observer_.on_client_refused(id_, why);
+        });
+    if (e.ok()) break;
+  }
+  if (e.failed() && last > first) {
+    e = Error(e.code(), "no free port from " + std::to_string(first) + " to " +
+                            std::to_string(last) + " (" + e.message() + ")");
+  }
+  if (e.failed()) return end_with(CloseReason::error, e);
+  if (!options_.passthrough && options_.local_auth == LocalAuth::one_time_password) {
+    local_password_ = make_local_password(system_random());
+  }
+  state_ = State::waiting;
 
   ListeningInfo info;
   info.address = options_.listen_host;
-  info.port = port_;
+  info.port = endpoint_.port();
   info.guest = guest_;
-  if (options_.vv_mode != VvMode::stdin_pipe) {
-    std::string path;
-    Error e = write_vv_file(path);
-    if (e.failed()) return end_with(CloseReason::error, e);
-    info.vv_file = path;
+  info.local_auth = options_.local_auth;
+  info.passthrough = options_.passthrough;
+  if (options_.report_password && !local_password_.empty()) info.password = local_password_;
+  {
+    // serve writes one too: any client that reads .vv files (remote-viewer) can use it.
+    viewer_ = std::make_unique<ViewerLaunch>(loop_, options_.vv_mode, options_.vv_path,
+                                             "console-" + std::to_string(id_) + ".vv");
+    VvFileSpec spec = vv_spec();
+    auto path = viewer_->write_vv(spec);
+    wipe(spec.password);
+    if (!path.ok()) return end_with(CloseReason::error, path.error());
+    info.vv_file = *path;
   }
-  log("listening on " + options_.listen_host + ":" + std::to_string(port_));
+  log("listening on " + options_.listen_host + ":" + std::to_string(endpoint_.port()));
   observer_.on_listening(id_, info);
-  if (ending_) return;
+  if (state_ >= State::ending || options_.mode == SessionMode::serve) return;
   if (options_.launch_viewer) launch_viewer();
-  if (ending_) return;
-  client_wait_timer_.start(options_.client_wait_ms, [this] {
-    if (!client_ && !ending_) end_with(CloseReason::error, client_wait_over());
+  if (state_ >= State::ending) return;
+  uint64_t wait = options_.client_wait_ms;
+  if (options_.passthrough) wait = std::min(wait, kVncPasswordLifeMs);
+  client_wait_timer_.start(wait, [this] {
+    if (state_ < State::ending) end_with(CloseReason::error, client_wait_over());
   });
 }
 
-static VvFileSpec vv_spec(const ConsoleOptions& o, const Guest& g, uint16_t port,
-                          const VncTicket& t) {
-  VvFileSpec spec = o.vv;
-  spec.host = o.listen_host;
-  spec.port = port;
-  spec.password = t.vnc_password();
-  if (spec.title.empty()) spec.title = g.display_name() + " - pvebridge";
+VvFileSpec ConsoleSession::vv_spec() const {
+  VvFileSpec spec = options_.vv;
+  spec.host = options_.listen_host;
+  spec.port = endpoint_.port();
+  spec.password = options_.passthrough ? spare_->ticket().vnc_password() : local_password_;
+  if (spec.title.empty()) spec.title = guest_.display_name() + " - pvebridge";
   return spec;
-}
-
-Error ConsoleSession::write_vv_file(std::string& path_out) {
-  if (options_.vv_mode == VvMode::private_dir) {
-    auto dir = PrivateDir::create("pvebridge");
-    if (!dir.ok()) return dir.error();
-    vv_dir_.emplace(std::move(*dir));
-    path_out = vv_dir_->path() + "/console-" + std::to_string(id_) + ".vv";
-  } else {
-    path_out = options_.vv_path;
-  }
-  std::string text = build_vv_file(vv_spec(options_, guest_, port_, ticket_));
-  Error e = write_new_private_file(path_out, text);
-  wipe(text);
-  if (e.ok()) vv_file_ = path_out;
-  return e;
 }
 
 Error ConsoleSession::client_wait_over() const {
   std::string msg = std::string(options_.launch_viewer ? "the viewer did not connect"
                                                        : "no local client connected") +
-                    " within " + describe_timeout(options_.client_wait_ms) +
-                    " (the --client-wait limit)";
-  // The wait began once the WebSocket was open, as did the password's life.
-  if (options_.client_wait_ms >= kVncPasswordLifeMs) msg += "; the VNC password has expired";
+                    " within ";
+  if (options_.passthrough && options_.client_wait_ms > kVncPasswordLifeMs) {
+    return Error(Errc::no_client, msg + describe_timeout(kVncPasswordLifeMs) +
+                                      ": in --passthrough mode the node's VNC password expires");
+  }
+  msg += describe_timeout(options_.client_wait_ms) + " (the --client-wait limit)";
+  if (options_.passthrough && options_.client_wait_ms >= kVncPasswordLifeMs) {
+    msg += "; the VNC password has expired";
+  }
   return Error(Errc::no_client, msg);
 }
 
 void ConsoleSession::launch_viewer() {
-  std::string arg = vv_file_;
-  std::string content;
-  if (options_.vv_mode == VvMode::stdin_pipe) {
-    arg = "-";
-    content = build_vv_file(vv_spec(options_, guest_, port_, ticket_));
-  }
   auto weak = alive_.weak();
-  ViewerOptions viewer = options_.viewer;
-  viewer.on_stderr_line = [this, weak](std::string_view line) {
-    if (!weak.expired()) log("viewer: " + std::string(line));
-  };
-  auto v = ViewerProcess::spawn(loop_, viewer, arg, std::move(content),
-                                [this, weak](int64_t status, int sig) {
-                                  if (!weak.expired()) viewer_exited(status, sig);
-                                });
-  if (!v.ok()) return end_with(CloseReason::error, v.error());
-  viewer_ = std::move(*v);
+  VvFileSpec spec = vv_spec();
+  Error e = viewer_->launch(
+      spec, options_.viewer,
+      [this, weak](std::string_view line) {
+        if (!weak.expired()) log("viewer: " + std::string(line));
+      },
+      [this, weak](int64_t status, int sig) {
+        if (!weak.expired()) viewer_exited(status, sig);
+      });
+  wipe(spec.password);
+  if (e.failed()) return end_with(CloseReason::error, e);
   log("started viewer " + options_.viewer.program + " (pid " + std::to_string(viewer_->pid()) +
       ")");
 }
 
-void ConsoleSession::accept_client(AcceptedClient accepted) {
-  auto refuse = [&](const std::string& line, const std::string& why) {
-    log(line);
-    observer_.on_client_refused(id_, why);
-    accepted.transport->close(CloseMode::Abort);
-    loop_.defer_delete(std::move(accepted.transport));
+void ConsoleSession::admit(AcceptedClient accepted) {
+  if (state_ >= State::ending) {
+    return endpoint_.refuse(std::move(accepted), "refused a local connection: the console is closing",
+                            "the console is closing");
+  }
+  if (options_.mode == SessionMode::connect && !clients_.empty()) {
+    return endpoint_.refuse(
+        std::move(accepted),
+        "refused a second local connection: a console serves one client at a time",
+        "a client is already connected");
+  }
+  auto c = std::make_unique<Client>();
+  c->id = ++next_client_id_;
+  c->peer = accepted.peer;
+  c->sink.session = this;
+  c->sink.client_id = c->id;
+  const int client_id = c->id;
+  log("local client " + std::to_string(client_id) + " connected from " + accepted.peer);
+  if (options_.passthrough) {
+    // Exactly one client, authenticated by the node itself: nobody else may connect.
+    endpoint_.close();
+    client_wait_timer_.stop();
+    c->local = std::move(accepted.transport);
+    c->local->set_sink(&c->sink);
+    c->upstream = std::move(spare_);
+    c->viewer_ready = true;
+    Client& ref = *c;
+    clients_.push_back(std::move(c));
+    return splice(ref);
+  }
+  rfb::ServerHandshakeConfig config;
+  if (options_.local_auth == LocalAuth::one_time_password) config.password = local_password_;
+  system_random().fill(config.challenge.data(), config.challenge.size());
+  auto weak = alive_.weak();
+  ViewerRfbLink::Events events;
+  events.on_handshake_done = [this, weak, client_id] {
+    if (!weak.expired()) viewer_handshake_done(client_id);
   };
-  if (client_ || ending_) {
-    return refuse("refused a second local connection: a console serves exactly one client",
-                  "a client is already connected");
-  }
-  if (options_.require_same_uid) {
-    const auto& uid = accepted.peer_uid;
-    if (!uid || *uid != current_user_id()) {
-      std::string who = uid ? "user id " + std::to_string(*uid) : "an unknown user";
-      return refuse("refused a local connection from " + who,
-                    "connection from " + who + " refused");
-    }
-  }
-  client_ = std::move(accepted.transport);
-  // Exactly one client: nobody else may connect from now on.
-  listener_->close();
+  events.on_handshake_failed = [this, weak, client_id](const Error& e) {
+    if (!weak.expired()) viewer_handshake_failed(client_id, e);
+  };
+  auto link = std::make_unique<ViewerRfbLink>(std::move(accepted.transport), std::move(config),
+                                              std::move(events));
+  c->link = link.get();
+  c->local = std::move(link);
+  c->local->set_sink(&c->sink);
+  c->local->set_write_watermarks(options_.pump.high_mark, options_.pump.low_mark);
+  Transport& local = *c->local;
+  clients_.push_back(std::move(c));
+  local.start();
+}
+
+void ConsoleSession::viewer_handshake_done(int client_id) {
+  Client* c = find_client(client_id);
+  if (!c || state_ >= State::ending) return;
+  c->viewer_ready = true;
   client_wait_timer_.stop();
-  auto weak = alive_.weak();
-  pump_ =
-      std::make_unique<Pump>(*client_, *ws_, options_.pump, [this, weak](const Pump::Result& r) {
-        if (!weak.expired()) pump_done(r);
-      });
-  bool was_paused = !ws_->reading_enabled();
-  pump_->start(std::move(early_from_guest_), ByteChain());
-  client_->start();
-  if (was_paused) ws_->read_disable(false);
-  log("local client connected from " + accepted.peer);
-  observer_.on_client_connected(id_);
-  start_keepalive();
-}
-
-namespace {
-constexpr char kKeepalivePayload[] = {'p', 'v', 'b'};
-}  // namespace
-
-void ConsoleSession::start_keepalive() {
-  if (options_.keepalive_ms == 0) return;
-  auto weak = alive_.weak();
-  // Only the echo of our own ping counts: an unsolicited pong proves nothing about our pings.
-  ws_->set_pong_handler([this, weak](ByteChain& payload) {
-    if (!weak.expired() && payload.to_string(sizeof kKeepalivePayload) ==
-                               std::string_view(kKeepalivePayload, sizeof kKeepalivePayload)) {
-      awaiting_pong_ = false;
+  if (!c->upstream) {
+    if (spare_) {
+      c->upstream = std::move(spare_);
+    } else {
+      log("opening a console connection for local client " + std::to_string(client_id));
+      c->upstream = make_upstream(client_id);
+      c->upstream->open();
+      return;
     }
-  });
-  keepalive_timer_.start_repeat(options_.keepalive_ms, options_.keepalive_ms,
-                                [this] { keepalive_tick(); });
+  }
+  if (c->upstream->ready()) splice(*c);
 }
 
-void ConsoleSession::keepalive_tick() {
-  if (ending_ || !pump_) return;
-  // Liveness is the pong to our own ping and nothing else: a server that floods us with data or
-  // pings but never reads what we send is not alive. While backpressure keeps us from reading the
-  // WebSocket (now, or at any time since the last tick), the pong may sit unread behind the data:
-  // a busy, healthy session gets another interval for that.
-  const uint64_t pauses = pump_->read_pauses(Pump::Side::b);
-  const bool blind = pump_->read_paused(Pump::Side::b) || pauses != server_read_pauses_;
-  server_read_pauses_ = pauses;
-  if (awaiting_pong_) {
-    if (blind) return;
-    end_with(CloseReason::keepalive_timeout,
-             Error(Errc::timeout, "the server did not answer the keepalive ping within " +
-                                      std::to_string(options_.keepalive_ms / 1000) + " s"));
+void ConsoleSession::viewer_handshake_failed(int client_id, const Error& e) {
+  Client* c = find_client(client_id);
+  if (!c) return;
+  if (e.code() == Errc::auth) {
+    log("refused local client " + std::to_string(client_id) + " from " + c->peer +
+        ": wrong local password");
+    observer_.on_local_auth_failed(id_, client_id, c->peer);
+  } else {
+    log("local client " + std::to_string(client_id) + ": " + e.message());
+  }
+  // Its transport closes (after the refusal reached it); client_gone removes it.
+}
+
+void ConsoleSession::splice(Client& c) {
+  c.spliced = true;
+  Upstream& up = *c.upstream;
+  if (c.link) c.link->begin_splice(up.server_init());
+  auto weak = alive_.weak();
+  const int client_id = c.id;
+  c.pump = std::make_unique<Pump>(*c.local, up.websocket(), options_.pump,
+                                  [this, weak, client_id](const Pump::Result& r) {
+                                    if (!weak.expired()) pump_done(client_id, r);
+                                  });
+  c.pump->start(up.take_early_bytes(), ByteChain());
+  if (!c.link) c.local->start();  // passthrough: the bare transport starts now
+  Pump* pump = c.pump.get();
+  uint64_t seen_pauses = 0;
+  up.hand_over([pump, seen_pauses]() mutable {
+    const uint64_t pauses = pump->read_pauses(Pump::Side::b);
+    const bool blind = pump->read_paused(Pump::Side::b) || pauses != seen_pauses;
+    seen_pauses = pauses;
+    return blind;
+  });
+  state_ = State::active;
+  ++end_.clients;
+  observer_.on_client_connected(id_, client_id);
+}
+
+void ConsoleSession::pump_done(int client_id, const Pump::Result& r) {
+  Client* c = find_client(client_id);
+  if (!c) return;
+  end_.bytes_to_guest += r.bytes_a_to_b;
+  end_.bytes_from_guest += r.bytes_b_to_a;
+  ClientEnd ce;
+  ce.peer = c->peer;
+  ce.bytes_to_guest = r.bytes_a_to_b;
+  ce.bytes_from_guest = r.bytes_b_to_a;
+  const Error splice_error = c->link ? c->link->splice_error() : Error();
+  ce.error = splice_error.failed() ? splice_error : r.error;
+  const bool server_first = r.ended_first == Pump::Side::b && splice_error.ok();
+  drop_client(client_id);
+  if (state_ >= State::ending) return maybe_finish();
+  observer_.on_client_closed(id_, client_id, ce);
+  if (options_.mode == SessionMode::serve) {
+    if (ce.error.failed()) log("client " + std::to_string(client_id) + ": " + ce.error.message());
+    if (clients_.empty()) state_ = State::waiting;
     return;
   }
-  if (ws_->send_ping(std::span(reinterpret_cast<const uint8_t*>(kKeepalivePayload),
-                               sizeof kKeepalivePayload))) {
-    awaiting_pong_ = true;
-  }
-}
-
-void ConsoleSession::pump_done(const Pump::Result& r) {
-  end_.bytes_to_guest = r.bytes_a_to_b;
-  end_.bytes_from_guest = r.bytes_b_to_a;
-  if (!ending_) {
-    if (r.ended_first == Pump::Side::a && viewer_ && viewer_->running()) {
+  if (splice_error.failed()) return end_with(CloseReason::error, splice_error);
+  if (server_first) return server_ended(r.error);
+  if (options_.passthrough || !options_.launch_viewer) {
+    if (launched_viewer_running()) {
       // Our viewer closed its connection: it is most likely exiting. Wait for its status.
       Error e = r.error;
       viewer_exit_wait_.start(options_.viewer_grace_ms, [this, e] {
-        if (!ending_) end_with(CloseReason::client_closed, e);
+        if (state_ < State::ending) end_with(CloseReason::client_closed, e);
       });
       return;
     }
-    if (r.ended_first == Pump::Side::a) {
-      end_with(CloseReason::client_closed, r.error);
-    } else {
-      server_ended(r.error);
+    return end_with(CloseReason::client_closed, r.error);
+  }
+  // connect with a viewer: it may come back (remote-viewer reconnects; the .vv may be reopened);
+  // it is served again with a fresh upstream until its process exits.
+  state_ = State::waiting;
+  if (!launched_viewer_running()) return end_with(CloseReason::client_closed, r.error);
+  log("the viewer disconnected; waiting for it to reconnect or exit");
+}
+
+void ConsoleSession::client_gone(int client_id, const Error& e) {
+  // A client's transport ended before a pump took it over (a refused password, a viewer that
+  // left during its handshake or while the upstream opened).
+  Client* c = find_client(client_id);
+  if (!c || c->pump) return;
+  if (c->viewer_ready) {
+    ClientEnd ce;
+    ce.peer = c->peer;
+    ce.error = c->failure.failed() ? c->failure : e;
+    if (c->spliced || options_.mode == SessionMode::serve) {
+      observer_.on_client_closed(id_, client_id, ce);
     }
+  }
+  drop_client(client_id);
+  maybe_finish();
+}
+
+void ConsoleSession::drop_client(int client_id) {
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if ((*it)->id != client_id) continue;
+    std::unique_ptr<Client> c = std::move(*it);
+    clients_.erase(it);
+    // We may be inside one of its callbacks: it goes once they returned.
+    if (c->local && c->local->sink() == &c->sink) c->local->set_sink(nullptr);
+    loop_.defer_delete(std::move(c));
     return;
   }
-  maybe_finish();
+}
+
+ConsoleSession::Client* ConsoleSession::find_client(int client_id) {
+  for (auto& c : clients_) {
+    if (c->id == client_id) return c.get();
+  }
+  return nullptr;
+}
+
+bool ConsoleSession::launched_viewer_running() const {
+  return viewer_ && viewer_->running();
 }
 
 void ConsoleSession::server_ended(const Error& error) {
@@ -366,14 +545,17 @@ void ConsoleSession::viewer_exited(int64_t status, int sig) {
       (sig ? "signal " + std::to_string(sig) : "code " + std::to_string(code)));
   std::string output = code != 0 ? viewer_->stderr_tail(kViewerFailureLines) : std::string();
   observer_.on_viewer_exited(id_, code, output);
-  if (!ending_) {
+  if (state_ < State::ending) {
     // The server may have ended the console first, and the viewer exited because of it while
     // the pump still closes its sides: then that is the reason, not the viewer.
-    const Pump::Result* pumped = pump_ ? pump_->ending() : nullptr;
-    if (pumped != nullptr && pumped->ended_first == Pump::Side::b)
-      return server_ended(pumped->error);
-    end_with(CloseReason::viewer_exited);
-    return;
+    for (auto& c : clients_) {
+      const Pump::Result* pumped = c->pump ? c->pump->ending() : nullptr;
+      if (pumped != nullptr && pumped->ended_first == Pump::Side::b &&
+          (!c->link || c->link->splice_error().ok())) {
+        return server_ended(pumped->error);
+      }
+    }
+    return end_with(CloseReason::viewer_exited);
   }
   maybe_finish();
 }
@@ -384,20 +566,22 @@ void ConsoleSession::interrupt(int signum) {
 }
 
 void ConsoleSession::end_with(CloseReason reason, Error error) {
-  if (ending_) return;
-  ending_ = true;
+  if (state_ >= State::ending) return;
+  state_ = State::ending;
   end_.reason = reason;
   end_.error = std::move(error);
   client_wait_timer_.stop();
-  keepalive_timer_.stop();
   viewer_exit_wait_.stop();
-  if (listener_) listener_->close();
-  if (pump_ && !pump_->finished()) {
-    pump_->stop();  // Flush both ways, then both close
-  } else {
-    if (ws_ && !ws_->closed()) ws_->close(CloseMode::Flush);
+  endpoint_.close();
+  spare_.reset();
+  for (auto& c : clients_) {
+    if (c->pump && !c->pump->finished()) {
+      c->pump->stop();  // Flush both ways, then both close
+    } else if (c->local && !c->local->closed()) {
+      c->local->close(CloseMode::Flush);
+    }
   }
-  if (viewer_ && viewer_->running() && reason != CloseReason::viewer_exited) {
+  if (launched_viewer_running() && reason != CloseReason::viewer_exited) {
     // The bridge ended first: let the viewer show why for a moment, then close it, so nobody is
     // left in front of a "cannot connect" dialog. On a signal, close it now.
     viewer_->terminate_after(reason == CloseReason::interrupted ? 0 : options_.viewer_grace_ms);
@@ -406,20 +590,11 @@ void ConsoleSession::end_with(CloseReason reason, Error error) {
 }
 
 void ConsoleSession::maybe_finish() {
-  if (finished_ || !ending_) return;
-  if (pump_ && !pump_->finished()) return;
-  if (!pump_ && ws_ && !ws_->closed()) return;
-  if (viewer_ && viewer_->running()) return;
-  finished_ = true;
-  if (pump_) {
-    end_.bytes_to_guest = pump_->bytes_a_to_b();
-    end_.bytes_from_guest = pump_->bytes_b_to_a();
-  }
-  if (!vv_file_.empty()) {
-    remove_file(vv_file_);
-    vv_file_.clear();
-  }
-  vv_dir_.reset();
+  if (state_ != State::ending) return;
+  if (!clients_.empty()) return;
+  if (launched_viewer_running()) return;
+  state_ = State::finished;
+  if (viewer_) viewer_->remove_vv();
   log("console closed: " + std::string(close_reason_name(end_.reason)));
   observer_.on_closed(id_, end_);
 }

@@ -1,5 +1,7 @@
 #include "frontends/cli/app.h"
 
+#include "frontends/cli/option_table.h"
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -194,6 +196,15 @@ ConsoleOptions console_options(const CliOptions& o) {
   c.keepalive_ms = o.keepalive_s * 1000;
   c.timeout_ms = o.timeout_s * 1000;
   c.client_wait_ms = o.client_wait_s * 1000;
+  c.passthrough = o.passthrough;
+  c.exclusive = o.exclusive;
+  c.local_auth = o.local_auth_none ? LocalAuth::none : LocalAuth::one_time_password;
+  c.report_password = o.show_password;
+  if (o.command == Command::serve) {
+    c.mode = SessionMode::serve;
+    c.launch_viewer = false;
+    c.passthrough = false;
+  }
   if (o.vv_stdin) {
     c.vv_mode = VvMode::stdin_pipe;
   } else if (!o.vv_file.empty()) {
@@ -212,6 +223,32 @@ ConsoleOptions console_options(const CliOptions& o) {
   return c;
 }
 
+
+// A guest of `serve`, with the port it asked for (0: the first free one from 5900 on).
+struct ServedGuest {
+  std::string spec;
+  uint16_t port = 0;
+};
+
+Result<ServedGuest> parse_served_guest(const std::string& text) {
+  ServedGuest g;
+  g.spec = text;
+  auto eq = text.rfind('=');
+  if (eq == std::string::npos) return g;
+  g.spec = text.substr(0, eq);
+  auto port = parse_number(std::string_view(text).substr(eq + 1), 1, 65535);
+  if (!port || g.spec.empty()) {
+    return Error(Errc::usage, "serve: expected GUEST or GUEST=PORT (1 to 65535), got '" + text + "'");
+  }
+  g.port = static_cast<uint16_t>(*port);
+  return g;
+}
+
+constexpr uint16_t kServeFirstPort = 5900;
+constexpr uint16_t kServeLastPort = 5999;
+
+int run_consoles(const CliOptions& o, Output& out);
+
 }  // namespace
 
 int run_connect(const CliOptions& o, Output& out) {
@@ -220,6 +257,22 @@ int run_connect(const CliOptions& o, Output& out) {
     out.error(0, e);
     return kExitUsage;
   }
+  return run_consoles(o, out);
+}
+
+int run_serve(const CliOptions& o, Output& out) {
+  for (const auto& g : o.guests) {
+    auto served = parse_served_guest(g);
+    if (!served.ok()) return report(out, served.error());
+  }
+  return run_consoles(o, out);
+}
+
+namespace {
+
+int run_consoles(const CliOptions& o, Output& out) {
+  const bool serve = o.command == Command::serve;
+  out.set_serve(serve);
   Loop loop;
   auto api = make_api(loop, o, out);
   if (!api.ok()) return report(out, api.error());
@@ -245,7 +298,13 @@ int run_connect(const CliOptions& o, Output& out) {
     explicit Observer(Output& o, size_t& f, int& c) : out(o), finished(f), final_code(c) {}
     void on_log(int s, std::string_view l) override { out.on_log(s, l); }
     void on_listening(int s, const ListeningInfo& i) override { out.on_listening(s, i); }
-    void on_client_connected(int s) override { out.on_client_connected(s); }
+    void on_client_connected(int s, int c) override { out.on_client_connected(s, c); }
+    void on_client_closed(int s, int c, const ClientEnd& e) override {
+      out.on_client_closed(s, c, e);
+    }
+    void on_local_auth_failed(int s, int c, std::string_view peer) override {
+      out.on_local_auth_failed(s, c, peer);
+    }
     void on_client_refused(int s, std::string_view w) override { out.on_client_refused(s, w); }
     void on_starting(int s, const Guest& g, bool r) override { out.on_starting(s, g, r); }
     void on_guest_paused(int s, const Guest& g) override { out.on_guest_paused(s, g); }
@@ -269,7 +328,16 @@ int run_connect(const CliOptions& o, Output& out) {
   with_guests(*api, loop, out, early_code, [&](std::vector<Guest> guests) {
     // Resolve every guest first: one bad name fails the command before any console opens.
     std::vector<Guest> chosen;
-    for (const auto& spec_text : o.guests) {
+    std::vector<uint16_t> ports;
+    for (const auto& given : o.guests) {
+      std::string spec_text = given;
+      uint16_t port = 0;
+      if (serve) {
+        auto served = parse_served_guest(given);
+        spec_text = served->spec;  // checked before any network call
+        port = served->port;
+      }
+      ports.push_back(port);
       auto spec = parse_guest_spec(spec_text);
       if (!spec.ok()) {
         early_code = report(out, spec.error());
@@ -283,10 +351,16 @@ int run_connect(const CliOptions& o, Output& out) {
       chosen.push_back(std::move(*g));
     }
     int id = 0;
-    for (auto& g : chosen) {
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      Guest& g = chosen[i];
       out.name_session(++id, g.display_name());
+      ConsoleOptions session_options = copts;
+      if (serve) {
+        session_options.listen_port = ports[i] ? ports[i] : kServeFirstPort;
+        session_options.listen_port_last = ports[i] ? ports[i] : kServeLastPort;
+      }
       sessions.push_back(std::make_unique<ConsoleSession>(loop, id, *api->client, listeners,
-                                                          std::move(g), copts, observer));
+                                                          std::move(g), session_options, observer));
     }
     for (auto& s : sessions) s->start();
   });
@@ -296,5 +370,7 @@ int run_connect(const CliOptions& o, Output& out) {
   api->client.reset();
   return early_code >= 0 ? early_code : final_code;
 }
+
+}  // namespace
 
 }  // namespace pvb

@@ -8,5 +8,7 @@ namespace pvb {
 
 int run_list(const CliOptions& options, Output& out);
 int run_connect(const CliOptions& options, Output& out);
+// serve GUEST[=PORT]...: persistent local endpoints until SIGINT/SIGTERM.
+int run_serve(const CliOptions& options, Output& out);
 
 }  // namespace pvb

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       return run_list(*options, out);
     case Command::connect:
       return run_connect(*options, out);
+    case Command::serve:
+      return run_serve(*options, out);
     case Command::term:
     case Command::shell:
       return run_term(*options, out);

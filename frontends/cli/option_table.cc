@@ -223,6 +223,17 @@ Error set_tls_backend(OptionTarget& t, const OptionSpec&, std::string_view v) {
   return Error();
 }
 
+Error set_local_auth(OptionTarget& t, const OptionSpec&, std::string_view v) {
+  if (v == "vnc") {
+    t.o.local_auth_none = false;
+  } else if (v == "none") {
+    t.o.local_auth_none = true;
+  } else {
+    return usage("expected vnc or none" + got(v));
+  }
+  return Error();
+}
+
 Error set_listen(OptionTarget& t, const OptionSpec&, std::string_view v) {
   return parse_listen(v, t.o.listen_host, t.o.listen_port);
 }
@@ -407,7 +418,7 @@ const OptionSpec kOptions[] = {
     {.flag = "--version", .set = set_nothing, .help = "show the version"},
 
     // --- connect ---
-    {.flag = "--start", .commands = kForConnect | kForTerminal, .form = Form::boolean,
+    {.flag = "--start", .commands = kForConsoles | kForTerminal, .form = Form::boolean,
      .flag_field = &CliOptions::start, .set = set_flag,
      .help = "start a stopped guest (resume a paused one) and wait until it runs"},
     {.flag = "--listen", .metavar = "HOST:PORT", .commands = kForConnect, .set = set_listen,
@@ -415,7 +426,7 @@ const OptionSpec kOptions[] = {
              "[::1]:0 for IPv6)",
      .completion = "127.0.0.1:0 [::1]:0"},
     {.flag = "--keepalive", .metavar = "SECONDS", .config_key = "keepalive",
-     .commands = kForConnect | kForTerminal, .min = 0, .max = 86400,
+     .commands = kForConsoles | kForTerminal, .min = 0, .max = 86400,
      .number = &CliOptions::keepalive_s,
      .set = set_number,
      .help = "WebSocket ping interval, 0 = off (default 30); a missing pong ends\n"
@@ -439,8 +450,26 @@ const OptionSpec kOptions[] = {
     {.flag = "--client-wait", .metavar = "SECONDS", .config_key = "client_wait",
      .commands = kForConnect, .min = 1, .max = 3600, .number = &CliOptions::client_wait_s,
      .set = set_number,
-     .help = "how long to wait for the viewer to connect (default 30: the one-shot VNC\n"
-             "password expires then anyway)"},
+     .help = "how long to wait for the viewer to connect (default 60; with\n"
+             "--passthrough at most 30: the node's VNC password expires then)"},
+    {.flag = "--local-auth", .metavar = "vnc|none", .config_key = "local_auth",
+     .commands = kForConsoles, .set = set_local_auth,
+     .help = "how local clients authenticate: vnc (default: a one-time password of 8\n"
+             "random characters per listener, in the .vv) or none (a trusted\n"
+             "single-user machine)",
+     .completion = "vnc none"},
+    {.flag = "--exclusive", .commands = kForConsoles, .form = Form::boolean,
+     .flag_field = &CliOptions::exclusive, .set = set_flag,
+     .help = "ask the node for an exclusive session (other viewers of the guest are\n"
+             "disconnected); default: shared"},
+    {.flag = "--passthrough", .commands = kForConnect, .form = Form::boolean,
+     .flag_field = &CliOptions::passthrough, .set = set_flag,
+     .help = "relay the console's bytes unread (the old byte pipe): the viewer\n"
+             "authenticates to the node with its one-shot password, within 30 s"},
+    {.flag = "--show-password", .commands = kForServe, .form = Form::boolean,
+     .flag_field = &CliOptions::show_password, .set = set_flag,
+     .help = "print each endpoint's local password (never printed otherwise; it is in\n"
+             "the endpoint's private .vv file)"},
     {.flag = "--vv-file", .metavar = "PATH", .commands = kForConnect, .form = Form::path,
      .text_field = &CliOptions::vv_file, .set = set_text,
      .help = "write the .vv file here (created new, mode 0600, removed at the end)",
@@ -538,6 +567,7 @@ std::string options_help(unsigned commands) {
 std::string command_names(unsigned commands) {
   std::vector<std::string_view> names;
   for (auto [bit, name] : {std::pair<unsigned, std::string_view>{kForConnect, "connect"},
+                           {kForServe, "serve"},
                            {kForList, "list"},
                            {kForTerm, "term"},
                            {kForShell, "shell"}}) {

@@ -49,8 +49,10 @@ enum : unsigned {
   kForList = 2,
   kForTerm = 4,
   kForShell = 8,
-  kForTerminal = kForTerm | kForShell,  // term and shell share their options and help
-  kForEvery = kForConnect | kForList | kForTerminal,
+  kForServe = 16,
+  kForTerminal = kForTerm | kForShell,     // term and shell share their options and help
+  kForConsoles = kForConnect | kForServe,  // the VNC consoles' own options
+  kForEvery = kForConnect | kForList | kForTerminal | kForServe,
 };
 
 struct OptionSpec;

@@ -143,13 +143,16 @@ Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
 
 namespace {
 
-constexpr std::string_view kCommands[] = {"connect", "list", "term", "shell", "help", "version"};
-constexpr std::string_view kHelpTopics[] = {"connect", "list", "term", "shell", "config"};
+constexpr std::string_view kCommands[] = {"connect", "serve", "list", "term",
+                                          "shell",   "help",  "version"};
+constexpr std::string_view kHelpTopics[] = {"connect", "serve", "list", "term", "shell", "config"};
 
 unsigned commands_mask(Command c) {
   switch (c) {
     case Command::connect:
       return kForConnect;
+    case Command::serve:
+      return kForServe;
     case Command::list:
       return kForList;
     case Command::term:
@@ -165,6 +168,8 @@ std::string_view command_name(Command c) {
   switch (c) {
     case Command::connect:
       return "connect";
+    case Command::serve:
+      return "serve";
     case Command::list:
       return "list";
     case Command::term:
@@ -209,7 +214,7 @@ Error unknown_command(std::string_view word) {
       }
     }
   }
-  return usage(msg + "; commands: connect, list, term, shell, help, version");
+  return usage(msg + "; commands: connect, serve, list, term, shell, help, version");
 }
 
 // The first command word, a guest, a pattern or a help topic.
@@ -218,6 +223,8 @@ Error positional(CliOptions& o, std::string_view a) {
     case Command::none:
       if (a == "connect") {
         o.command = Command::connect;
+      } else if (a == "serve") {
+        o.command = Command::serve;
       } else if (a == "list") {
         o.command = Command::list;
       } else if (a == "help") {
@@ -233,6 +240,7 @@ Error positional(CliOptions& o, std::string_view a) {
       }
       return Error();
     case Command::connect:
+    case Command::serve:
       o.guests.emplace_back(a);
       return Error();
     case Command::list:
@@ -254,7 +262,7 @@ Error positional(CliOptions& o, std::string_view a) {
         }
       }
       return usage("no help topic '" + printable(a) +
-                   "' (topics: connect, list, term, shell, config)");
+                   "' (topics: connect, serve, list, term, shell, config)");
     case Command::version:
       break;
   }
@@ -340,6 +348,9 @@ Result<CliOptions> parse_command_line(const std::vector<std::string>& args, cons
   if (o.command == Command::help || o.command == Command::version) return std::move(o);
   if (o.command == Command::connect && o.guests.empty()) {
     return usage("connect: name a guest (vmid, name, or node/vmid)");
+  }
+  if (o.command == Command::serve && o.guests.empty()) {
+    return usage("serve: name a guest (GUEST or GUEST=PORT; several for several endpoints)");
   }
   if (o.command == Command::term && o.guests.empty()) {
     return usage("term: name a guest (vmid, name, or node/vmid)");

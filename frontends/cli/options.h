@@ -19,7 +19,7 @@
 
 namespace pvb {
 
-enum class Command { none, connect, list, help, version, term, shell };
+enum class Command { none, connect, list, help, version, term, shell, serve };
 
 struct CliOptions {
   Command command = Command::none;
@@ -62,7 +62,11 @@ struct CliOptions {
   uint16_t listen_port = 0;
   bool start = false;
   uint64_t keepalive_s = 30;
-  uint64_t client_wait_s = 30;
+  uint64_t client_wait_s = 60;
+  bool passthrough = false;    // --passthrough: the byte pipe, no RFB termination
+  bool exclusive = false;      // --exclusive: ClientInit shared=0 toward the node
+  bool local_auth_none = false;  // --local-auth none
+  bool show_password = false;  // serve --show-password
   std::string vv_file;
   bool vv_stdin = false;
   bool no_viewer = false;
@@ -71,6 +75,8 @@ struct CliOptions {
   bool fullscreen = false;
   bool kiosk = false;
   std::string title;
+
+  // serve GUEST[=PORT]... (in guests)
 
   // term GUEST (guests[0]) and shell [NODE] (the start, keepalive options of connect apply)
   std::string shell_node;               // empty: the node that answered

@@ -96,6 +96,9 @@ void Output::on_guest_paused(int session, const Guest& guest) {
 }
 
 void Output::on_listening(int session, const ListeningInfo& info) {
+  const bool v6 = info.address.find(':') != std::string::npos;
+  const std::string where =
+      (v6 ? "[" + info.address + "]" : info.address) + ":" + std::to_string(info.port);
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("listening").key("session").value(session);
@@ -109,31 +112,69 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     w.key("guest").begin_object();
     guest_identity_json(w, info.guest);
     w.end_object();
+    w.key("local_auth").value(info.passthrough ? "node_password" : local_auth_name(info.local_auth));
+    if (serve_) w.key("url").value("vnc://" + where + "/");
+    if (info.password) w.key("password").value(*info.password);
     w.end_object();
     emit(w.str());
     return;
   }
-  bool v6 = info.address.find(':') != std::string::npos;
-  std::string where =
-      (v6 ? "[" + info.address + "]" : info.address) + ":" + std::to_string(info.port);
-  std::string line = "console of " + info.guest.display_name() + " on " + info.guest.node +
-                     " listening on " + where;
-  if (info.vv_file) line += " (.vv file " + *info.vv_file + ")";
+  std::string line;
+  if (serve_) {
+    line = "console of " + info.guest.display_name() + " on " + info.guest.node + ": vnc://" +
+           where + "/";
+    if (info.vv_file) line += "  .vv file " + *info.vv_file;
+    if (info.password) line += "  password " + *info.password;
+    if (!info.password && info.local_auth == LocalAuth::none) line += "  (no password)";
+  } else {
+    line = "console of " + info.guest.display_name() + " on " + info.guest.node +
+           " listening on " + where;
+    if (info.vv_file) line += " (.vv file " + *info.vv_file + ")";
+  }
   human_line(line);  // names its guest already
 }
 
-void Output::on_client_connected(int session) {
+void Output::on_client_connected(int session, int client) {
   if (json_) {
     JsonWriter w;
-    w.begin_object()
-        .key("event")
-        .value("client_connected")
-        .key("session")
-        .value(session)
-        .end_object();
+    w.begin_object().key("event").value("client_connected").key("session").value(session);
+    w.key("client").value(client).end_object();
+    emit(w.str());
+  } else if (serve_) {
+    human(session, "client " + std::to_string(client) + " connected");
+  } else {
+    human(session, client == 1 ? "viewer connected" : "viewer reconnected");
+  }
+}
+
+void Output::on_client_closed(int session, int client, const ClientEnd& end) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("client_closed").key("session").value(session);
+    w.key("client").value(client);
+    w.key("bytes_to_guest").value(end.bytes_to_guest);
+    w.key("bytes_from_guest").value(end.bytes_from_guest);
+    if (end.error.failed()) {
+      w.key("code").value(errc_name(end.error.code())).key("message").value(end.error.message());
+    }
+    w.end_object();
+    emit(w.str());
+  } else if (serve_) {
+    std::string line = "client " + std::to_string(client) + " closed";
+    if (end.error.failed()) line += ": " + end.error.message();
+    human(session, line);
+  }
+}
+
+void Output::on_local_auth_failed(int session, int client, std::string_view peer) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("local_auth_failed").key("session").value(session);
+    w.key("client").value(client).key("peer").value(peer).end_object();
     emit(w.str());
   } else {
-    human(session, "viewer connected");
+    human(session, "refused a local client from " + std::string(peer) +
+                       ": wrong local password (the console keeps serving)");
   }
 }
 

@@ -29,8 +29,12 @@ class Output : public ConsoleObserver {
   void on_starting(int session, const Guest& guest, bool resume) override;
   void on_guest_paused(int session, const Guest& guest) override;
   void on_listening(int session, const ListeningInfo& info) override;
-  void on_client_connected(int session) override;
+  void on_client_connected(int session, int client) override;
+  void on_client_closed(int session, int client, const ClientEnd& end) override;
   void on_client_refused(int session, std::string_view why) override;
+  void on_local_auth_failed(int session, int client, std::string_view peer) override;
+  // serve: clients are numbered and reported as they come and go.
+  void set_serve(bool serve) { serve_ = serve; }
   void on_viewer_exited(int session, int code, std::string_view output) override;
   void on_closed(int session, const SessionEnd& end) override;
 
@@ -42,6 +46,7 @@ class Output : public ConsoleObserver {
   void human(int session, const std::string& line) const;
   bool json_;
   bool verbose_;
+  bool serve_ = false;
   std::map<int, std::string> session_guests_;
 };
 
