@@ -71,7 +71,7 @@ struct SetupObserver : ConsoleObserver {
   bool closed = false;
   Error error;
   void on_listening(int, const ListeningInfo&) override { listening_at = now_seconds(); }
-  void on_client_connected(int) override {}
+  void on_client_connected(int, int) override {}
   void on_viewer_exited(int, int, std::string_view) override {}
   void on_closed(int, const SessionEnd& end) override {
     closed = true;

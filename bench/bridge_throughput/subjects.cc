@@ -141,7 +141,8 @@ Result<Subject> BenchEnv::start_pvebridge(TlsBackendKind backend, Guest guest, b
   ChildOptions o;
   o.argv = {paths_.pvebridge, "connect"};
   for (size_t i = 0; i < sessions; ++i) o.argv.emplace_back(guest_name(guest));
-  for (const char* a : {"--no-viewer", "--json", "--client-wait", "300"}) o.argv.emplace_back(a);
+  // The bench consoles are byte sources and sinks, not VNC servers: the byte pipe.
+  for (const char* a : {"--no-viewer", "--json", "--client-wait", "300", "--passthrough"}) o.argv.emplace_back(a);
   o.argv.emplace_back("--tls-backend");
   o.argv.emplace_back(tls_backend_name(backend));
   o.argv.emplace_back("--host");

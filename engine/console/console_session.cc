@@ -198,10 +198,9 @@ void ConsoleSession::upstream_ready(int client_id) {
   if (client_id == 0) {
     spare_was_ready_ = true;
     if (options_.passthrough) return start_listening();
-    // A client may already wait for it.
+    // A client whose handshake ended first took it while it opened.
     for (auto& c : clients_) {
-      if (c->viewer_ready && !c->upstream) {
-        c->upstream = std::move(spare_);
+      if (c->viewer_ready && !c->spliced && c->upstream && c->upstream->ready()) {
         return splice(*c);
       }
     }

@@ -141,7 +141,7 @@ TEST_F(HostileWebsocket, DeafPingFloodDoesNotOutliveTheViewer) {
   ASSERT_TRUE(m.ok());
   const int64_t start = now_ms();
   std::unique_ptr<ChildProcess> p =
-      start_pvebridge(args(m, {"connect", "web01", "--no-viewer", "--json"}), token_env(m));
+      start_pvebridge(args(m, {"connect", "web01", "--no-viewer", "--json", "--passthrough"}), token_env(m));
   std::optional<std::string> listening = find_line(*p, "\"listening\"");
   ASSERT_TRUE(listening) << p->stderr_text();
   LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));
@@ -208,7 +208,8 @@ TEST_F(HostileWebsocket, SilentGuestKeepsTheBridgeUntilTheViewerLeaves) {
   ASSERT_TRUE(m.ok());
   const int64_t start = now_ms();
   std::unique_ptr<ChildProcess> p = start_pvebridge(
-      args(m, {"connect", "web01", "--no-viewer", "--json", "--keepalive", "1"}), token_env(m));
+      args(m, {"connect", "web01", "--no-viewer", "--json", "--keepalive", "1", "--passthrough"}),
+      token_env(m));
   std::optional<std::string> listening = find_line(*p, "\"listening\"");
   ASSERT_TRUE(listening) << p->stderr_text();
   LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));

@@ -34,8 +34,8 @@ std::string captured_stderr(Fn fn) {
 }
 
 void session_lines(Output& out) {
-  out.on_client_connected(1);
-  out.on_client_connected(2);
+  out.on_client_connected(1, 1);
+  out.on_client_connected(2, 1);
   SessionEnd end;
   end.reason = CloseReason::client_closed;
   out.on_closed(2, end);
@@ -70,7 +70,7 @@ TEST(Output, ViewerOutputFollowsItsSessionsLine) {
 TEST(Output, OneConsoleKeepsItsLinesShort) {
   Output out(false, false);
   out.name_session(1, "web01 (100)");
-  std::string text = captured_stderr([&] { out.on_client_connected(1); });
+  std::string text = captured_stderr([&] { out.on_client_connected(1, 1); });
   EXPECT_EQ(text, "pvebridge: viewer connected\n");
 }
 
