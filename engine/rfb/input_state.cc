@@ -72,9 +72,8 @@ void InputStateTracker::key(bool extended, bool down, uint32_t keysym, uint32_t 
 }
 
 size_t InputStateTracker::keys_down() const {
-  return static_cast<size_t>(std::count_if(keys_.begin(), keys_.end(), [](const Key& k) {
-    return k.down;
-  }));
+  return static_cast<size_t>(
+      std::count_if(keys_.begin(), keys_.end(), [](const Key& k) { return k.down; }));
 }
 
 void InputStateTracker::write_releases(ByteChain& out) {

@@ -38,8 +38,7 @@ ResizeResult write_resize(uint16_t old_w, uint16_t old_h, uint16_t new_w, uint16
                           std::span<const int32_t> viewer_encodings, ByteChain& to_viewer) {
   if (old_w == new_w && old_h == new_h) return ResizeResult::same_size;
   auto announced = [&](int32_t e) {
-    return std::find(viewer_encodings.begin(), viewer_encodings.end(), e) !=
-           viewer_encodings.end();
+    return std::find(viewer_encodings.begin(), viewer_encodings.end(), e) != viewer_encodings.end();
   };
   const bool extended = announced(kPseudoExtendedDesktopSize);
   if (!extended && !announced(kPseudoDesktopSize)) return ResizeResult::cannot_resize;

@@ -126,14 +126,10 @@ void ServerGate::released(const ServerUnit& u) {
 
 void ServerGate::reset_tight_streams(const ServerUnit& u, ByteChain& in, uint64_t at) {
   if (pending_resets_ == 0 || u.kind != ServerUnitKind::rect) return;
-  uint64_t control = 0;
-  if (u.rect.encoding == kEncodingTight) {
-    control = at + kRectHeaderLength;
-  } else if (u.rect.encoding == kPseudoAlphaCursor && u.info.inner_encoding == kEncodingTight) {
-    control = at + kRectHeaderLength + 4;  // after the nested encoding
-  } else {
-    return;
-  }
+  // (An AlphaCursor cannot nest Tight here: its RGBA format makes Tight's pixel size ambiguous,
+  // so the delimiter refuses it.)
+  if (u.rect.encoding != kEncodingTight) return;
+  const uint64_t control = at + kRectHeaderLength;
   const uint8_t c = ChainView(in, static_cast<size_t>(control)).u8(0);
   if (c & 0x80) return;  // fill, JPEG: no zlib stream
   const uint8_t stream_bit = static_cast<uint8_t>(1u << ((c >> 4) & 0x03));

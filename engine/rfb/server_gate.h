@@ -12,11 +12,11 @@
 //   one is completed with zero bytes (black pixels, silence), which every viewer decodes; the
 //   full update the resume asks for repaints them.
 // - finish_cut(): after a break, releases what is whole, drops the partial unit, pads a streaming
-//   one, then ends the FramebufferUpdate in progress: one LastRect rectangle when the viewer
+//   one, then ends the FramebufferUpdate in progress: with one LastRect rectangle when the viewer
 //   announced LastRect (rfbproto: such a viewer "will stop parsing when it reaches a LastRect
-//   rectangle", whatever the count said; gtk-vnc, libvncclient, TigerVNC and noVNC all do) or the
-//   update counted 0xFFFF (then only LastRect can end it); else one empty 0x0 Raw rectangle per
-//   rectangle still owed (no body; viewers decode it as nothing).
+//   rectangle", whatever the count said; gtk-vnc, libvncclient, TigerVNC and noVNC all stop
+//   there, and it is the only way to end an update counted 0xFFFF), else with one empty 0x0 Raw
+//   rectangle per rectangle still owed (no body: nothing to decode, no bounds to break).
 // - resume_session(): a new server session starts; the first Tight rectangle using each zlib
 //   stream 0-3 gets its reset bit set (the new server's deflaters are fresh, the viewer's
 //   inflaters are not). Rectangles nested in an AlphaCursor count too.
@@ -103,9 +103,9 @@ class ServerGate {
   ServerUnit pending_unit_;
   // The update as the viewer will have it once every delimited unit is released.
   bool in_update_ = false;
-  uint16_t count_ = 0;     // as the header said
-  uint32_t rects_ = 0;     // rectangles delimited so far
-  bool cut_ = false;       // finish_cut() done, resume_session() not yet
+  uint16_t count_ = 0;  // as the header said
+  uint32_t rects_ = 0;  // rectangles delimited so far
+  bool cut_ = false;    // finish_cut() done, resume_session() not yet
   uint16_t viewer_width_, viewer_height_;
   uint8_t pending_resets_ = 0;
 };
