@@ -19,7 +19,7 @@
 //   rectangle per rectangle still owed (no body: nothing to decode, no bounds to break).
 // - resume_session(): a new server session starts; the first Tight rectangle using each zlib
 //   stream 0-3 gets its reset bit set (the new server's deflaters are fresh, the viewer's
-//   inflaters are not). Rectangles nested in an AlphaCursor count too.
+//   inflaters are not).
 //
 // Use: after the server's bytes arrive in `in` (the bytes not yet forwarded, front first),
 // advance(in) says how many bytes at the front may go to the viewer now; move them (in full or
