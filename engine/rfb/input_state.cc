@@ -93,7 +93,9 @@ void InputStateTracker::write_releases(ByteChain& out) {
     write_pointer_event(held, x_, y_, out);
     write_pointer_event(0, x_, y_, out);
   }
-  keys_.clear();
+  // The releases are in flight on the new link as much as anything else: if it breaks before
+  // they arrive, the next reconnect must send them again. So the keys stay remembered, as up.
+  for (Key& k : keys_) k.down = false;
   mask_ = 0;
 }
 

@@ -3,7 +3,8 @@
 //
 // Feed it every viewer message handed to the current server session (sent()); after the link
 // broke, write_releases() appends, for the new session, a release of every key and button the old
-// one may still hold, and starts over (nothing down).
+// one may still hold. The keys stay remembered (as up): the releases may be lost in turn if the
+// new link breaks before they arrive, and the next reconnect then sends them again.
 //
 // "May still hold" is wider than "down as far as we sent": a release handed to the old link just
 // before it broke may never have arrived (a stalled link loses seconds of input). So keys are
@@ -41,7 +42,7 @@ class InputStateTracker {
   void sent(const ClientMessage& m, const ByteChain& in, size_t offset);
 
   // Appends the releases for a new server session (KeyEvent / QEMU extended key event up, and
-  // PointerEvents) and forgets the old session: nothing is down on the new one.
+  // PointerEvents); afterwards nothing is down as sent, and the keys are remembered as up.
   void write_releases(ByteChain& out);
 
   // As sent on the current session.

@@ -50,8 +50,8 @@ TEST(InputStateTracker, AKeyDownIsReleased) {
   // The key down first, then the recently released one (its release may have been lost).
   EXPECT_EQ(releases(t), key(false, 'a') + key(false, 0xFFE1));
   EXPECT_EQ(t.keys_down(), 0u);
-  EXPECT_EQ(t.keys_remembered(), 0u);
-  EXPECT_EQ(releases(t), "") << "a new session starts with nothing down";
+  // The releases may be lost if the new link breaks too: the next reconnect sends them again.
+  EXPECT_EQ(releases(t), key(false, 'a') + key(false, 0xFFE1));
 }
 
 TEST(InputStateTracker, ExtendedKeysAreReleasedByKeycodeWithThePressedKeysym) {
@@ -71,6 +71,7 @@ TEST(InputStateTracker, AHeldButtonIsPressedAndReleasedWhereThePointerIs) {
   t.sent(pointer(1 | 4, 40, 50));
   EXPECT_EQ(releases(t), pointer(1 | 4, 40, 50) + pointer(0, 40, 50));
   EXPECT_EQ(t.button_mask(), 0);
+  EXPECT_EQ(releases(t), "") << "the release ended with mask 0";
 }
 
 TEST(InputStateTracker, WheelButtonsAreNotHeld) {
