@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora and dictionaries of the RFB fuzz targets:
-fuzz/corpus/fuzz_rfb_{server_stream,client_stream,handshake}/ and fuzz/dict/<target>.dict.
+fuzz/corpus/fuzz_rfb_{server_stream,client_stream,handshake,reconnect}/ and fuzz/dict/<target>.dict.
 
 Seeds are committed; run this only to regenerate them (needs python3 and openssl for the DES of
 the VNC Authentication response):
