@@ -9,8 +9,20 @@
 //   a full non-incremental FramebufferUpdateRequest (the viewer's picture may be stale anywhere),
 //   then the messages ViewerQueue kept.
 // Toward the viewer, before any byte of the new session: ServerGate::finish_cut() output, then a
-// DesktopSize or ExtendedDesktopSize when the size changed (write_resize; ServerGate::
-// resume_session does both checks).
+// DesktopSize or ExtendedDesktopSize when the size changed (ServerGate::resume_session).
+//
+// How a splice uses the cores (engine/rfb/{server_gate,viewer_queue,input_state}.h):
+//   live:    server bytes -> gate.advance() / forwarded(); each viewer message forwarded ->
+//            input.sent(); its SetPixelFormat -> gate.set_pixel_format(); its SetEncodings,
+//            filtered (filter_encodings_for_resume once resumed) -> gate.set_client_encodings().
+//   loss:    gate.finish_cut(server_in, to_viewer) (an error ends the session);
+//            queue.set_button_mask_before(input.button_mask()).
+//   away:    each viewer message -> queue.push() (overflow ends the session); RfbClientStream
+//            still records SetPixelFormat (-> gate.set_pixel_format()) and SetEncodings.
+//   resumed: the new ServerInit's size w x h; sent = filter_encodings_for_resume(
+//            client.encodings(), &gate.viewer_format()); gate.resume_session(w, h, sent,
+//            to_viewer) (cannot_resize ends the session); write_resume_to_server(
+//            gate.viewer_format(), sent, w, h, input, queue, to_server); live again.
 #pragma once
 
 #include <cstdint>

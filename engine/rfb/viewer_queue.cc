@@ -18,6 +18,7 @@ QueuePush ViewerQueue::push(const ClientMessage& m, std::string_view bytes) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   Entry e;
   e.type = m.type;
+  const uint8_t mask_before = last_mask_;
   switch (m.type) {
     case kSetPixelFormat:
     case kSetEncodings:
@@ -29,7 +30,8 @@ QueuePush ViewerQueue::push(const ClientMessage& m, std::string_view bytes) {
       last_mask_ = mask;
       if (!move) break;
       // The back is a move with this mask: same buttons, so only the position changes.
-      if (!entries_.empty() && entries_.back().tier == Tier::pointer_move) {
+      if (!entries_.empty() && entries_.back().tier == Tier::pointer_move &&
+          static_cast<uint8_t>(entries_.back().bytes[1]) == mask) {
         entries_.back().bytes.assign(bytes);
         ++drops_.coalesced;
         return QueuePush::coalesced;
@@ -67,7 +69,10 @@ QueuePush ViewerQueue::push(const ClientMessage& m, std::string_view bytes) {
       return QueuePush::dropped;
     }
   }
-  if (over()) return QueuePush::overflow;
+  if (over()) {
+    last_mask_ = mask_before;  // not queued: the server will not see this event
+    return QueuePush::overflow;
+  }
   bytes_ += e.bytes.size();
   entries_.push_back(std::move(e));
   return QueuePush::queued;
