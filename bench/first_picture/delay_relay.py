@@ -139,19 +139,23 @@ class DelayRelay:
             sock = w.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(
-            _pump(client_reader, server_writer, self.delay, "up", stats, handshake_done),
-            _pump(server_reader, client_writer, self.delay, "down", stats))
-        for w in (client_writer, server_writer):
-            w.close()
-        self._tasks.discard(task)
+        try:
+            await asyncio.gather(
+                _pump(client_reader, server_writer, self.delay, "up", stats, handshake_done),
+                _pump(server_reader, client_writer, self.delay, "down", stats))
+        finally:  # also when close() cancels a connection still open
+            for w in (client_writer, server_writer):
+                w.close()
+            self._tasks.discard(task)
 
     async def close(self):
         if self.server:
             self.server.close()
             await self.server.wait_closed()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _main():

@@ -225,7 +225,8 @@ async def run_once(a, mock, relay, mode_args, workdir):
         result.update(first_picture=(viewer["first_picture"] - t0) / 1e6,
                       width=viewer.get("width"), height=viewer.get("height"),
                       security=viewer.get("security"), viewer_bytes=viewer.get("bytes"),
-                      vv_mode=viewer.get("vv_mode"), rectangles=viewer.get("rectangles"))
+                      vv_mode=viewer.get("vv_mode"), rectangles=viewer.get("rectangles"),
+                      updates=viewer.get("updates"))
     return result
 
 

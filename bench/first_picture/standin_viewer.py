@@ -178,12 +178,13 @@ class Rfb:
 
     def first_picture(self, width, height, bpp):
         """Reads server messages until FramebufferUpdates have covered the whole screen."""
-        covered, rects = 0, 0
+        covered, rects, self.updates = 0, 0, 0
         while True:
             kind = self.u8()
             if kind == 0:  # FramebufferUpdate
                 self.read(1)
                 count = self.u16()
+                self.updates += 1
                 for _ in range(count):
                     x, y, w, h, encoding = struct.unpack(">HHHHi", self.read(12))
                     rects += 1
@@ -234,7 +235,8 @@ def run(report):
     rfb.request(width, height, 0)
     width, height, rects = rfb.first_picture(width, height, bpp)
     report["first_picture"] = now()
-    report.update(width=width, height=height, rectangles=rects, bytes=rfb.received)
+    report.update(width=width, height=height, rectangles=rects, updates=rfb.updates,
+                  bytes=rfb.received)
     sock.close()
 
 
