@@ -12,7 +12,8 @@ Then it exits 0 (pvebridge ends with its viewer).
 It is configured through the environment (never through argv, which other users can read, and
 never with a secret):
   STANDIN_VIEWER_REPORT      where to write the JSON report (mode 0600; required)
-  STANDIN_VIEWER_STARTUP_MS  the start-up delay to imitate (default 300)
+  STANDIN_VIEWER_STARTUP_MS  the start-up to imitate: it connects this long after the script
+                             began (default 300)
   STANDIN_VIEWER_ENCODINGS   the encodings to announce, comma separated (default "raw"; known:
                              raw, copyrect, rre, zrle, desktop-size, last-rect)
   STANDIN_VIEWER_TIMEOUT_S   give up after this long (default 30)
@@ -217,10 +218,12 @@ def run(report):
     unknown = [n for n in names if n not in ENCODINGS]
     if unknown:
         raise ViewerError(f"unknown encodings {unknown} (known: {', '.join(ENCODINGS)})")
-    # The first DES costs ~50 ms (the crypto library's set-up): part of the start-up, as in a
-    # real viewer, not of the handshake.
+    # The start-up ends STARTUP_MS after this script began (imports done; the interpreter's own
+    # start, ~30-70 ms, comes on top). The first DES costs ~50 ms (the crypto library's set-up):
+    # part of the start-up, as in a real viewer, not of the handshake.
+    ready = T_EXEC + int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) * 1_000_000
     vnc_auth_response("warm-up", bytes(16))
-    time.sleep(int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) / 1000)
+    time.sleep(max(0, ready - now()) / 1e9)
     report["awake"] = now()
     timeout = float(os.environ.get("STANDIN_VIEWER_TIMEOUT_S", "30"))
     sock = socket.create_connection((vv["host"], int(vv["port"])), timeout=timeout)
