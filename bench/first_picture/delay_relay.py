@@ -4,9 +4,10 @@
 Every chunk read on one side is written to the other side `delay` seconds after it arrived;
 reading goes on meanwhile, so the delay adds latency without limiting throughput (a link with a
 long round trip and a fat pipe, not a slow one). The TCP handshake's round trip is modelled too:
-nothing the client sends reaches the server before one RTT after it connected, plus the delay. A chunk is never written before the ones read
-before it. Each side reads in chunks of up to 256 KiB and keeps what waits in memory (a benchmark
-tool for a few MB per connection, not a general proxy).
+nothing the client sends reaches the server before one RTT after it connected, plus the delay.
+A chunk is never written before the ones read before it. Each side reads in chunks of up to
+256 KiB and keeps what waits in memory (a benchmark tool for a few MB per connection, not a
+general proxy).
 
 It also counts what the traffic shows, per connection, for the harness:
   - tls: the client's first byte is 0x16 (a TLS handshake record): one TLS handshake;

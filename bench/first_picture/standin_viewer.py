@@ -12,14 +12,15 @@ Then it exits 0 (pvebridge ends with its viewer).
 It is configured through the environment (never through argv, which other users can read, and
 never with a secret):
   STANDIN_VIEWER_REPORT      where to write the JSON report (mode 0600; required)
-  STANDIN_VIEWER_STARTUP_MS  the start-up to imitate: it connects this long after the script
-                             began (default 300)
+  STANDIN_VIEWER_STARTUP_MS  the start-up to imitate: it connects this long after pvebridge
+                             launched it (default 300)
   STANDIN_VIEWER_ENCODINGS   the encodings to announce, comma separated (default "raw"; known:
                              raw, copyrect, rre, zrle, desktop-size, last-rect)
   STANDIN_VIEWER_TIMEOUT_S   give up after this long (default 30)
 
 The report holds CLOCK_MONOTONIC timestamps in ns (comparable with the harness's, which took its
-own just before starting pvebridge): exec (this script running, imports done), connected,
+own just before starting pvebridge): launched (our fork by pvebridge, from /proc: 10 ms steps),
+exec (this script running), awake (start-up over), connected, banner, security_result,
 server_init, first_picture; and width, height, bytes read, rectangles, the security type, how
 the .vv came (file or stdin), or "error". The password is never written anywhere.
 """
@@ -30,9 +31,9 @@ import struct
 import sys
 import time
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+T_EXEC = time.clock_gettime_ns(time.CLOCK_MONOTONIC)  # the interpreter is up, the script runs
 
-T_EXEC = time.clock_gettime_ns(time.CLOCK_MONOTONIC)  # imports done: the script runs
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
 
 ENCODINGS = {"raw": 0, "copyrect": 1, "rre": 2, "zrle": 16, "desktop-size": -223,
              "last-rect": -224}
@@ -59,6 +60,21 @@ def unescape(value):
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def launched_ns():
+    """When pvebridge launched us (our fork), in CLOCK_MONOTONIC ns, from /proc/self/stat's
+    starttime (clock ticks since boot, so 10 ms steps, always rounded down); None when that is
+    not plausible (a time namespace, say)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+    boot_to_monotonic = (time.clock_gettime_ns(time.CLOCK_BOOTTIME) -
+                         time.clock_gettime_ns(time.CLOCK_MONOTONIC))
+    launched = start_ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK") - boot_to_monotonic
+    return launched if 0 <= T_EXEC - launched < 5_000_000_000 else None
 
 
 def read_vv(argument):
@@ -218,10 +234,13 @@ def run(report):
     unknown = [n for n in names if n not in ENCODINGS]
     if unknown:
         raise ViewerError(f"unknown encodings {unknown} (known: {', '.join(ENCODINGS)})")
-    # The start-up ends STARTUP_MS after this script began (imports done; the interpreter's own
-    # start, ~30-70 ms, comes on top). The first DES costs ~50 ms (the crypto library's set-up):
-    # part of the start-up, as in a real viewer, not of the handshake.
-    ready = T_EXEC + int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) * 1_000_000
+    # The start-up ends STARTUP_MS after pvebridge launched us (the interpreter's start and our
+    # imports are part of it), or after the script began when the launch time is unknown. The
+    # first DES costs ~50 ms (the crypto library's set-up): part of the start-up, as in a real
+    # viewer, not of the handshake.
+    report["launched"] = launched_ns()
+    ready = (report["launched"] or T_EXEC) + \
+        int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) * 1_000_000
     vnc_auth_response("warm-up", bytes(16))
     time.sleep(max(0, ready - now()) / 1e9)
     report["awake"] = now()
