@@ -201,7 +201,7 @@ async def run_once(a, mock, relay, mode_args, workdir):
     result.update(connections=len(conns), tls_handshakes=sum(c["tls"] for c in conns),
                   flights=sum(c["flights"] for c in conns),
                   bytes_down=sum(c["bytes_down"] for c in conns),
-                  exit_status=status)
+                  exit_status=status, relay_connections=conns)
     requests = mock.take_requests()
     result.update(requests=len(requests), request_log=[" ".join(r) for r in requests])
     viewer = {}
