@@ -156,6 +156,9 @@ async def run_once(a, mock, relay, mode_args, workdir):
            "STANDIN_VIEWER_STARTUP_MS": str(a.startup_ms),
            "STANDIN_VIEWER_ENCODINGS": a.encodings,
            "STANDIN_VIEWER_TIMEOUT_S": str(a.timeout_s)}
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TMPDIR"):  # a sanitizer build's settings
+        if name in os.environ:
+            env[name] = os.environ[name]
     args = [a.pvebridge, "connect", a.guest, "--json", "--host", f"127.0.0.1:{relay.port}",
             "--ca-file", mock.info["ca_file"], "--viewer", VIEWER]
     if a.login == "token":
