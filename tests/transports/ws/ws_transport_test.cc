@@ -523,12 +523,12 @@ struct ReuseRig {
 
   ReuseRig() : rng(5) {
     auto [a, b] = make_mem_pipe(loop);
-    kept_server = std::make_unique<FakeUpgradeServer>(std::move(b), rng);
-    a->set_sink(&ignore);
-    a->start();
-    kept_server->start();
-    EXPECT_TRUE(loop.run_until([&] { return a->connected(); }));
     kept = std::move(a);
+    kept_server = std::make_unique<FakeUpgradeServer>(std::move(b), rng);
+    kept->set_sink(&ignore);
+    kept->start();
+    kept_server->start();
+    EXPECT_TRUE(loop.run_until([&] { return kept->connected(); }));
   }
   // The client over the kept connection; each redial makes a fresh pipe whose server upgrades
   // (or, with fresh_fails, ends it unanswered too).
