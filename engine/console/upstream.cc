@@ -25,10 +25,12 @@ Upstream::Upstream(Loop& loop, ProxmoxClient& api, Guest guest, UpstreamOptions 
       options_(std::move(options)),
       events_(std::move(events)),
       handshake_(rfb::ClientHandshakeConfig{}),
-      keepalive_timer_(loop) {}
+      keepalive_timer_(loop),
+      handshake_timer_(loop) {}
 
 Upstream::~Upstream() {
   keepalive_timer_.stop();
+  handshake_timer_.stop();
   if (ws_ && ws_->sink() == this) ws_->set_sink(nullptr);
   wipe(ticket_.ticket);
   if (ticket_.password) wipe(*ticket_.password);
@@ -75,6 +77,11 @@ void Upstream::on_connected() {
   config.shared = options_.shared;
   handshake_ = rfb::RfbClientHandshake(std::move(config));
   wipe(config.password);
+  // A node whose VNC server never speaks (a hung QEMU display) must not hold the console forever.
+  handshake_timer_.start(options_.timeout_ms, [this] {
+    fail(Error(Errc::timeout, "the node's VNC server did not finish its handshake within " +
+                                  describe_timeout(options_.timeout_ms)));
+  });
 }
 
 void Upstream::on_data(ByteChain& data, bool end_stream) {
@@ -118,6 +125,7 @@ void Upstream::on_closed(const Error& error) {
 }
 
 void Upstream::become_ready() {
+  handshake_timer_.stop();
   ready_ = true;
   events_.on_ready();
 }
@@ -126,6 +134,7 @@ void Upstream::fail(const Error& e, bool clean) {
   if (failed_ || handed_over_) return;
   failed_ = true;
   keepalive_timer_.stop();
+  handshake_timer_.stop();
   if (ws_ && !ws_->closed()) ws_->close(CloseMode::Abort);
   events_.on_failed(e, clean);
 }

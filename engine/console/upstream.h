@@ -26,7 +26,7 @@ namespace pvb {
 struct UpstreamOptions {
   bool rfb = true;                // false: passthrough (no handshake here)
   bool shared = true;             // ClientInit's shared flag (false: --exclusive)
-  uint64_t timeout_ms = 15000;    // WebSocket handshake
+  uint64_t timeout_ms = 15000;    // WebSocket handshake, and then the node's RFB handshake
   uint64_t keepalive_ms = 30000;  // 0 = off
   size_t ws_frame_payload = 16 * 1024 - 8;
   size_t high_mark = 128 * 1024;  // early bytes kept before reading pauses
@@ -96,6 +96,7 @@ class Upstream : private TransportSink {
   bool handed_over_ = false;
   std::function<bool()> reads_blind_;
   Timer keepalive_timer_;
+  Timer handshake_timer_;  // the node's RFB handshake must end within timeout_ms
   bool awaiting_pong_ = false;
   AliveToken alive_;
 };

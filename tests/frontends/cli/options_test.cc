@@ -217,10 +217,10 @@ TEST(Options, TokenWithTheHeaderPrefix) {
 // Item 12: small mistakes, pointed at the fix.
 TEST(Options, MistakesPointAtTheFix) {
   EXPECT_EQ(error_text(parse({"help", "foo"})),
-            "no help topic 'foo' (topics: connect, list, term, shell, config)");
+            "no help topic 'foo' (topics: connect, serve, list, term, shell, config)");
   EXPECT_TRUE(parse({"help", "config"}).ok());
   EXPECT_TRUE(parse({"help", "shell"}).ok());
-  const std::string commands = "; commands: connect, list, term, shell, help, version";
+  const std::string commands = "; commands: connect, serve, list, term, shell, help, version";
   EXPECT_EQ(error_text(parse({"conect", "100"})),
             "unknown command 'conect' (did you mean 'connect'?)" + commands);
   EXPECT_EQ(error_text(parse({"lsit"})),
