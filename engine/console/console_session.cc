@@ -357,7 +357,8 @@ void ConsoleSession::admit(AcceptedClient accepted) {
   c->sink.session = this;
   c->sink.client_id = c->id;
   const int client_id = c->id;
-  log("local client " + std::to_string(client_id) + " connected from " + accepted.peer);
+  log("local client connected from " + accepted.peer + " (client " + std::to_string(client_id) +
+      ")");
   if (options_.passthrough) {
     // Exactly one client, authenticated by the node itself: nobody else may connect.
     endpoint_.close();
