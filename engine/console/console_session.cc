@@ -156,10 +156,12 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
   UpstreamOptions o;
   o.rfb = !options_.passthrough;
   o.shared = !options_.exclusive;
-  // Opened after the viewer spoke: its ClientInit goes up, as if it had reached the node itself.
-  // (The upstream prepared before any viewer asks to share: a viewer's shared=0 cannot be known
-  // yet, and the prepared one must not drop the guest's other viewers on a guess.)
-  if (const Client* c = find_client(client_id); c && c->link && c->link->handshake_done()) {
+  // serve opens each upstream after its client spoke: the client's ClientInit goes up, as if it
+  // had reached the node itself. connect prepares its upstream before the viewer speaks and asks
+  // to share; a reconnecting viewer keeps that (remote-viewer asks for shared=0, which would
+  // drop the guest's other viewers, a noVNC tab say, only on a reconnect).
+  if (const Client* c = find_client(client_id);
+      options_.mode == SessionMode::serve && c && c->link && c->link->handshake_done()) {
     o.shared = o.shared && c->link->handshake().shared();
   }
   o.timeout_ms = options_.timeout_ms;
