@@ -156,14 +156,9 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
   UpstreamOptions o;
   o.rfb = !options_.passthrough;
   o.shared = !options_.exclusive;
-  // serve opens each upstream after its client spoke: the client's ClientInit goes up, as if it
-  // had reached the node itself. connect prepares its upstream before the viewer speaks and asks
-  // to share; a reconnecting viewer keeps that (remote-viewer asks for shared=0, which would
-  // drop the guest's other viewers, a noVNC tab say, only on a reconnect).
-  if (const Client* c = find_client(client_id);
-      options_.mode == SessionMode::serve && c && c->link && c->link->handshake_done()) {
-    o.shared = o.shared && c->link->handshake().shared();
-  }
+  // Always shared unless --exclusive, whatever the client's ClientInit says: remote-viewer and
+  // TigerVNC ask for shared=0, which would make every serve client (and a reconnecting viewer)
+  // drop the guest's other viewers, the endpoint's other clients and a noVNC tab included.
   o.timeout_ms = options_.timeout_ms;
   o.keepalive_ms = options_.keepalive_ms;
   o.ws_frame_payload = options_.ws_frame_payload;
