@@ -506,6 +506,13 @@ void ConsoleSession::client_gone(int client_id, const Error& e) {
     }
   }
   drop_client(client_id);
+  // connect: a client that left before it was ever spliced does not end the wait for one.
+  if (state_ < State::ending && options_.mode == SessionMode::connect && end_.clients == 0 &&
+      clients_.empty() && !client_wait_timer_.active()) {
+    client_wait_timer_.start(options_.client_wait_ms, [this] {
+      if (state_ < State::ending) end_with(CloseReason::error, client_wait_over());
+    });
+  }
   maybe_finish();
 }
 
