@@ -459,7 +459,9 @@ void RfbServer::append_extended_desktop_size(ByteChain& out, uint16_t reason, ui
   append_rect_header(out, ScreenRect{reason, status, screen_->width(), screen_->height()},
                      rfb::kPseudoExtendedDesktopSize);
   uint8_t body[4 + 16] = {1, 0, 0, 0};  // one screen
-  put_u32(body + 4, 0);                  // its id
+  // Its id: 1, not 0 (QEMU's), because libvncclient 0.9.14 ignores a layout whose screen id is
+  // 0 and then fails on the first rectangle outside the old size.
+  put_u32(body + 4, 1);
   put_u16(body + 8, 0);
   put_u16(body + 10, 0);
   put_u16(body + 12, screen_->width());

@@ -199,6 +199,13 @@ INSTANTIATE_TEST_SUITE_P(Qemu, LibvncclientOnQemuRecording,
                          ::testing::Values("qemu_tight_16bpp", "qemu_zrle", "qemu_zlib",
                                            "qemu_hextile_8bpp", "qemu_wmvi_hextile"));
 
+// The fake VM's recorded sessions (tools/record_fake_vm_streams.py): every encoder it has.
+INSTANTIATE_TEST_SUITE_P(FakeVm, LibvncclientOnQemuRecording,
+                         ::testing::Values("fakevm_tight", "fakevm_tight_jpeg",
+                                           "fakevm_tight_16bpp", "fakevm_zrle",
+                                           "fakevm_hextile_16bpp", "fakevm_zlib",
+                                           "fakevm_zrle_resize"));
+
 // --- generated streams with real compressed data ----------------------------------------------
 
 // One deflate stream, flushed per rectangle, as a server keeps one per encoding (or per Tight
