@@ -26,8 +26,7 @@ class FakeScreen {
   FakeScreen(uint16_t width, uint16_t height, std::string name, uint32_t tick_ms = 1000);
 
   // The picture for `tick`.
-  static Framebuffer render(uint16_t width, uint16_t height, std::string_view name,
-                            uint64_t tick);
+  static Framebuffer render(uint16_t width, uint16_t height, std::string_view name, uint64_t tick);
   // The rows the activity strip covers (empty on screens too small for one).
   static ScreenRect activity_area(uint16_t width, uint16_t height);
 

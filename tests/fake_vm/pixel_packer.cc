@@ -4,8 +4,7 @@ namespace pvb {
 
 PixelPacker::PixelPacker(const PixelFormat& format)
     : format_(format), pixel_size_(format.bytes_per_pixel()) {
-  const bool maxes_255 =
-      format.red_max == 255 && format.green_max == 255 && format.blue_max == 255;
+  const bool maxes_255 = format.red_max == 255 && format.green_max == 255 && format.blue_max == 255;
   tight_rgb24_ =
       format.true_colour && format.bits_per_pixel == 32 && format.depth == 24 && maxes_255;
   cpixel_size_ = pixel_size_;

@@ -272,7 +272,8 @@ size_t RectEncoder::encode_hextile(const Framebuffer& fb, ScreenRect r, ByteChai
       uint8_t flags = 0;
       const bool send_bg = !(bg_valid && bg == last_bg);
       if (send_bg) flags |= kHextileBackground;
-      if (!subs.empty()) flags |= kHextileAnySubrects | (mono ? kHextileForeground : kHextileSubrectsColoured);
+      if (!subs.empty())
+        flags |= kHextileAnySubrects | (mono ? kHextileForeground : kHextileSubrectsColoured);
       body.push_back(flags);
       if (send_bg) put_pixel(bg);
       bg_valid = true;

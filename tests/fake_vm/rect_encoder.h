@@ -37,8 +37,8 @@ struct ScreenRect {
 // How often each method ran (tests check that every path was exercised).
 struct EncoderStats {
   uint64_t rects = 0;
-  uint64_t hextile_raw = 0, hextile_background = 0, hextile_same_background = 0,
-           hextile_mono = 0, hextile_coloured = 0;
+  uint64_t hextile_raw = 0, hextile_background = 0, hextile_same_background = 0, hextile_mono = 0,
+           hextile_coloured = 0;
   uint64_t zrle_raw = 0, zrle_solid = 0, zrle_packed_palette = 0, zrle_plain_rle = 0,
            zrle_palette_rle = 0;
   uint64_t tight_fill = 0, tight_mono = 0, tight_palette = 0, tight_gradient = 0, tight_copy = 0,

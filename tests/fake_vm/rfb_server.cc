@@ -369,8 +369,8 @@ bool RfbServer::handle_set_encodings(ByteChain& in) {
     encodings_.push_back(static_cast<int32_t>(get_u32(e)));
   }
   encoder_.set_client_encodings(encodings_);
-  desktop_size_ = std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoDesktopSize) !=
-                  encodings_.end();
+  desktop_size_ =
+      std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoDesktopSize) != encodings_.end();
   extended_desktop_size_ = std::find(encodings_.begin(), encodings_.end(),
                                      rfb::kPseudoExtendedDesktopSize) != encodings_.end();
   return true;

@@ -69,7 +69,7 @@ struct RfbInputCounters {
   uint64_t update_requests = 0;
   uint64_t updates_sent = 0;
   uint64_t cut_text_bytes = 0;
-  uint64_t desktop_size_rects = 0;      // DesktopSize / ExtendedDesktopSize we sent
+  uint64_t desktop_size_rects = 0;  // DesktopSize / ExtendedDesktopSize we sent
   uint64_t set_desktop_size_requests = 0;
   uint32_t last_key = 0;  // keysym
   bool last_key_down = false;

@@ -1,8 +1,8 @@
 // Tight (rfbproto "Tight Encoding"): the region in tiles of at most 128x64, each a rectangle of
 // its own, compressed by the method that suits its content (see rect_encoder.h). JPEG through
 // libjpeg (Debian libjpeg62-turbo-dev).
-#include <cstdio>  // jpeglib.h needs FILE
 #include <jpeglib.h>
+#include <cstdio>  // jpeglib.h needs FILE
 
 #include <algorithm>
 #include <cstring>

@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdarg>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,8 +44,8 @@
 namespace pvb {
 namespace {
 
-constexpr int kExitUsage = 2, kExitConnect = 3, kExitAuth = 4, kExitProtocol = 5,
-              kExitMismatch = 6, kExitLocal = 7;
+constexpr int kExitUsage = 2, kExitConnect = 3, kExitAuth = 4, kExitProtocol = 5, kExitMismatch = 6,
+              kExitLocal = 7;
 
 constexpr const char* kUsage =
     "usage: pvb-vnc-check HOST:PORT [--password-file PATH | --password-stdin]\n"
@@ -377,8 +377,7 @@ int run(int argc, char** argv) {
     }
     if (ready == 0) continue;
     if (!HandleRFBServerMessage(c)) {
-      std::fprintf(stderr,
-                   "pvb-vnc-check: protocol error or connection lost after %ld updates\n",
+      std::fprintf(stderr, "pvb-vnc-check: protocol error or connection lost after %ld updates\n",
                    state.updates);
       return finish(kExitProtocol);
     }
@@ -398,8 +397,8 @@ int run(int argc, char** argv) {
   }
 
   const RgbImage image = framebuffer_image(c);
-  std::fprintf(stderr, "pvb-vnc-check: %ld updates, %dx%d, %.1f s\n", state.updates,
-               image.width, image.height, elapsed());
+  std::fprintf(stderr, "pvb-vnc-check: %ld updates, %dx%d, %.1f s\n", state.updates, image.width,
+               image.height, elapsed());
   if (!o.out.empty()) {
     std::string error;
     if (!write_ppm(o.out, image, &error)) {
@@ -417,8 +416,8 @@ int run(int argc, char** argv) {
         std::fprintf(stderr,
                      "pvb-vnc-check: mismatch: %llu pixels differ, max channel difference %d, "
                      "mean %.3f (tolerance %.3f)\n",
-                     static_cast<unsigned long long>(d.differing_pixels),
-                     d.max_channel_difference, d.mean_channel_difference, o.tolerance);
+                     static_cast<unsigned long long>(d.differing_pixels), d.max_channel_difference,
+                     d.mean_channel_difference, o.tolerance);
       }
       code = kExitMismatch;
     } else {

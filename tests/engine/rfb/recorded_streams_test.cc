@@ -122,16 +122,16 @@ INSTANTIATE_TEST_SUITE_P(Qemu, RecordedQemuStream,
 
 // The fake VM's encoders (tests/fake_vm, recorded by tools/record_fake_vm_streams.py): every
 // method of each encoding, a resize by ExtendedDesktopSize, several updates on one zlib stream.
-INSTANTIATE_TEST_SUITE_P(
-    FakeVm, RecordedQemuStream,
-    ::testing::Values(Expectation{"fakevm_tight", kEncodingTight},
-                      Expectation{"fakevm_tight_jpeg", kEncodingTight},
-                      Expectation{"fakevm_tight_16bpp", kEncodingTight},
-                      Expectation{"fakevm_zrle", kEncodingZrle},
-                      Expectation{"fakevm_hextile_16bpp", kEncodingHextile},
-                      Expectation{"fakevm_zlib", kEncodingZlib},
-                      Expectation{"fakevm_zrle_resize", kEncodingZrle, kPseudoExtendedDesktopSize}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(FakeVm, RecordedQemuStream,
+                         ::testing::Values(Expectation{"fakevm_tight", kEncodingTight},
+                                           Expectation{"fakevm_tight_jpeg", kEncodingTight},
+                                           Expectation{"fakevm_tight_16bpp", kEncodingTight},
+                                           Expectation{"fakevm_zrle", kEncodingZrle},
+                                           Expectation{"fakevm_hextile_16bpp", kEncodingHextile},
+                                           Expectation{"fakevm_zlib", kEncodingZlib},
+                                           Expectation{"fakevm_zrle_resize", kEncodingZrle,
+                                                       kPseudoExtendedDesktopSize}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace pvb::rfb
