@@ -1,11 +1,13 @@
 // Tight (rfbproto "Tight Encoding"): the region in tiles of at most 128x64, each a rectangle of
 // its own, compressed by the method that suits its content (see rect_encoder.h). JPEG through
 // libjpeg (Debian libjpeg62-turbo-dev).
-#include <jpeglib.h>
-#include <cstdio>  // jpeglib.h needs FILE
-
 #include <algorithm>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
+
+// After <cstddef> and <cstdio>: jpeglib.h uses size_t and FILE without including them.
+#include <jpeglib.h>
 
 #include "engine/rfb/rfb_wire.h"
 #include "tests/fake_vm/encoder_internal.h"
