@@ -12,6 +12,7 @@
 #include "engine/rfb/big_endian.h"
 #include "engine/rfb/rfb_wire.h"
 #include "tests/fake_vm/fake_screen.h"
+#include "tests/fake_vm/fake_vm_screens.h"
 #include "tests/fake_vm/pixel_packer.h"
 #include "tests/fake_vm/rect_encoder.h"
 #include "tests/vnc_check/ppm.h"
@@ -299,6 +300,30 @@ TEST(FakeScreen, DumpsAPpmAtomically) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1)
       << "no temporary file left behind";
   EXPECT_FALSE(screen.write_ppm((dir / "missing" / "x.ppm").string()).ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FakeVmScreens, OnePerGuestFrozenSteppedAndDumped) {
+  FakeVmScreens screens;
+  screens.set_freeze_at(4);
+  auto a = screens.screen(100, "web", 64, 60);
+  EXPECT_EQ(screens.screen(100, "other", 10, 10), a) << "the first call decides";
+  auto b = screens.screen(101, "db", 80, 60);
+  EXPECT_EQ(screens.find(102), nullptr);
+  EXPECT_EQ(a->tick(), 4u);
+  screens.step_all();
+  EXPECT_EQ(a->tick(), 5u);
+  EXPECT_EQ(b->tick(), 5u);
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("pvb-fake-screens-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(screens.dump_all(dir.string(), 0).ok());
+  std::string error;
+  auto web = read_ppm((dir / "100.ppm").string(), &error);
+  auto db = read_ppm((dir / "101.ppm").string(), &error);
+  ASSERT_TRUE(web && db) << error;
+  EXPECT_EQ(web->width, 64);
+  EXPECT_EQ(db->width, 80);
   std::filesystem::remove_all(dir);
 }
 
