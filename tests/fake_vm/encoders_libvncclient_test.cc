@@ -21,6 +21,11 @@
 #include "tests/fake_vm/fake_screen.h"
 #include "tests/fake_vm/rect_encoder.h"
 
+// libvncclient 0.9.14 (Debian 12) never frees its JPEG decompressor (fixed upstream after
+// 0.9.14: LibVNC/libvncserver 7c1a422e "libvncclient: fix possible memory leak"). It exports its
+// bundled turbojpeg wrapper, so we free the handle ourselves before rfbClientCleanup.
+extern "C" int tjDestroy(void* handle);
+
 namespace pvb {
 namespace {
 
@@ -122,6 +127,8 @@ Decoded libvncclient_decode(const PixelFormat& pf, uint16_t w, uint16_t h,
   close(sv[1]);
   free(c->frameBuffer);
   c->frameBuffer = nullptr;
+  if (c->tjhnd) tjDestroy(c->tjhnd);
+  c->tjhnd = nullptr;
   rfbClientCleanup(c);
   return out;
 }

@@ -41,6 +41,11 @@
 
 #include "tests/vnc_check/ppm.h"
 
+// libvncclient 0.9.14 (Debian 12) never frees its JPEG decompressor (fixed upstream after
+// 0.9.14: LibVNC/libvncserver 7c1a422e "libvncclient: fix possible memory leak"). It exports its
+// bundled turbojpeg wrapper, so we free the handle ourselves before rfbClientCleanup.
+extern "C" int tjDestroy(void* handle);
+
 namespace pvb {
 namespace {
 
@@ -326,6 +331,7 @@ int run(int argc, char** argv) {
   c->appData.useRemoteCursor = FALSE;
   c->readTimeout = 30;
   c->sock = fd;
+  free(c->serverHost);  // rfbGetClient's empty default
   c->serverHost = strdup(o.host.c_str());
   c->serverPort = o.port;
 
@@ -333,6 +339,8 @@ int run(int argc, char** argv) {
   auto finish = [&](int exit_code) {
     free(c->frameBuffer);
     c->frameBuffer = nullptr;
+    if (c->tjhnd) tjDestroy(c->tjhnd);
+    c->tjhnd = nullptr;
     rfbClientCleanup(c);  // closes the socket
     return exit_code;
   };

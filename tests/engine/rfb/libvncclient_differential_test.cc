@@ -31,6 +31,11 @@
 #include "engine/rfb/server_stream.h"
 #include "tests/engine/rfb/rfb_test_util.h"
 
+// libvncclient 0.9.14 (Debian 12) never frees its JPEG decompressor (fixed upstream after
+// 0.9.14: LibVNC/libvncserver 7c1a422e "libvncclient: fix possible memory leak"). It exports its
+// bundled turbojpeg wrapper, so we free the handle ourselves before rfbClientCleanup.
+extern "C" int tjDestroy(void* handle);
+
 namespace pvb::rfb {
 namespace {
 
@@ -155,6 +160,8 @@ Boundaries libvncclient(const PixelFormat& pf, uint16_t w, uint16_t h, std::stri
   free(c->rcMask);
   c->frameBuffer = nullptr;
   c->rcSource = c->rcMask = nullptr;
+  if (c->tjhnd) tjDestroy(c->tjhnd);
+  c->tjhnd = nullptr;
   rfbClientCleanup(c);  // closes sv[0]
   return run.b;
 }
