@@ -18,6 +18,7 @@
 #include "engine/rfb/big_endian.h"
 #include "engine/rfb/rfb_wire.h"
 #include "engine/rfb/server_stream.h"
+#include "engine/rfb/tight.h"
 #include "tests/fake_vm/fake_screen.h"
 #include "tests/fake_vm/rect_encoder.h"
 
@@ -306,6 +307,66 @@ TEST(TightStreamReset, ResetBitsKeepTheClientInStep) {
   Decoded d = libvncclient_decode(PixelFormat::rgb888(), 640, 480, first + second);
   ASSERT_EQ(d.failure, "");
   EXPECT_EQ(d.rgb, quantised(screen.framebuffer(), PixelFormat::rgb888()));
+}
+
+// A reconnect as the bridge splices it (issue 14): the viewer's inflaters are in step with
+// connection A, while the fake VM behind connection B starts fresh deflaters. The bridge sets
+// Tight's reset bit on the first rectangle of each stream after the reconnect
+// (rfb::set_tight_stream_resets, found with RfbServerStream); libvncclient then decodes B's
+// updates exactly. Without the bits it goes out of step, and so it does for ZRLE, which has no
+// reset: why the bridge leaves ZRLE and Zlib out after a reconnect.
+std::string spliced(int32_t encoding, bool set_resets, FakeScreen& screen) {
+  RectEncoder a, b;
+  a.set_encoding(encoding);
+  b.set_encoding(encoding);
+  size_t n = 0;
+  std::string before = update(a, screen.framebuffer(), {0, 0, 640, 480}, &n);
+  screen.step();
+  before += update(a, screen.framebuffer(), {0, 0, 640, 480}, &n);
+  screen.step();
+  ByteChain after{std::string_view(update(b, screen.framebuffer(), {0, 0, 640, 480}, &n))};
+  if (set_resets) {
+    rfb::RfbServerStream stream(PixelFormat::rgb888(), 640, 480);
+    uint8_t reset = 0;
+    for (size_t offset = 0; offset < after.size();) {
+      auto r = stream.next(after, offset);
+      EXPECT_TRUE(r.ok() && r->found());
+      if (!r.ok() || !r->found()) break;
+      const int8_t id = r->unit->info.tight.zlib_stream;
+      if (r->unit->kind == rfb::ServerUnitKind::rect && id >= 0 && !(reset & (1 << id))) {
+        rfb::set_tight_stream_resets(after, offset + 12, static_cast<uint8_t>(1 << id));
+        reset = static_cast<uint8_t>(reset | 1 << id);
+      }
+      offset += r->unit->length;
+    }
+    EXPECT_GE(reset, 0x07) << "streams 0-2 at least were in use";
+  }
+  return before + after.to_string();
+}
+
+TEST(SplicedReconnect, TightResetBitsKeepTheViewerInStep) {
+  FakeScreen screen(640, 480, "splice");
+  screen.freeze(1);
+  const std::string fixed = spliced(rfb::kEncodingTight, true, screen);
+  Decoded d = libvncclient_decode(PixelFormat::rgb888(), 640, 480, fixed);
+  ASSERT_EQ(d.failure, "");
+  EXPECT_EQ(d.rgb, quantised(screen.framebuffer(), PixelFormat::rgb888()));
+
+  screen.freeze(1);
+  const std::string broken = spliced(rfb::kEncodingTight, false, screen);
+  Decoded out_of_step = libvncclient_decode(PixelFormat::rgb888(), 640, 480, broken);
+  EXPECT_TRUE(!out_of_step.failure.empty() ||
+              out_of_step.rgb != quantised(screen.framebuffer(), PixelFormat::rgb888()))
+      << "without reset bits the fresh deflaters cannot be read with the old inflaters";
+}
+
+TEST(SplicedReconnect, ZrleCannotBeSplicedAcrossConnections) {
+  FakeScreen screen(640, 480, "splice");
+  screen.freeze(1);
+  Decoded d = libvncclient_decode(PixelFormat::rgb888(), 640, 480,
+                                  spliced(rfb::kEncodingZrle, false, screen));
+  EXPECT_TRUE(!d.failure.empty() ||
+              d.rgb != quantised(screen.framebuffer(), PixelFormat::rgb888()));
 }
 
 }  // namespace
