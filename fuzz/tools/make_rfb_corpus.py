@@ -94,7 +94,7 @@ write("fuzz_rfb_server_stream", "tight_16bpp_cut", b"\1\x00\0\3\4\0\x10" + tight
 RFB_DATA = FUZZ.parent / "tests" / "engine" / "rfb" / "data"
 for name, pick in [("fakevm_tight", 0), ("fakevm_tight_jpeg", 0), ("fakevm_tight_16bpp", 1),
                    ("fakevm_zrle", 0), ("fakevm_hextile_16bpp", 1), ("fakevm_zlib", 0),
-                   ("fakevm_zrle_resize", 0)]:
+                   ("fakevm_zrle_resize", 0), ("fakevm_tight_wmvi_resize", 1)]:
     recording = (RFB_DATA / (name + ".server")).read_bytes()
     init_length = 24 + struct.unpack(">I", recording[20:24])[0]
     write("fuzz_rfb_server_stream", name, bytes([pick, 0, 0, 0]) + recording[init_length:])

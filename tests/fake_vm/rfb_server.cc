@@ -371,6 +371,8 @@ bool RfbServer::handle_set_encodings(ByteChain& in) {
   encoder_.set_client_encodings(encodings_);
   desktop_size_ =
       std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoDesktopSize) != encodings_.end();
+  wmvi_ = std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoVmwareDisplayModeChange) !=
+          encodings_.end();
   extended_desktop_size_ = std::find(encodings_.begin(), encodings_.end(),
                                      rfb::kPseudoExtendedDesktopSize) != encodings_.end();
   return true;
@@ -420,24 +422,42 @@ bool RfbServer::handle_update_request(ByteChain& in) {
 
 void RfbServer::send_update(Rect r) {
   screen_->refresh(transport_->loop().now_ms());
-  ByteChain rects;
-  size_t count = 0;
   if (screen_->size_generation() != client_size_generation_ &&
       (extended_desktop_size_ || desktop_size_)) {
-    // The screen changed size: tell the client first, then send all of it.
+    // The screen changed size (a guest's display mode switch). As QEMU's vnc_dpy_switch does:
+    // WMVi with the server's own pixel format (when announced; the client's SetPixelFormat no
+    // longer holds), then the new size, each in an update of its own, then all of the screen.
     client_size_generation_ = screen_->size_generation();
     client_width_ = screen_->width();
     client_height_ = screen_->height();
-    if (extended_desktop_size_) {
-      append_extended_desktop_size(rects, 0, 0);  // reason: the server changed it
-    } else {
-      append_rect_header(rects, ScreenRect{0, 0, client_width_, client_height_},
-                         rfb::kPseudoDesktopSize);
+    const ScreenRect whole{0, 0, client_width_, client_height_};
+    if (wmvi_) {
+      ByteChain wmvi;
+      uint8_t head[4] = {rfb::kFramebufferUpdate, 0, 0, 1};
+      wmvi.append_header(head, sizeof head);
+      append_rect_header(wmvi, whole, rfb::kPseudoVmwareDisplayModeChange);
+      uint8_t pf[PixelFormat::kWireLength];
+      PixelFormat::rgb888().write(pf);
+      wmvi.append_header(pf, sizeof pf);
+      send(wmvi);
+      format_ = PixelFormat::rgb888();
+      encoder_.set_pixel_format(format_);
+      ++counters_.wmvi_rects;
     }
-    ++count;
+    ByteChain size;
+    uint8_t head[4] = {rfb::kFramebufferUpdate, 0, 0, 1};
+    size.append_header(head, sizeof head);
+    if (extended_desktop_size_) {
+      append_extended_desktop_size(size, 0, 0);  // reason: the server changed it
+    } else {
+      append_rect_header(size, whole, rfb::kPseudoDesktopSize);
+    }
+    send(size);
     ++counters_.desktop_size_rects;
     r = Rect{0, 0, client_width_, client_height_};
   }
+  ByteChain rects;
+  size_t count = 0;
   // Clip to the screen as it is and as the client knows it.
   const uint16_t fw = std::min(client_width_, screen_->width());
   const uint16_t fh = std::min(client_height_, screen_->height());

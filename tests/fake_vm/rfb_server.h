@@ -4,8 +4,10 @@
 // (SetPixelFormat: any true-colour 8/16/32 bpp format) and in the first encoding of its
 // SetEncodings list that we implement (Tight incl. JPEG, ZRLE, Hextile, Zlib, Raw: see
 // rect_encoder.h), like QEMU. The screen (fake_screen.h) changes every tick; when its size
-// changes, the next update starts with an ExtendedDesktopSize or DesktopSize rectangle if the
-// client announced one (else updates stay clipped to the size the client knows). A
+// changes, the next update is preceded by a WMVi update (if announced: the pixel format goes
+// back to the server's own, as QEMU does on a display mode switch) and an ExtendedDesktopSize or
+// DesktopSize update if the client announced one (else updates stay clipped to the size the
+// client knows). A
 // SetDesktopSize from the client is answered "prohibited". Input events are counted (and key
 // events reported) so tests can see what a viewer sent through the bridge.
 //
@@ -70,6 +72,7 @@ struct RfbInputCounters {
   uint64_t updates_sent = 0;
   uint64_t cut_text_bytes = 0;
   uint64_t desktop_size_rects = 0;  // DesktopSize / ExtendedDesktopSize we sent
+  uint64_t wmvi_rects = 0;          // WMVi (VMware display mode change) we sent
   uint64_t set_desktop_size_requests = 0;
   uint32_t last_key = 0;  // keysym
   bool last_key_down = false;
@@ -174,7 +177,8 @@ class RfbServer : public TransportSink {
   // The screen size the client knows (ServerInit or the last size rectangle we sent it).
   uint16_t client_width_ = 0, client_height_ = 0;
   uint64_t client_size_generation_ = 0;
-  bool desktop_size_ = false, extended_desktop_size_ = false;  // announced by the client
+  // Announced by the client.
+  bool desktop_size_ = false, extended_desktop_size_ = false, wmvi_ = false;
 
   State state_ = State::version;
   RfbVersion version_;

@@ -130,7 +130,9 @@ INSTANTIATE_TEST_SUITE_P(FakeVm, RecordedQemuStream,
                                            Expectation{"fakevm_hextile_16bpp", kEncodingHextile},
                                            Expectation{"fakevm_zlib", kEncodingZlib},
                                            Expectation{"fakevm_zrle_resize", kEncodingZrle,
-                                                       kPseudoExtendedDesktopSize}),
+                                                       kPseudoExtendedDesktopSize},
+                                           Expectation{"fakevm_tight_wmvi_resize", kEncodingTight,
+                                                       kPseudoVmwareDisplayModeChange}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

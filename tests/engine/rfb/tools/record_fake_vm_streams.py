@@ -5,7 +5,7 @@ corpus, one per encoding it implements, in the format of record_qemu_streams.py:
     <variant>.client   everything we sent after ClientInit
 The fake VM runs frozen (--freeze-at) on a 160x120 screen, so a recording is the same every time.
 Each session: SetPixelFormat, SetEncodings (the variant's list), a full update request; then the
-screen steps one tick (SIGUSR2; for the resize variant it also changes size, SIGHUP) and we ask
+screen steps one tick (SIGUSR2; for the resize variants it also changes size, SIGHUP) and we ask
 for an incremental update of the whole screen; then another tick and a part of the screen.
 Run it only to regenerate the recordings (then fuzz/tools/make_rfb_corpus.py for the corpus):
     tests/engine/rfb/tools/record_fake_vm_streams.py build/rel/tests/fake_vm/fake-vm
@@ -41,6 +41,9 @@ VARIANTS = {
     "fakevm_hextile_16bpp": (RGB565, [5, -223, 0], False),
     "fakevm_zlib": (RGB888, [6, -223, 0], False),
     "fakevm_zrle_resize": (RGB888, [16, -308, -223, 0], True),
+    # A display mode switch with WMVi announced: WMVi (back to 32 bpp), ExtendedDesktopSize, then
+    # Tight in the server's format.
+    "fakevm_tight_wmvi_resize": (RGB565, [7, 0x574D5669, -308, -223, 0], True),
 }
 
 
