@@ -15,6 +15,9 @@
 // incremental updates after each one. --type sends each character as a key press and release,
 // one every --key-interval-ms (default 20), starting after the first update.
 //
+// --out is written at the end and whenever SIGUSR1 arrives during the run (atomically), so a
+// test can compare the viewer's picture with the VM's at several points of one session.
+//
 // --expect compares the final framebuffer with a PPM (the fake VM's --dump-path): exact by
 // default; --tolerance allows a mean absolute channel difference (for JPEG). With --until-match
 // it stops as soon as the framebuffer matches. The expected picture is first reduced to the
@@ -28,8 +31,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -98,6 +103,11 @@ char* get_password(rfbClient* c) {
 
 void finished_update(rfbClient* c) {
   ++state_of(c).updates;
+}
+
+volatile sig_atomic_t dump_requested = 0;
+void on_sigusr1(int) {
+  dump_requested = 1;
 }
 
 // libvncclient's chatter goes to stderr only with PVB_VNC_CHECK_VERBOSE set.
@@ -301,6 +311,12 @@ int run(int argc, char** argv) {
     }
   }
 
+  // SIGUSR1 writes --out during the run. SA_RESTART: libvncclient's reads must not see EINTR.
+  struct sigaction sa {};
+  sa.sa_handler = on_sigusr1;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
   const int fd = connect_tcp(o);
   if (fd < 0) {
     std::fprintf(stderr, "pvb-vnc-check: cannot connect to %s:%d\n", o.host.c_str(), o.port);
@@ -359,7 +375,17 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "pvb-vnc-check: could not start the session\n");
     return finish(kExitProtocol);
   }
+  // A line a test can wait for before it signals us.
+  std::fprintf(stderr, "pvb-vnc-check: connected to %s:%d, %dx%d\n", o.host.c_str(), o.port,
+               c->width, c->height);
 
+  // --out, now: at the end, and on SIGUSR1 during the run.
+  auto write_out = [&] {
+    std::string error;
+    if (write_ppm(o.out, framebuffer_image(c), &error)) return true;
+    std::fprintf(stderr, "pvb-vnc-check: %s\n", error.c_str());
+    return false;
+  };
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
@@ -378,7 +404,12 @@ int run(int argc, char** argv) {
       }
       next_key = Clock::now() + std::chrono::milliseconds(o.key_interval_ms);
     }
+    if (dump_requested) {
+      dump_requested = 0;
+      if (!o.out.empty() && !write_out()) return finish(kExitLocal);
+    }
     const int ready = WaitForMessage(c, 20000);
+    if (ready < 0 && errno == EINTR) continue;  // SIGUSR1 (select is never restarted)
     if (ready < 0) {
       std::fprintf(stderr, "pvb-vnc-check: the connection failed\n");
       return finish(kExitProtocol);

@@ -165,6 +165,27 @@ class VncCheckTest(unittest.TestCase):
         self.assertEqual((width, height), (320, 240))
         self.assertTrue(pixels == read_ppm(expected)[2], "the client's picture is not the VM's")
 
+    def test_sigusr1_writes_the_picture_during_the_run(self):
+        vm = self.vm("--freeze-at", "2", "--incremental-delay-ms", "20")
+        expected = vm.dump_now()
+        out = os.path.join(self.work, "midway.ppm")
+        check = subprocess.Popen([ARGS.check, "127.0.0.1:%d" % vm.port, "--password-file",
+                                  self.password_file, "--encodings", "zlib", "--seconds", "30",
+                                  "--out", out], stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("connected to", check.stderr.readline())  # SIGUSR1 is handled now
+            # Each SIGUSR1 writes the picture as it is then: ask until the update has arrived.
+            want = read_ppm(expected)[2]
+            deadline = time.time() + 20
+            while not (os.path.exists(out) and read_ppm(out)[2] == want):
+                self.assertLess(time.time(), deadline, "no matching picture on SIGUSR1")
+                check.send_signal(signal.SIGUSR1)
+                time.sleep(0.2)
+            self.assertIsNone(check.poll(), "the client keeps running after SIGUSR1")
+        finally:
+            check.terminate()
+            check.communicate(timeout=10)
+
     def test_typed_keys_arrive_in_order(self):
         vm = self.vm("--freeze-at", "0")
         code, err = self.check(vm.port, stdin="check-pw\n", *["--type", "pve!", "--encodings",
