@@ -18,16 +18,21 @@ using HostConnector = std::function<std::unique_ptr<Transport>(const ApiHost&)>;
 class StackDialer final : public Dialer {
  public:
   // `rng` masks the WebSocket frames; it and `loop` must outlive every exchange and stream made.
-  StackDialer(Loop& loop, HostConnector connector, Random& rng);
+  // `stream_connector` makes the plain streams of open_stream() (no TLS); none: open_stream()
+  // gives null.
+  StackDialer(Loop& loop, HostConnector connector, Random& rng,
+              HostConnector stream_connector = nullptr);
 
   std::unique_ptr<HttpExchange> open_http(const ApiHost& host) override;
   std::unique_ptr<WebSocketStream> open_websocket(const ApiHost& host,
                                                   WebSocketRequest request) override;
+  std::unique_ptr<Transport> open_stream(const ApiHost& host) override;
 
  private:
   Loop& loop_;
   HostConnector connector_;
   Random& rng_;
+  HostConnector stream_connector_;
 };
 
 }  // namespace pvb
