@@ -26,6 +26,7 @@ struct ServerConfig {
   // PATH).
   bool qemu = false;
   std::string qemu_binary;
+  std::string spice_x509_dir;  // --spice-x509-dir (with --qemu: QEMUs serve SPICE)
   TlsBackendKind tls_backend = kDefaultTlsBackend;
   MockOptions api;  // timers, pveproxy generation, faults
 };
