@@ -35,6 +35,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 import qemu_screen
@@ -139,7 +140,12 @@ def run(session, mode):
                  "--qemu", "--spice-x509-dir", x509, "--spice-host-subject", HOST_SUBJECT]
     if mode == "late":
         mock_args += ["--spice-password-life-s", "2"]
-    mock = session.procs.start("mock-pveproxy", mock_args, mock_log, env=session.env,
+    # QEMU's QMP and VNC sockets live in the mock's private directory: a Unix socket path has
+    # at most 107 bytes, which a deep build tree's work directory can exceed.
+    short = tempfile.mkdtemp(prefix="pvb-spice-")
+    session.cleanups.append(lambda: shutil.rmtree(short, ignore_errors=True))
+    mock_env = dict(session.env, TMPDIR=short, XDG_RUNTIME_DIR=short)
+    mock = session.procs.start("mock-pveproxy", mock_args, mock_log, env=mock_env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     ready = json.loads(LineReader(mock.stdout).next_line(session.deadline, "mock-pveproxy ready"))
     env = dict(session.env, PVE_API_TOKEN=ready["api_token"])  # a secret: never on argv
@@ -234,6 +240,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: sys.exit(128 + s))
     session = rvi.Session(args)
+    session.cleanups = []
     started = time.monotonic()
     try:
         session.seed_viewer_settings(ask_quit=True)
@@ -244,6 +251,8 @@ def main():
         return 1
     finally:
         session.close()
+        for cleanup in session.cleanups:
+            cleanup()
     log("passed in %.1f s (screenshots in %s)" % (time.monotonic() - started, session.work))
     return 0
 
