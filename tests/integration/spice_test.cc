@@ -3,6 +3,7 @@
 // its 200. The test plays remote-viewer's part on the wire: HTTP CONNECT through the relay.
 // The real remote-viewer on a real QEMU is tests/interop/spice_remote_viewer_interop.py.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -213,6 +214,36 @@ TEST_F(SpiceTest, DirectVvNamesTheSpiceProxy) {
   EXPECT_EQ(vv_value(vv, "title"), "my title");
   EXPECT_EQ(vv_value(vv, "fullscreen"), "1");
   EXPECT_EQ(vv_value(vv, "secure-attention"), "Ctrl+Alt+Ins");  // Proxmox's hotkeys, kept
+}
+
+// --vv-stdin: the .vv goes to the viewer's standard input ("remote-viewer -"), never to disk.
+TEST_F(SpiceTest, VvOnTheViewersStdin) {
+  auto dir = PrivateDir::create("pvb-spice-test");
+  ASSERT_TRUE(dir.ok());
+  std::string copy = dir->path() + "/stdin.vv";
+  std::string script = dir->path() + "/viewer.sh";
+  ASSERT_TRUE(
+      write_new_private_file(script, "#!/bin/sh\n[ \"$1\" = - ] || exit 3\ncat > " + copy + "\n")
+          .ok());
+  chmod(script.c_str(), 0700);
+  std::string tmp = dir->path() + "/tmp";
+  mkdir(tmp.c_str(), 0700);
+  RunResult r = run_pvebridge(args({"connect", "web01", "--protocol", "spice", "--vv-stdin",
+                                    "--viewer", script, "--spice-proxy", spice_proxy()}),
+                              env({{"TMPDIR", tmp}}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string vv = read_file(copy);
+  EXPECT_EQ(vv_value(vv, "type"), "spice");
+  EXPECT_EQ(vv_value(vv, "proxy"), "http://" + spice_proxy());
+  EXPECT_EQ(vv_value(vv, "password").size(), 40u);
+  // Nothing was written under TMPDIR (where the private .vv directory would be).
+  DIR* d = opendir(tmp.c_str());
+  ASSERT_NE(d, nullptr);
+  int entries = 0;
+  while (dirent* e = readdir(d))
+    entries += std::string(e->d_name) != "." && std::string(e->d_name) != "..";
+  closedir(d);
+  EXPECT_EQ(entries, 0);
 }
 
 // Port 3128 closed: a clear error before any ticket is asked for, exit 12.
