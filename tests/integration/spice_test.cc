@@ -230,7 +230,7 @@ TEST_F(SpiceTest, VvOnTheViewersStdin) {
   mkdir(tmp.c_str(), 0700);
   RunResult r = run_pvebridge(args({"connect", "web01", "--protocol", "spice", "--vv-stdin",
                                     "--viewer", script, "--spice-proxy", spice_proxy()}),
-                              env({{"TMPDIR", tmp}}));
+                              env({{"TMPDIR", tmp}, {"XDG_RUNTIME_DIR", tmp}}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string vv = read_file(copy);
   EXPECT_EQ(vv_value(vv, "type"), "spice");
