@@ -68,6 +68,7 @@ Result<std::optional<ConnectHead>> parse_connect_head(std::string_view bytes) {
     }
     if (first) {
       first = false;
+      if (line.find('\t') != std::string_view::npos) return malformed("a tab in the request line");
       size_t sp1 = line.find(' ');
       size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
       if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {

@@ -48,7 +48,7 @@ Result<SpiceTicket> decode_spiceproxy(std::string_view body) {
   auto type = json_string(*data, "type", what);
   if (!type.ok()) return type.error();
   if (*type != "spice") {
-    return Error(Errc::protocol, std::string(what) + ": type is '" + *type + "', not 'spice'");
+    return Error(Errc::protocol, std::string(what) + ": type is not 'spice'");
   }
   auto host = json_string(*data, "host", what);
   if (!host.ok()) return host.error();
