@@ -21,6 +21,8 @@ PACKAGES=(
   # terminal consoles: a real terminal emulator for the interactive tests, the mock's shell and a
   # full-screen program in it
   tmux bash less
+  # the time-to-first-picture bench's stand-in viewer (DES for VNC authentication)
+  python3-cryptography
 )
 
 missing=()

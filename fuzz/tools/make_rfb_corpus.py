@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora and dictionaries of the RFB fuzz targets:
-fuzz/corpus/fuzz_rfb_{server_stream,client_stream,handshake}/ and fuzz/dict/<target>.dict.
+fuzz/corpus/fuzz_rfb_{server_stream,client_stream,handshake,reconnect}/ and fuzz/dict/<target>.dict.
 
 Seeds are committed; run this only to regenerate them (needs python3 and openssl for the DES of
 the VNC Authentication response):
@@ -152,3 +152,28 @@ hs_dict = ["# RFB handshakes", '"RFB 003.008\\x0a"', '"RFB 003.007\\x0a"', '"RFB
            '"Authentication failed"', f'"{esc(response)}"', f'"{esc(challenge)}"',
            f'"{esc(pixel_format())}"']
 (FUZZ / "dict" / "fuzz_rfb_handshake.dict").write_text("\n".join(hs_dict) + "\n")
+
+# fuzz_rfb_reconnect: recording, flags, then (op, argument) pairs (see the target's comment).
+SEND, KEY, QKEY, POINTER, REQUEST, PROCESS, CUT, RECONNECT = range(8)
+
+
+def script(*ops): return b"".join(u8(op) + u8(arg) for op, arg in ops)
+
+
+SEND_ALL = [(SEND, 255)] * 4
+for rec in range(7):
+    # Typing through a cut: a key pressed before, released while the link is down.
+    write("fuzz_rfb_reconnect", f"typing_{rec}", u8(rec) + u8(0) + script(
+        (SEND, 40), (KEY, 0x81), (PROCESS, 0), (CUT, 0), (KEY, 0x01), (POINTER, 0x21),
+        (REQUEST, 0), (REQUEST, 1), (RECONNECT, 0), *SEND_ALL, (PROCESS, 0)))
+    # A key and a button held while the link breaks; the key's release lost in flight.
+    write("fuzz_rfb_reconnect", f"held_{rec}", u8(rec) + u8(0) + script(
+        (SEND, 20), (QKEY, 0x82), (POINTER, 0x01), (SEND, 30), (QKEY, 0x02), (CUT, 1),
+        (RECONNECT, 0), *SEND_ALL, (POINTER, 0x00), (PROCESS, 0)))
+    # Cuts at many offsets, with a new size, half forwarding, a small gate and a small queue.
+    cuts = []
+    for k in range(1, 12):
+        cuts += [(SEND, 7 * k), (KEY, 0x80 | k), (CUT, k), (POINTER, k * 8), (KEY, k),
+                 (RECONNECT, k)]
+    write("fuzz_rfb_reconnect", f"cuts_{rec}", u8(rec) + u8(16 | 4) + script(*cuts))
+    write("fuzz_rfb_reconnect", f"small_{rec}", u8(rec) + u8(2 | 8 | 1) + script(*cuts))

@@ -227,23 +227,27 @@ TEST_F(NetworkFault, RenegotiationIsRefused) {
 }
 
 TEST_F(NetworkFault, CertificateChangesBetweenTwoConnections) {
-  MockPveproxy m({"--fault", "cert_change_after=1"});
+  // The API connection gets the pinned certificate, the console WebSocket another one: it would
+  // reuse the API's kept-alive connection, but the mock closes that one as the upgrade arrives
+  // (close_reused), so the upgrade goes again on a second connection.
+  MockPveproxy m({"--fault", "cert_change_after=1", "--fault", "close_reused=vncwebsocket"});
   ASSERT_TRUE(m.ok());
-  // The API connection gets the pinned certificate, the console WebSocket another one.
   Outcome o = run_bounded(args(m, {"connect", "web01", "--no-viewer"}), token_env(m));
-  record("certificate changes between calls", "--fault cert_change_after=1, --fingerprint", o);
+  record("certificate changes between calls",
+         "--fault cert_change_after=1 --fault close_reused=vncwebsocket, --fingerprint", o);
   EXPECT_EQ(o.exit_code, 4) << o.err;
   EXPECT_TRUE(contains(o.line(), "console WebSocket: certificate fingerprint mismatch: expected " +
                                      m.info().fingerprint))
       << o.err;
   EXPECT_TRUE(wait_for_stderr(m.process(), "served with the second certificate"));
   // Trusting the CA instead: the second certificate comes from another CA, refused as well.
-  MockPveproxy again({"--fault", "cert_change_after=1"});
+  MockPveproxy again({"--fault", "cert_change_after=1", "--fault", "close_reused=vncwebsocket"});
   ASSERT_TRUE(again.ok());
   Outcome ca = run_bounded({"connect", "web01", "--no-viewer", "--host", again.info().host(),
                             "--ca-file", again.info().ca_file},
                            token_env(again));
-  record("certificate changes between calls", "--fault cert_change_after=1, --ca-file", ca);
+  record("certificate changes between calls",
+         "--fault cert_change_after=1 --fault close_reused=vncwebsocket, --ca-file", ca);
   EXPECT_EQ(ca.exit_code, 4) << ca.err;
 }
 

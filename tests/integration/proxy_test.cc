@@ -29,8 +29,8 @@ class TestProxy {
   bool ok() const { return port_ > 0; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // The next request line it printed that CONNECTs to `target`.
-  std::optional<std::string> next_connect(const std::string& target) {
-    return proc_->wait_for_line("\"target\":\"" + target + "\"", 10000);
+  std::optional<std::string> next_connect(const std::string& target, int timeout_ms = 10000) {
+    return proc_->wait_for_line("\"target\":\"" + target + "\"", timeout_ms);
   }
 
  private:
@@ -143,14 +143,16 @@ TEST_F(ProxyTest, TheApiAndTheConsoleGoThroughTheProxy) {
   ASSERT_TRUE(m.ok());
   TestProxy proxy;
   ASSERT_TRUE(proxy.ok());
-  auto r = run_pvebridge(console_args(m, {"--proxy", proxy.url()}), viewer_env(m));
+  auto r = run_pvebridge(console_args(m, {"--proxy", proxy.url(), "--verbose"}), viewer_env(m));
   expect_console(r);
-  // The REST connection and the WebSocket: two tunnels to the mock.
+  // The REST calls and the WebSocket: one tunnel to the mock (the kept-alive connection, handed
+  // over to the WebSocket).
+  EXPECT_NE(r.err.find("handed over"), std::string::npos) << r.err;
   auto api = proxy.next_connect(m.info().host());
   ASSERT_TRUE(api);
   EXPECT_EQ(json_get(*api, "method"), "CONNECT");
   EXPECT_EQ(json_get(*api, "authorization"), "null");
-  EXPECT_TRUE(proxy.next_connect(m.info().host()));
+  EXPECT_FALSE(proxy.next_connect(m.info().host(), 500)) << "a second tunnel was opened";
 }
 
 TEST_F(ProxyTest, HttpsProxyFromTheEnvironmentWithCredentials) {
@@ -216,7 +218,8 @@ TEST_F(ProxyTest, TheConfigFilesProxyCarriesTheConsoleAfterTheEnvironments) {
                          viewer_env(m));
   expect_console(r);
   EXPECT_TRUE(proxy.next_connect(m.info().host()));
-  EXPECT_TRUE(proxy.next_connect(m.info().host())) << "the console's WebSocket too";
+  // The console's WebSocket too: the REST calls' tunnel is handed over to it.
+  EXPECT_NE(r.err.find("handed over"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("(from the config file)"), std::string::npos) << r.err;
 
   // https_proxy beats the file's proxy (which would refuse everything).

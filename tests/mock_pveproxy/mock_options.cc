@@ -10,7 +10,8 @@ constexpr std::string_view kKnownFaults =
     "drop_ws_after=BYTES, stall_ws, reject_ticket, oversized_header, "
     "malformed_json=PATH_SUBSTRING, slow=MS, raw_after_upgrade=KIND, "
     "endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING, endless_chunked=PATH_SUBSTRING, "
-    "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade, "
+    "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, close_reused=PATH_SUBSTRING, "
+    "bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
     "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token";
 
@@ -26,7 +27,8 @@ constexpr FaultKind kFaultKinds[] = {
     FaultKind::endless_chunked,   FaultKind::wrong_types,     FaultKind::no_reply,
     FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
     FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
-    FaultKind::cert_change_after, FaultKind::not_proxmox,     FaultKind::term};
+    FaultKind::cert_change_after, FaultKind::not_proxmox,     FaultKind::term,
+    FaultKind::close_reused};
 
 constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
     {TermFault::no_ok, "no_ok"},
@@ -45,6 +47,7 @@ bool takes_path(FaultKind kind) {
     case FaultKind::endless_chunked:
     case FaultKind::wrong_types:
     case FaultKind::no_reply:
+    case FaultKind::close_reused:
       return true;
     default:
       return false;
@@ -90,6 +93,8 @@ std::string_view fault_name(FaultKind kind) {
       return "wrong_types";
     case FaultKind::no_reply:
       return "no_reply";
+    case FaultKind::close_reused:
+      return "close_reused";
     case FaultKind::bad_ws_accept:
       return "bad_ws_accept";
     case FaultKind::reset_upgrade:
@@ -184,6 +189,7 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::endless_chunked:
     case FaultKind::wrong_types:
     case FaultKind::no_reply:
+    case FaultKind::close_reused:
       if (!arg || arg->empty()) {
         return usage(prefix + "needs a path substring (" + std::string(name) +
                      "=/cluster/resources)");

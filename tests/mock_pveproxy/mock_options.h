@@ -32,6 +32,8 @@ enum class FaultKind {
   endless_chunked,  // a chunked body whose last chunk never comes
   wrong_types,      // the JSON reply with every scalar inside "data" wrapped in an array
   no_reply,         // no answer at all; the connection stays open and silent
+  close_reused,     // a request on a connection that already served one is answered by closing
+                    // it, as when pveproxy's idle timeout fires just as the request arrives
   // The websocket upgrade:
   bad_ws_accept,  // the 101 carries a Sec-WebSocket-Accept that does not match the key
   reset_upgrade,  // the upgrade request is answered with a TCP reset
@@ -104,6 +106,12 @@ std::optional<VncproxyGeneration> parse_vncproxy_generation(std::string_view tex
 struct MockOptions {
   // Every 401 reply is delayed by this much, as pveproxy does to slow down password guessing.
   uint64_t auth_fail_delay_ms = 3000;
+  // pveproxy closes a kept-alive connection idle this long (AnyEvent::Handle's timeout, 5 s by
+  // default: PVE::APIServer::AnyEvent). 0: never.
+  uint64_t keepalive_timeout_ms = 5000;
+  // It answers at most this many requests per connection (pveproxy's keep_alive => 100), then
+  // says Connection: close.
+  static constexpr uint64_t keepalive_max_requests = 100;
   // A started guest becomes running this long after the start call.
   uint64_t start_delay_ms = 2000;
   // After vncproxy, the node-side listener waits this long for the websocket.

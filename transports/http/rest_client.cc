@@ -83,6 +83,11 @@ class RestClient::Connection final : public TransportSink {
   uint64_t responses = 0;
 
   bool closed_seen() const { return closed_seen_; }
+  // Gives the transport away (its sink unset); this connection is then an empty shell.
+  std::unique_ptr<Transport> release() {
+    transport_->set_sink(nullptr);
+    return std::move(transport_);
+  }
   // Detaches from the client: no more callbacks reach it.
   void orphan() { orphaned_ = true; }
 
@@ -125,6 +130,21 @@ RestClient::~RestClient() {
     c->transport().close(CloseMode::Abort);
     loop_.defer_delete(std::move(c));
   }
+}
+
+std::unique_ptr<Transport> RestClient::take_idle_transport() {
+  const bool idle = !closed_ && !active_ && queue_.empty() && conn_ && conn_->responses > 0 &&
+                    !conn_->dead() && conn_->transport().connected() &&
+                    conn_->transport().pending_write_bytes() == 0;
+  if (!idle) return nullptr;
+  std::unique_ptr<Connection> c = std::move(conn_);
+  log("connection #" + std::to_string(c->id()) + ": handed over after " +
+      std::to_string(c->responses) + (c->responses == 1 ? " response" : " responses"));
+  std::unique_ptr<Transport> t = c->release();
+  // We may be inside that transport's callback to the shell (a response's `done` opening the
+  // console): the shell goes on a later iteration.
+  loop_.defer_delete(std::move(c));
+  return t;
 }
 
 void RestClient::set_default_header(std::string name, std::string value) {

@@ -68,6 +68,13 @@ class RestClient final : public HttpExchange {
   // connection. Later request() calls are ignored.
   void close() override;
 
+  // Hands over the kept-alive connection when it is idle and healthy: it has served at least one
+  // response, no request is queued or in flight, the server has not ended it and nothing waits to
+  // be written. The transport is started and connected, its sink unset (the taker sets its own);
+  // this client opens a new connection for its next request. Null otherwise. The WebSocket of a
+  // console takes the connection its REST calls used this way (one TLS handshake per console).
+  std::unique_ptr<Transport> take_idle_transport();
+
   size_t queued_requests() const { return queue_.size() + (active_ ? 1 : 0); }
   // Connections opened so far (for tests and --verbose).
   uint64_t connections_opened() const { return connections_opened_; }

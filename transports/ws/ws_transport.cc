@@ -147,7 +147,34 @@ void WsTransport::send_upgrade_request() {
   process_input();  // in case the answer is already here
 }
 
+bool WsTransport::redial_once() {
+  if (role_ != WsRole::client || !client_options_.redial || answer_started_) return false;
+  if (phase_ != Phase::created && phase_ != Phase::connecting && phase_ != Phase::handshaking) {
+    return false;
+  }
+  std::function<std::unique_ptr<Transport>()> redial = std::move(client_options_.redial);
+  client_options_.redial = nullptr;
+  std::unique_ptr<Transport> fresh = redial();
+  if (!fresh) return false;
+  // The old connection may be calling us right now: it goes on a later iteration.
+  std::unique_ptr<Transport> old = std::move(lower_);
+  old->set_sink(nullptr);
+  old->close(CloseMode::Abort);
+  loop().defer_delete(std::move(old));
+  attach_lower(std::move(fresh));
+  if (!reading_enabled()) lower_->read_disable(true);
+  in_.clear();
+  lower_eof_ = false;
+  head_progress_ = HttpHeadProgress{};
+  if (phase_ == Phase::created) return true;  // start() starts the fresh one
+  lower_->set_write_watermarks(std::min(write_high_mark(), kPongBudget), 0);
+  phase_ = Phase::connecting;  // on_connected sends the upgrade again
+  lower_->start();
+  return true;
+}
+
 void WsTransport::on_data(ByteChain& data, bool end_stream) {
+  if (!data.empty() && phase_ != Phase::open && phase_ != Phase::closing) answer_started_ = true;
   in_.move_from(data);
   if (end_stream) lower_eof_ = true;
   process_input();
@@ -155,6 +182,7 @@ void WsTransport::on_data(ByteChain& data, bool end_stream) {
 
 void WsTransport::on_closed(const Error& error) {
   if (phase_ == Phase::done) return;
+  if (redial_once()) return;
   const Phase was = phase_;
   phase_ = Phase::done;
   handshake_timer_.stop();
@@ -202,6 +230,7 @@ bool WsTransport::take_handshake_answer() {
   }
   if (!head.value()) {
     if (lower_eof_) {
+      if (redial_once()) return false;
       fail(Error(Errc::connection_lost, "WebSocket: connection closed during the handshake"));
     }
     return false;

@@ -3,7 +3,11 @@
 //
 // - client(): starts the lower transport, sends the Upgrade request once it is connected, checks
 //   the 101 answer, then reports on_connected. A non-101 answer ends it with
-//   Errc::console_refused carrying the status and reason phrase.
+//   Errc::console_refused carrying the status and reason phrase. The lower transport may also be
+//   a kept-alive connection that already carried REST calls (started and connected): the upgrade
+//   then goes out at once. With WsClientOptions::redial set, such a reused connection that the
+//   server ends before a single byte of its answer (pveproxy's idle timeout firing just as we
+//   reuse it: a close or a reset) is replaced, once, by a fresh one, and the upgrade sent again.
 // - server(): for the mock pveproxy, over a lower transport whose HTTP layer already did the
 //   handshake; `leftover` holds the bytes that came after the request head.
 // Writes become binary frames (FIN set, never fragmented, at most WsCodecOptions::max_frame_payload
@@ -45,6 +49,9 @@ struct WsClientOptions {
   WsCodecOptions codec{WsRole::client};
   uint64_t handshake_timeout_ms = 15000;
   uint64_t close_timeout_ms = 2000;
+  // Set when the lower transport is a reused kept-alive connection: makes a fresh, unstarted one
+  // to the same host (null when none can be made). Used at most once, see above.
+  std::function<std::unique_ptr<Transport>()> redial;
 };
 
 struct WsServerOptions {
@@ -109,6 +116,9 @@ class WsTransport final : public TransportOverlayOf<WebSocketStream>, private Ws
   void on_close(uint16_t code, std::string_view reason) override;
 
   void send_upgrade_request();
+  // Replaces a reused lower transport the server ended before answering; false when that is not
+  // the case (or was done already), and the failure stands.
+  bool redial_once();
   void process_input();
   bool take_handshake_answer();
   void deliver();
@@ -131,6 +141,7 @@ class WsTransport final : public TransportOverlayOf<WebSocketStream>, private Ws
   WsClientOptions client_options_;
   std::string key_;
   HttpHeadProgress head_progress_;  // resumes the head scan: answers may arrive a byte at a time
+  bool answer_started_ = false;     // a byte came from the lower transport before we were open
 
   // server
   bool reply_to_close_ = false;

@@ -13,6 +13,9 @@
 // encoding both sides know: Raw, CopyRect, RRE, CoRRE, Hextile (every subencoding), Zlib, Tight
 // (fill, copy, palette of 2 and 4 colours, gradient, below and above 12 bytes), ZRLE, cursors,
 // DesktopSize, LastRect, Bell, ServerCutText.
+// And the reconnect's rewrites (ServerGate): a session cut at every byte and completed, then a
+// new session whose fresh Tight deflaters the gate's reset bits put in step with libvncclient's
+// inflaters.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rfb/rfbclient.h>
@@ -28,6 +31,7 @@
 #include "engine/rfb/big_endian.h"
 #include "engine/rfb/client_stream.h"
 #include "engine/rfb/rfb_wire.h"
+#include "engine/rfb/server_gate.h"
 #include "engine/rfb/server_stream.h"
 #include "tests/engine/rfb/rfb_test_util.h"
 
@@ -343,6 +347,65 @@ TEST(LibvncclientGenerated, CursorsDesktopSizeAndLastRect) {
   c.rect(0, 0, 1, 1, kEncodingRaw).fill(2);
   c.rect(0, 0, 0, 0, kPseudoLastRect);
   expect_same_boundaries(pf, 64, 48, b.str() + c.str());
+}
+
+// --- a cut session completed, then a new one (ServerGate, issue 14) -----------------------------
+
+// Session 1 cut after `cut` bytes and completed by the gate; then session 2 through the gate.
+std::string cut_and_resumed(std::string_view session1, size_t cut, std::string_view session2,
+                            const std::vector<int32_t>& encodings) {
+  ServerGate gate(PixelFormat::rgb888(), 64, 48);
+  gate.set_client_encodings(encodings);
+  ByteChain in, viewer;
+  testing::append_piece(in, session1.substr(0, cut));
+  auto ready = gate.advance(in);
+  EXPECT_TRUE(ready.ok());
+  EXPECT_TRUE(gate.finish_cut(in, viewer).ok());
+  EXPECT_EQ(gate.resume_session(64, 48, encodings, viewer), ResizeResult::same_size);
+  testing::append_piece(in, session2);
+  ready = gate.advance(in);
+  EXPECT_TRUE(ready.ok());
+  EXPECT_EQ(*ready, session2.size());
+  viewer.move_from(in);
+  return viewer.to_string();
+}
+
+TEST(LibvncclientReconnect, CutAnywhereCompletedAndResumedDecodes) {
+  const size_t tpixel = 3;
+  Deflater old_streams[4], new_streams[4];
+  Bytes one = update_header(4);
+  one.rect(0, 0, 4, 2, kEncodingRaw).raw(pattern(4 * 2 * 4, 1));
+  std::string a = old_streams[1].compress(pattern(20 * 10 * tpixel, 2));
+  one.rect(0, 0, 20, 10, kEncodingTight).u8(0x10).compact(a.size()).raw(a);
+  one.rect(0, 0, 17, 16, kEncodingHextile).u8(2).fill(4, 1).u8(1).raw(pattern(1 * 16 * 4, 3));
+  std::string b = old_streams[2].compress(pattern(8 * 8 * tpixel, 4));
+  one.rect(0, 0, 8, 8, kEncodingTight).u8(0x20).compact(b.size()).raw(b);
+  one.u8(kBell);
+  // The new server's deflaters start afresh; it sets no reset bit (QEMU never does).
+  Bytes two = update_header(3);
+  for (int stream : {1, 2, 1}) {
+    std::string z = new_streams[stream].compress(pattern(16 * 9 * tpixel, uint8_t(stream)));
+    two.rect(0, 0, 16, 9, kEncodingTight).u8(uint8_t(stream << 4)).compact(z.size()).raw(z);
+  }
+  const std::vector<int32_t> with_last_rect = {kEncodingTight, kPseudoLastRect, kEncodingRaw};
+  const std::vector<int32_t> without = {kEncodingTight, kEncodingHextile, kEncodingRaw};
+  for (const auto* encodings : {&with_last_rect, &without}) {
+    for (size_t cut = 0; cut <= one.size(); ++cut) {
+      const std::string stream = cut_and_resumed(one.str(), cut, two.str(), *encodings);
+      Boundaries theirs = libvncclient(PixelFormat::rgb888(), 64, 48, stream);
+      ASSERT_EQ(theirs.failure, "") << "cut at " << cut;
+      Boundaries mine = ours(PixelFormat::rgb888(), 64, 48, stream);
+      ASSERT_EQ(mine.failure, "");
+      EXPECT_EQ(theirs.message_ends, mine.message_ends) << "cut at " << cut;
+      ASSERT_FALSE(theirs.message_ends.empty());
+      EXPECT_EQ(theirs.message_ends.back(), stream.size()) << "cut at " << cut;
+    }
+  }
+  // Without the gate's reset bits, libvncclient's inflaters are out of step: the check above
+  // would catch a missing reset.
+  const std::string whole = one.str();
+  Boundaries broken = libvncclient(PixelFormat::rgb888(), 64, 48, whole + two.str());
+  EXPECT_NE(broken.failure, "");
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ HttpConnection::HttpConnection(std::unique_ptr<Transport> transport, MockApi& ap
       peer_(std::move(peer)),
       events_(std::move(events)),
       parser_(pveproxy_request_limits()),
-      delay_timer_(loop_) {}
+      delay_timer_(loop_),
+      idle_timer_(loop_) {}
 
 HttpConnection::~HttpConnection() {
   if (transport_ && transport_->sink() == this) transport_->set_sink(nullptr);
@@ -39,7 +40,12 @@ void HttpConnection::start() {
   transport_->start();
 }
 
+void HttpConnection::on_connected() {
+  if (events_.connected) events_.connected(*this);
+}
+
 void HttpConnection::on_data(ByteChain& data, bool end_stream) {
+  if (!data.empty()) idle_timer_.stop();
   in_.move_from(data);
   if (end_stream) peer_ended_ = true;
   process();
@@ -47,6 +53,7 @@ void HttpConnection::on_data(ByteChain& data, bool end_stream) {
 
 void HttpConnection::on_closed(const Error& error) {
   delay_timer_.stop();
+  idle_timer_.stop();
   closing_ = true;
   if (error.failed() && requests_ == 0) log_(peer_ + ": connection failed: " + error.message());
   if (closed_reported_) return;
@@ -120,6 +127,13 @@ void HttpConnection::handle_request() {
 bool HttpConnection::start_fault_reply(bool upgrade) {
   const MockOptions& options = api_.options();
   const std::string path = split_target(parser_.head().target).path;
+  if (requests_ > 0 && options.path_fault(FaultKind::close_reused, path)) {
+    log_(peer_ + ": " + parser_.head().method + " " + path + " on a connection after " +
+         std::to_string(requests_) + " replies: closed unanswered (fault close_reused)");
+    closing_ = true;
+    transport_->close(CloseMode::Flush);
+    return true;
+  }
   if (upgrade && options.reset_upgrade()) {
     log_(peer_ + ": GET " + path + ": a TCP reset instead of the 101 (fault reset_upgrade)");
     closing_ = true;
@@ -144,6 +158,9 @@ void HttpConnection::on_write_low() {
 }
 
 void HttpConnection::respond(MockResponse reply, bool keep_alive) {
+  // pveproxy: "Connection: close" after an error status, and after its 100th request.
+  keep_alive =
+      keep_alive && reply.status < 400 && requests_ + 1 < MockOptions::keepalive_max_requests;
   if (reply.delay_ms == 0) {
     send_reply(reply, keep_alive);
     after_reply(keep_alive);
@@ -186,6 +203,17 @@ void HttpConnection::after_reply(bool keep_alive) {
   }
   parser_.reset();
   continue_sent_ = false;
+  // Waiting for the next request: pveproxy's handle timeout runs again from its reply on.
+  const uint64_t idle_ms = api_.options().keepalive_timeout_ms;
+  if (idle_ms > 0 && in_.empty()) idle_timer_.start(idle_ms, [this] { idle_timed_out(); });
+}
+
+void HttpConnection::idle_timed_out() {
+  if (!transport_ || closing_) return;
+  log_(peer_ + ": idle for " + std::to_string(api_.options().keepalive_timeout_ms) + " ms after " +
+       std::to_string(requests_) + " replies: closed (keep-alive timeout)");
+  closing_ = true;
+  transport_->close(CloseMode::Flush);
 }
 
 void HttpConnection::grant_upgrade(ConsoleGrant grant) {

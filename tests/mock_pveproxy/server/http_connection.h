@@ -3,11 +3,15 @@
 //
 // Requests are read with HttpRequestParser under pveproxy's limits (request head under 8 KiB and
 // 64 lines, bodies up to 64 KiB), handed to MockApi, and answered one at a time in arrival order,
-// keep-alive. A reply the API wants delayed (the 401 delay, the slow fault) is sent when its Timer
-// fires; meanwhile reading stops, so pipelined requests wait their turn and nothing else on the
-// connection moves. Other connections are not held up.
+// keep-alive as pveproxy does it (PVE::APIServer::AnyEvent): at most 100 requests per connection,
+// `Connection: close` after any status of 400 or more, and a connection idle for
+// MockOptions::keepalive_timeout_ms after a reply is closed. A reply the API wants delayed (the 401
+// delay, the slow fault) is sent when its Timer fires; meanwhile reading stops, so pipelined
+// requests wait their turn and nothing else on the connection moves. Other connections are not held
+// up.
 //
-// A GET with Upgrade headers goes to MockApi::accept_vncwebsocket: a refusal is an ordinary HTTP
+// A GET with Upgrade headers goes to MockApi::accept_vncwebsocket, on a fresh connection or on one
+// that already served requests (pveproxy accepts both): a refusal is an ordinary HTTP
 // reply (then the connection closes: what follows the head is not HTTP); a grant writes the 101
 // and hands the transport, the bytes after the request head and the grant to `upgraded`.
 #pragma once
@@ -35,6 +39,8 @@ HttpLimits pveproxy_request_limits();
 class HttpConnection final : private TransportSink {
  public:
   struct Events {
+    // The transport is up (for TLS: the handshake is done).
+    std::function<void(HttpConnection&)> connected;
     // The connection is over (closed by either side, or failed). Called once, last.
     std::function<void(HttpConnection&)> closed;
     // A console websocket was granted and the 101 written. The connection is over too: the
@@ -57,6 +63,7 @@ class HttpConnection final : private TransportSink {
 
  private:
   // TransportSink
+  void on_connected() override;
   void on_data(ByteChain& data, bool end_stream) override;
   void on_closed(const Error& error) override;
   void on_write_low() override;
@@ -74,6 +81,7 @@ class HttpConnection final : private TransportSink {
   void upgrade_now(ConsoleGrant grant);
   void after_reply(bool keep_alive);
   void pause_reading(bool pause);
+  void idle_timed_out();
   void log_request(int status);
 
   Loop& loop_;
@@ -87,6 +95,7 @@ class HttpConnection final : private TransportSink {
   ByteChain in_;    // received, not parsed yet
   ByteChain body_;  // the current request's body
   Timer delay_timer_;
+  Timer idle_timer_;  // pveproxy's keep-alive timeout, running while we wait for a request
   std::unique_ptr<HostileReply> hostile_;  // a hostile reply being streamed (faults)
   bool started_ = false;
   bool waiting_ = false;  // a delayed reply is pending

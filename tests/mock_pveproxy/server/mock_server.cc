@@ -28,6 +28,11 @@ void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer)
     transport = std::make_unique<TlsTransport>(std::move(transport), tls, std::string());
   }
   HttpConnection::Events events;
+  events.connected = [this, peer](HttpConnection&) {
+    ++connections_up_;
+    // Tests count these lines: one per TLS handshake the clients made.
+    if (tls_) log_(peer + ": TLS handshake done (" + std::to_string(connections_up_) + " so far)");
+  };
   events.closed = [this](HttpConnection& c) { connection_closed(c); };
   events.upgraded = [this](HttpConnection& c, std::unique_ptr<Transport> t, ByteChain leftover,
                            ConsoleGrant grant) {

@@ -46,6 +46,8 @@ class MockServer {
   void shut_down();
 
   size_t http_connections() const { return http_.size(); }
+  // Connections whose transport came up (with TLS: completed handshakes), since the start.
+  uint64_t connections_up() const { return connections_up_; }
   size_t console_sessions() const { return consoles_.size(); }
   // The running console session on that port, or null.
   ConsoleWebsocket* find_console(uint16_t port);
@@ -72,6 +74,7 @@ class MockServer {
   std::map<ConsoleWebsocket*, std::unique_ptr<ConsoleWebsocket>> consoles_;
   std::vector<ConsoleSummary> finished_;
   std::function<void(const ConsoleSummary&)> on_console_end_;
+  uint64_t connections_up_ = 0;
 };
 
 // One line about an ended console for the log: port, guest, mode, bytes, how it ended.

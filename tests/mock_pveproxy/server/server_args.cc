@@ -40,7 +40,8 @@ const char* const kServerUsage =
     "                            deaf_ping_flood|deaf,\n"
     "                            endless_headers=PATH_SUBSTRING, huge_body=PATH_SUBSTRING,\n"
     "                            endless_chunked=PATH_SUBSTRING, wrong_types=PATH_SUBSTRING,\n"
-    "                            no_reply=PATH_SUBSTRING, bad_ws_accept, reset_upgrade,\n"
+    "                            no_reply=PATH_SUBSTRING, close_reused=PATH_SUBSTRING,\n"
+    "                            bad_ws_accept, reset_upgrade,\n"
     "                            reset_after=BYTES, chunk_writes=BYTES,\n"
     "                            tls_alert=handshake|request, tls_renegotiate,\n"
     "                            cert_change_after=N, not_proxmox, term=no_ok|garbage|\n"
@@ -69,6 +70,8 @@ const char* const kServerUsage =
     "timers:\n"
     "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
     "  --start-delay-ms N        a started guest runs after N ms (default 2000)\n"
+    "  --keepalive-timeout-ms N  close a kept-alive connection idle for N ms, as pveproxy does\n"
+    "                            (default 5000; 0: never)\n"
     "  --ws-window-ms N          the websocket must follow vncproxy within N ms (default 10000;\n"
     "                            the mock's clock counts whole seconds)\n"
     "  --vnc-password-life-s N   the VNC password expires N s after the websocket (default 30)\n"
@@ -119,6 +122,7 @@ struct TimerFlag {
 constexpr TimerFlag kTimerFlags[] = {
     {"--auth-fail-delay-ms", &MockOptions::auth_fail_delay_ms, nullptr},
     {"--start-delay-ms", &MockOptions::start_delay_ms, nullptr},
+    {"--keepalive-timeout-ms", &MockOptions::keepalive_timeout_ms, nullptr},
     {"--ws-window-ms", &MockOptions::ws_window_ms, nullptr},
     {"--vnc-password-life-s", nullptr, &MockOptions::vnc_password_life_s},
     {"--spice-password-life-s", nullptr, &MockOptions::spice_password_life_s},

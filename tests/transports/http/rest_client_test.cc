@@ -623,5 +623,95 @@ TEST_F(RestClientTest, CallbackMayQueueTheNextRequest) {
   EXPECT_EQ(client->connections_opened(), 1u);
 }
 
+// --- handing the idle connection over (a console's WebSocket takes it) ---
+
+// Reads what arrives on a connection that was handed over.
+struct Taker : TransportSink {
+  std::string data;
+  bool closed = false;
+  void on_data(ByteChain& d, bool) override {
+    data += d.to_string();
+    d.clear();
+  }
+  void on_closed(const Error&) override { closed = true; }
+};
+
+TEST_F(RestClientTest, IdleConnectionIsHandedOverAndTheNextRequestDialsAnew) {
+  // Nothing to hand over before a connection has served a response.
+  EXPECT_EQ(client->take_idle_transport(), nullptr);
+  Outcome a;
+  client->request(get("/a"), a.callback());
+  run(a);
+  std::unique_ptr<Transport> taken = client->take_idle_transport();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_TRUE(taken->connected());
+  EXPECT_EQ(taken->sink(), nullptr);
+  EXPECT_EQ(client->take_idle_transport(), nullptr);  // given once
+  // The taker owns the connection: what it writes reaches the same server connection.
+  Taker taker;
+  taken->set_sink(&taker);
+  server.handler = [](FakeServer::Conn& c, const FakeServer::Request& r) {
+    c.respond(200, "{\"on\":\"" + r.head.target + "\"}");
+  };
+  ByteChain raw(std::string("GET /raw HTTP/1.1\r\nHost: x\r\n\r\n"));
+  taken->write(raw);
+  ASSERT_TRUE(loop.run_until([&] { return taker.data.find("/raw") != std::string::npos; }));
+  ASSERT_EQ(server.received.size(), 2u);
+  EXPECT_EQ(server.received[1].connection, 0u);
+  // The client goes on over a new connection.
+  Outcome b;
+  client->request(get("/b"), b.callback());
+  run(b);
+  ASSERT_TRUE(b.result->ok());
+  EXPECT_EQ(client->connections_opened(), 2u);
+  EXPECT_EQ(server.received[2].connection, 1u);
+}
+
+// Taken from inside the response's callback (as a console opens its WebSocket from vncproxy's).
+TEST_F(RestClientTest, IdleConnectionCanBeTakenFromInsideTheCallback) {
+  std::unique_ptr<Transport> taken;
+  bool done = false;
+  client->request(get("/a"), [&](Result<RestResponse> r) {
+    ASSERT_TRUE(r.ok());
+    taken = client->take_idle_transport();
+    done = true;
+  });
+  ASSERT_TRUE(loop.run_until([&] { return done; }));
+  ASSERT_NE(taken, nullptr);
+  Taker taker;
+  taken->set_sink(&taker);
+  server.conns[0]->write_raw("late");
+  ASSERT_TRUE(loop.run_until([&] { return taker.data == "late"; }));
+}
+
+TEST_F(RestClientTest, BusyOrDeadConnectionIsNotHandedOver) {
+  Outcome a;
+  client->request(get("/a"), a.callback());
+  run(a);
+  // A request in flight: not idle.
+  Outcome b;
+  client->request(get("/b"), b.callback());
+  EXPECT_EQ(client->take_idle_transport(), nullptr);
+  run(b);
+  // Closed by the server while idle: not healthy.
+  server.conns[0]->close(CloseMode::Flush);
+  ASSERT_TRUE(loop.run_until([&] {
+    return std::any_of(log.begin(), log.end(), [](const std::string& l) {
+      return l.find("closed by the server while idle") != std::string::npos;
+    });
+  }));
+  EXPECT_EQ(client->take_idle_transport(), nullptr);
+  // After "Connection: close": nothing kept.
+  server.handler = [](FakeServer::Conn& c, const FakeServer::Request&) {
+    HttpHeaders h;
+    h.add("Connection", "close");
+    c.respond(200, "{}", h);
+  };
+  Outcome c;
+  client->request(get("/c"), c.callback());
+  run(c);
+  EXPECT_EQ(client->take_idle_transport(), nullptr);
+}
+
 }  // namespace
 }  // namespace pvb

@@ -510,5 +510,132 @@ TEST(WsTransport, AbortClosesAtOnce) {
   EXPECT_FALSE(rig.ssink.ended);
 }
 
+// --- a kept-alive connection reused for the upgrade (StackDialer's one connection per console) ---
+
+// A client WsTransport over a connection that is already up (REST calls used it), whose server
+// ends it in the way the test chooses, and `redial` making fresh connections to a fake pveproxy
+// that upgrades.
+struct ReuseRig {
+  struct Ignore : TransportSink {
+    void on_data(ByteChain& d, bool) override { d.clear(); }
+    void on_closed(const Error&) override {}
+  };
+
+  ReuseRig() : rng(5) {
+    auto [a, b] = make_mem_pipe(loop);
+    kept = std::move(a);
+    kept_server = std::make_unique<FakeUpgradeServer>(std::move(b), rng);
+    kept->set_sink(&ignore);
+    kept->start();
+    kept_server->start();
+    EXPECT_TRUE(loop.run_until([&] { return kept->connected(); }));
+  }
+  // The client over the kept connection; each redial makes a fresh pipe whose server upgrades
+  // (or, with fresh_fails, ends it unanswered too).
+  void start_client() {
+    WsClientOptions co = Rig::client_options();
+    co.redial = [this]() -> std::unique_ptr<Transport> {
+      ++redials;
+      auto [c, d] = make_mem_pipe(loop);
+      auto server = std::make_unique<FakeUpgradeServer>(std::move(d), rng);
+      server->ws_sink = &ssink;
+      if (fresh_fails) {
+        server->mode = FakeUpgradeServer::Mode::raw;
+        server->raw_answer = [](const std::string&) { return std::string(); };
+        server->end_after_raw = true;
+      }
+      server->start();
+      fresh_servers.push_back(std::move(server));
+      return std::move(c);
+    };
+    client = WsTransport::client(std::move(kept), std::move(co), rng);
+    client->set_sink(&csink);
+    client->start();
+  }
+
+  Loop loop;
+  SeededRandom rng;
+  Ignore ignore;
+  Collector csink, ssink;
+  std::unique_ptr<MemPipeEnd> kept;
+  std::unique_ptr<FakeUpgradeServer> kept_server;
+  std::vector<std::unique_ptr<FakeUpgradeServer>> fresh_servers;
+  std::unique_ptr<WsTransport> client;
+  int redials = 0;
+  bool fresh_fails = false;
+};
+
+TEST(WsTransportReuse, UpgradeGoesOutOnTheConnectionThatIsAlreadyUp) {
+  ReuseRig rig;
+  rig.start_client();
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.connected || rig.csink.closed; }));
+  EXPECT_TRUE(rig.csink.connected) << rig.csink.error.message();
+  EXPECT_TRUE(rig.kept_server->request.has_value());
+  EXPECT_EQ(rig.redials, 0);
+  ByteChain hello("RFB 003.008\n");
+  rig.kept_server->ws->write(hello);
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.data.size() == 12; }));
+}
+
+// The server's idle timeout fired just as we reused the connection: it ends it (FIN) without a
+// byte of answer. The upgrade goes again on a fresh connection, transparently.
+TEST(WsTransportReuse, ClosedBeforeAnyAnswerByteIsRedialledOnce) {
+  ReuseRig rig;
+  rig.kept_server->mode = FakeUpgradeServer::Mode::raw;
+  rig.kept_server->raw_answer = [](const std::string&) { return std::string(); };
+  rig.kept_server->end_after_raw = true;
+  rig.start_client();
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.connected || rig.csink.closed; }));
+  EXPECT_TRUE(rig.csink.connected) << rig.csink.error.message();
+  EXPECT_EQ(rig.redials, 1);
+  ASSERT_EQ(rig.fresh_servers.size(), 1u);
+  ASSERT_TRUE(rig.fresh_servers[0]->request.has_value());
+  EXPECT_EQ(rig.fresh_servers[0]->request->target, Rig::client_options().path);
+  // The stream works on the fresh connection, both ways.
+  ByteChain hello("RFB 003.008\n");
+  rig.fresh_servers[0]->ws->write(hello);
+  Rig::send(*rig.client, "RFB 003.008\n");
+  ASSERT_TRUE(rig.loop.run_until(
+      [&] { return rig.csink.data.size() == 12 && rig.ssink.data.size() == 12; }));
+}
+
+// The same race seen as a reset (the server's socket was gone).
+TEST(WsTransportReuse, ResetBeforeAnyAnswerByteIsRedialledOnce) {
+  ReuseRig rig;
+  rig.kept_server->mode = FakeUpgradeServer::Mode::silent;
+  rig.start_client();
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.kept_server->request.has_value(); }));
+  rig.kept_server->raw_end()->close(CloseMode::Abort);
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.connected || rig.csink.closed; }));
+  EXPECT_TRUE(rig.csink.connected) << rig.csink.error.message();
+  EXPECT_EQ(rig.redials, 1);
+}
+
+// Once the server has said anything, the upgrade may have been acted on: no second try.
+TEST(WsTransportReuse, NoRedialOnceAnAnswerByteArrived) {
+  ReuseRig rig;
+  rig.kept_server->mode = FakeUpgradeServer::Mode::raw;
+  rig.kept_server->raw_answer = [](const std::string&) { return std::string("HTTP/1.1 10"); };
+  rig.kept_server->end_after_raw = true;
+  rig.start_client();
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.closed; }));
+  EXPECT_EQ(rig.csink.error.code(), Errc::connection_lost);
+  EXPECT_EQ(rig.redials, 0);
+}
+
+// One retry only: a fresh connection that fails the same way is the error.
+TEST(WsTransportReuse, RedialledOnlyOnce) {
+  ReuseRig rig;
+  rig.fresh_fails = true;
+  rig.kept_server->mode = FakeUpgradeServer::Mode::raw;
+  rig.kept_server->raw_answer = [](const std::string&) { return std::string(); };
+  rig.kept_server->end_after_raw = true;
+  rig.start_client();
+  ASSERT_TRUE(rig.loop.run_until([&] { return rig.csink.closed; }));
+  EXPECT_EQ(rig.csink.error.code(), Errc::connection_lost);
+  EXPECT_EQ(rig.csink.error.source(), ErrorSource::websocket);
+  EXPECT_EQ(rig.redials, 1);
+}
+
 }  // namespace
 }  // namespace pvb

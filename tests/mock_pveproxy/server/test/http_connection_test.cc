@@ -34,22 +34,99 @@ TEST(HttpConnection, KeepAliveAnswersPipelinedRequestsInOrderAfterADelay) {
   Harness h(o);
   Collector c;
   std::unique_ptr<Transport> t = h.connect(c);
-  // A failing login (delayed), then a good call, then another failure, all written at once.
+  // Two good calls, a failing one (delayed), then one more, all written at once. pveproxy says
+  // "Connection: close" after any status of 400 or more, so the last is never answered.
   ByteChain req(
-      http_request("POST", "/api2/json/access/ticket", {}, "username=root@pam&password=wrong") +
       http_request("GET", "/api2/json/version", kToken) +
-      http_request("GET", "/api2/json/version", {{"Authorization", "PVEAPIToken=x@pam!y=z"}}));
+      http_request("GET", "/api2/json/cluster/resources", kToken) +
+      http_request("GET", "/api2/json/version", {{"Authorization", "PVEAPIToken=x@pam!y=z"}}) +
+      http_request("GET", "/api2/json/version", kToken));
   t->write(req);
-  ASSERT_TRUE(h.run_until([&] { return parse_replies(c.data).size() == 3 || c.closed; }));
+  ASSERT_TRUE(h.run_until([&] { return c.ended || c.closed; }));
   std::vector<HttpReply> r = parse_replies(c.data);
   ASSERT_EQ(r.size(), 3u);
-  EXPECT_EQ(r[0].status, 401);
-  EXPECT_EQ(r[0].reason, "authentication failure");
+  EXPECT_EQ(r[0].status, 200);
   EXPECT_EQ(r[1].status, 200);
   EXPECT_EQ(r[2].status, 401);
+  EXPECT_EQ(*r[0].headers.get("Connection"), "Keep-Alive");
   EXPECT_EQ(*r[1].headers.get("Connection"), "Keep-Alive");
-  EXPECT_EQ(*r[1].headers.get("Server"), "pve-api-daemon/3.0");
-  EXPECT_FALSE(c.closed);
+  EXPECT_EQ(*r[0].headers.get("Server"), "pve-api-daemon/3.0");
+  EXPECT_EQ(*r[2].headers.get("Connection"), "close");
+}
+
+// pveproxy's keep_alive => 100: the 100th reply on one connection says close.
+TEST(HttpConnection, AHundredRequestsPerConnection) {
+  Harness h;
+  Collector c;
+  std::unique_ptr<Transport> t = h.connect(c);
+  std::string all;
+  for (int i = 0; i < 101; ++i) all += http_request("GET", "/api2/json/version", kToken);
+  ByteChain req(all);
+  t->write(req);
+  ASSERT_TRUE(h.run_until([&] { return c.ended || c.closed; }));
+  std::vector<HttpReply> r = parse_replies(c.data);
+  ASSERT_EQ(r.size(), 100u);
+  EXPECT_EQ(*r[98].headers.get("Connection"), "Keep-Alive");
+  EXPECT_EQ(*r[99].headers.get("Connection"), "close");
+}
+
+// pveproxy's handle timeout: a kept-alive connection that stays idle after a reply is closed.
+TEST(HttpConnection, IdleKeptAliveConnectionIsClosedAfterTheTimeout) {
+  MockOptions o;
+  o.keepalive_timeout_ms = 30;
+  Harness h(o);
+  Collector c;
+  std::unique_ptr<Transport> t = h.connect(c);
+  ByteChain req(http_request("GET", "/api2/json/version", kToken));
+  t->write(req);
+  ASSERT_TRUE(h.run_until([&] { return c.ended || c.closed; }));
+  std::vector<HttpReply> r = parse_replies(c.data);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(*r[0].headers.get("Connection"), "Keep-Alive");
+  EXPECT_TRUE(h.log_contains("closed (keep-alive timeout)"));
+}
+
+// pveproxy accepts a websocket upgrade on a connection that has already answered requests.
+TEST(HttpConnection, UpgradeOnAConnectionThatServedRequests) {
+  Harness h;
+  std::optional<ConsoleTicket> console = h.vncproxy(100);
+  ASSERT_TRUE(console.has_value());
+  Collector c;
+  std::unique_ptr<Transport> t = h.connect(c);
+  ByteChain first(http_request("GET", "/api2/json/version", kToken));
+  t->write(first);
+  ASSERT_TRUE(h.run_until([&] { return parse_replies(c.data).size() == 1 || c.closed; }));
+  ByteChain upgrade(h.upgrade_request(100, *console));
+  t->write(upgrade);
+  ASSERT_TRUE(h.run_until([&] { return parse_replies(c.data).size() == 2 || c.closed; }));
+  std::string after;
+  std::vector<HttpReply> r = parse_replies(c.data, &after);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[1].status, 101);
+  // The fake VM's RFB banner comes in a binary frame.
+  ASSERT_TRUE(h.run_until([&] {
+    parse_replies(c.data, &after);
+    return frame_payloads(after).size() >= 12 || c.closed;
+  }));
+  EXPECT_EQ(frame_payloads(after).substr(0, 12), "RFB 003.008\n");
+}
+
+// The fault close_reused: a matching request on a used connection is answered by a close; on a
+// fresh connection it is served.
+TEST(HttpConnection, CloseReusedFaultClosesOnlyUsedConnections) {
+  MockOptions o;
+  ASSERT_TRUE(o.add_fault("close_reused=/version").ok());
+  Harness h(o);
+  Collector c;
+  std::unique_ptr<Transport> t = h.connect(c);
+  ByteChain req(http_request("GET", "/api2/json/cluster/resources", kToken) +
+                http_request("GET", "/api2/json/version", kToken));
+  t->write(req);
+  ASSERT_TRUE(h.run_until([&] { return c.ended || c.closed; }));
+  EXPECT_EQ(parse_replies(c.data).size(), 1u);
+  EXPECT_TRUE(h.log_contains("closed unanswered (fault close_reused)"));
+  EXPECT_EQ(h.call("GET", "/api2/json/version", kToken).status, 200);
 }
 
 TEST(HttpConnection, ConnectionCloseEndsAfterTheReply) {
