@@ -14,6 +14,9 @@ Modes:
             Debian's tinyproxy (an independent HTTP CONNECT proxy) to the spiceproxy
   late      a viewer that starts after the password's life (mock --spice-password-life-s 2, the
             viewer delayed 4 s, --client-wait 3): pvebridge must end with exit 10 and say so
+  expired   the same late viewer without the relay (pvebridge cannot see it): QEMU must refuse
+            the expired password, which remote-viewer shows as its "Authentication required"
+            dialog (and never QEMU's screen); pvebridge is then ended by SIGTERM (exit 143)
 
 In the first three, the viewer's window must show QEMU's screen (SeaBIOS's text on black: a
 screenshot is saved in --work and checked by qemu_screen.find_qemu_screen), then the window is
@@ -129,6 +132,30 @@ def await_qemu_screen(session, png_path):
     raise TestFailure("no remote-viewer window titled %r appeared" % TITLE)
 
 
+def await_auth_refused(session):
+    """Waits for remote-viewer's "Authentication required" dialog: QEMU refused the password.
+    QEMU's screen must never show."""
+    display, deadline = session.display, session.deadline
+    while not deadline.expired():
+        windows = viewer_user.viewer_windows(display)
+        for w in windows:
+            if w.title.startswith(TITLE) and w.width >= 100 and w.height >= 100:
+                image = display.capture(w.x, w.y, w.width, w.height)
+                if qemu_screen.find_qemu_screen(image) is not None:
+                    screen_picture.write_png(image, session.log_path("viewer.png"))
+                    raise TestFailure("QEMU's screen showed with an expired password")
+        dialog = next((w for w in windows if w.title == "Authentication required"), None)
+        if dialog is not None:
+            time.sleep(deadline.left(0.5))  # mapped before it is painted: a picture for the log
+            image = display.capture(dialog.x, dialog.y, dialog.width, dialog.height)
+            screen_picture.write_png(image, session.log_path("auth-dialog.png"))
+            log("QEMU refused the expired password: remote-viewer asks for one (%s)" %
+                session.log_path("auth-dialog.png"))
+            return
+        time.sleep(deadline.left(_POLL_SECONDS))
+    raise TestFailure("remote-viewer never said the expired password was refused")
+
+
 def next_event(events, session, name):
     return rvi._next_event(events, session.deadline, name)
 
@@ -138,7 +165,7 @@ def run(session, mode):
     mock_log = session.log_path("mock-pveproxy.log")
     mock_args = [session.args.mock_pveproxy, "--listen", "127.0.0.1:0", "--exit-on-stdin-eof",
                  "--qemu", "--spice-x509-dir", x509, "--spice-host-subject", HOST_SUBJECT]
-    if mode == "late":
+    if mode in ("late", "expired"):
         mock_args += ["--spice-password-life-s", "2"]
     # QEMU's QMP and VNC sockets live in the mock's private directory: a Unix socket path has
     # at most 107 bytes, which a deep build tree's work directory can exceed.
@@ -159,12 +186,14 @@ def run(session, mode):
     elif mode == "tinyproxy":
         url, tinyproxy = start_tinyproxy(session)
         argv += ["--proxy", url]  # API and SPICE both go through it; the relay is automatic
-    elif mode == "late":
+    if mode in ("late", "expired"):
         viewer = session.log_path("late-viewer.sh")
         with open(viewer, "w") as f:
             f.write("#!/bin/sh\nsleep 4\nexec remote-viewer \"$@\"\n")
         os.chmod(viewer, stat.S_IRWXU)
-        argv += ["--spice-relay", "--viewer", viewer, "--client-wait", "3"]
+        argv += ["--viewer", viewer]
+    if mode == "late":
+        argv += ["--spice-relay", "--client-wait", "3"]
 
     started = time.monotonic()
     bridge = session.procs.start("pvebridge", argv, session.log_path("pvebridge.log"), env=env,
@@ -181,6 +210,16 @@ def run(session, mode):
             raise TestFailure("a late viewer: pvebridge exited %d with %r, not 10 no_client" %
                               (code, error))
         log("late viewer: exit 10, %r" % error.get("message"))
+    elif mode == "expired":
+        await_auth_refused(session)
+        bridge.send_signal(signal.SIGTERM)
+        code = wait_exit(bridge, session.deadline, "pvebridge")
+        closed = next_event(events, session, "closed")
+        if code != 143 or closed.get("reason") != "interrupted":
+            raise TestFailure("pvebridge exited %d, closed %r after SIGTERM" % (code, closed))
+        vv = listening.get("vv_file")
+        if vv and os.path.exists(vv):
+            raise TestFailure("the .vv %s outlived pvebridge" % vv)
     else:
         if mode != "direct":
             next_event(events, session, "client_connected")
@@ -206,7 +245,7 @@ def run(session, mode):
         raise TestFailure("mock-pveproxy did not exit cleanly (see %s)" % mock_log)
     with open(mock_log, errors="replace") as f:
         text = f.read()
-    if mode != "late" and "relayed to QEMU's SPICE port" not in text:
+    if mode not in ("late", "expired") and "relayed to QEMU's SPICE port" not in text:
         raise TestFailure("the mock's spiceproxy relayed nothing to QEMU (see %s)" % mock_log)
     if "refused a CONNECT" in text:
         raise TestFailure("the mock's spiceproxy refused a CONNECT (see %s)" % mock_log)
@@ -220,7 +259,8 @@ def run(session, mode):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=("direct", "relay", "tinyproxy", "late"), required=True)
+    parser.add_argument("--mode", choices=("direct", "relay", "tinyproxy", "late", "expired"),
+                        required=True)
     parser.add_argument("--work", required=True, help="directory for logs and screenshots")
     parser.add_argument("--pvebridge", required=True)
     parser.add_argument("--mock-pveproxy", required=True)
