@@ -13,7 +13,7 @@ _pvebridge_global_opts=(--host --user --password-file --otp --api-token --finger
   --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
 _pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
-  --title --client-wait --vv-file --vv-stdin --no-viewer)
+  --title --client-wait --vv-file --vv-stdin --no-viewer --protocol --spice-proxy --spice-relay)
 # Options of `pvebridge list` only.
 _pvebridge_list_opts=(--node --type --status --tag --pool --format)
 # Options of `pvebridge term` and `pvebridge shell`.
@@ -22,7 +22,7 @@ _pvebridge_term_opts=(--start --keepalive --escape --idle-exit --serial)
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
   --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file
   --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
-  --serial)
+  --serial --protocol --spice-proxy)
 _pvebridge_commands=(connect list term shell help version)
 
 # The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
@@ -187,6 +187,9 @@ _pvebridge_complete_value() {
       ;;
     --tls-backend)
       _pvebridge_add_matching "$cur" openssl mbedtls
+      ;;
+    --protocol)
+      _pvebridge_add_matching "$cur" vnc spice auto
       ;;
     --proxy)
       compopt -o nospace 2>/dev/null

@@ -7,7 +7,8 @@ static const char* kOverview =
     R"(pvebridge - open the console of a Proxmox VE guest through the API port
 
 Usage:
-  pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
+  pvebridge connect GUEST... [options]   open a VNC (or SPICE) console (GUEST: vmid, name, or
+                                         node/vmid)
   pvebridge list [PATTERN...] [options]  list the guests this user can see (filters: help list)
   pvebridge term GUEST [options]         a container's console or a VM's serial console, here in
                                          this terminal (help term)
@@ -25,6 +26,7 @@ Exit codes:
   5 guest not found, ambiguous, or a template           6 guest not running or failed to start
   7 network (DNS, connect, timeout, lost)               8 console refused by the server
   9 viewer failed or missing                            10 no local client in time
+  11 no SPICE display (--protocol spice)                 12 SPICE proxy (3128) unreachable
   129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
 )";
 
@@ -41,13 +43,21 @@ static const char* kConnectEnd = R"(
 The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if the server side
 ends first, the viewer is closed after 2 seconds.
 
+SPICE (--protocol spice, or auto for a VM whose display is qxl or virtio): remote-viewer gets the
+.vv spiceproxy returns (its password lives 30 s: the viewer starts at once), with proxy= set to
+the host the API answered on, port 3128 (or --spice-proxy). SPICE needs the node's port 3128:
+pvebridge tests it first and says so when it is closed (exit 12; --protocol vnc needs only 8006).
+With --spice-relay (automatic with an HTTP proxy and with --no-viewer) the viewer's CONNECTs go
+through pvebridge on loopback, which lets only this console's target through; the channels stay
+TLS end to end between remote-viewer and the guest.
+
 --json events (one object per line, each with "event" and "session"):
   starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
   listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
   viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
   bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}.
   copied_bytes and tls_copied_bytes count the bytes the process copied in its own code and into
-  or out of the TLS library (for benchmarks).
+  or out of the TLS library (for benchmarks). Every event carries "protocol": "vnc" or "spice".
 )";
 
 static const char* kList = R"(pvebridge list [PATTERN...] [options]
@@ -114,7 +124,8 @@ which beats the file.
 
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
 with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
-timeout, keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+timeout, keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no),
+protocol (vnc, spice or auto), spice_proxy (HOST[:PORT]) and spice_relay (yes or no).
 proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
 no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
 Proxy credentials are refused in the file: put them in https_proxy.

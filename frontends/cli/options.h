@@ -71,6 +71,10 @@ struct CliOptions {
   bool fullscreen = false;
   bool kiosk = false;
   std::string title;
+  std::string protocol = "vnc";  // --protocol vnc|spice|auto
+  std::string spice_proxy;       // --spice-proxy HOST[:PORT] (empty: the API host)
+  uint16_t spice_proxy_port = 3128;
+  bool spice_relay = false;
 
   // term GUEST (guests[0]) and shell [NODE] (the start, keepalive options of connect apply)
   std::string shell_node;               // empty: the node that answered
