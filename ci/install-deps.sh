@@ -18,6 +18,8 @@ PACKAGES=(
   dpkg-dev groff-base man-db zsh bash-completion
   # a real VNC server (the mock's --qemu) and an independent HTTP CONNECT proxy
   qemu-system-x86 tinyproxy
+  # SPICE interop: QEMU's SPICE TLS certificates are made with the openssl command line
+  openssl
   # terminal consoles: a real terminal emulator for the interactive tests, the mock's shell and a
   # full-screen program in it
   tmux bash less

@@ -13,7 +13,8 @@ _pvebridge_global_opts=(--host --user --password-file --otp --api-token --finger
   --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
 _pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
-  --title --client-wait --local-auth --exclusive --passthrough --vv-file --vv-stdin --no-viewer)
+  --title --client-wait --local-auth --exclusive --passthrough --vv-file --vv-stdin --no-viewer
+  --protocol --spice-proxy --spice-relay)
 # Options of `pvebridge serve` only.
 _pvebridge_serve_opts=(--start --keepalive --local-auth --exclusive --show-password)
 # Options of `pvebridge list` only.
@@ -25,7 +26,7 @@ _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerp
   --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait
   --local-auth --vv-file
   --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
-  --serial)
+  --serial --protocol --spice-proxy)
 _pvebridge_commands=(connect serve list term shell help version)
 
 # The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
@@ -193,6 +194,9 @@ _pvebridge_complete_value() {
       ;;
     --local-auth)
       _pvebridge_add_matching "$cur" vnc none
+      ;;
+    --protocol)
+      _pvebridge_add_matching "$cur" vnc spice auto
       ;;
     --proxy)
       compopt -o nospace 2>/dev/null

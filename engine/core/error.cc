@@ -42,6 +42,10 @@ const char* errc_name(Errc code) {
       return "console_refused";
     case Errc::viewer:
       return "viewer_failed";
+    case Errc::no_spice:
+      return "no_spice_display";
+    case Errc::spice_unreachable:
+      return "spice_proxy_unreachable";
     case Errc::no_client:
       return "no_client";
     case Errc::interrupted:

@@ -32,9 +32,11 @@ enum class Errc : int {
   console_refused,  // vncproxy, ticket or websocket upgrade refused
   viewer,           // viewer failed or missing
   no_client,        // no local client arrived in time
-  interrupted,      // SIGINT/SIGTERM/SIGHUP
-  io,               // local I/O (files, sockets) failed
-  internal,         // a bug
+  no_spice,         // the guest has no SPICE display (a container, or a VM's vga is not qxl/virtio)
+  spice_unreachable,  // the node's SPICE proxy (port 3128) cannot be reached
+  interrupted,        // SIGINT/SIGTERM/SIGHUP
+  io,                 // local I/O (files, sockets) failed
+  internal,           // a bug
 };
 
 // Which layer an error's detail already names, as a code: layers above decide on it instead of

@@ -20,6 +20,7 @@
 #include "engine/proxmox/guest.h"
 #include "engine/proxmox/pve_version.h"
 #include "engine/proxmox/replies.h"
+#include "engine/proxmox/spice_reply.h"
 
 namespace pvb {
 
@@ -70,6 +71,11 @@ class ProxmoxClient {
   void termproxy(const TerminalTarget& target, std::function<void(Result<TermTicket>)> done);
   // The serialN ports in a qemu guest's config.
   void qemu_serial_ports(const Guest& g, std::function<void(Result<std::vector<int>>)> done);
+  // SPICE (spice_api.cc): POST .../qemu/{vmid}/spiceproxy with `proxy` (the host the viewer
+  // should reach the node's SPICE proxy on), and the `vga` of a qemu guest's config.
+  void spiceproxy(const Guest& g, const std::string& proxy,
+                  std::function<void(Result<SpiceTicket>)> done);
+  void qemu_vga(const Guest& g, std::function<void(Result<std::string>)> done);
   // "/api2/json/nodes/pve1/lxc/200/vncwebsocket?port=...&vncticket=..." (node shells:
   // "/api2/json/nodes/pve1/vncwebsocket?...").
   static std::string terminal_websocket_path(const TerminalTarget& target, const TermTicket& t);

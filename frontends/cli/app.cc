@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/console/console_session.h"
+#include "engine/console/spice_session.h"
 #include "engine/core/platform.h"
 #include "engine/core/signals.h"
 #include "engine/proxmox/proxmox_client.h"
@@ -79,7 +80,8 @@ Result<ApiSetup> make_api(Loop& loop, const CliOptions& o, Output& out) {
   ApiSetup s;
   s.access = std::move(*access);
   uint64_t timeout_ms = o.timeout_s * 1000;
-  s.dialer = std::make_unique<StackDialer>(loop, s.access->connector(loop), system_random());
+  s.dialer = std::make_unique<StackDialer>(loop, s.access->connector(loop), system_random(),
+                                           s.access->stream_connector(loop));
   ProxmoxClientOptions po;
   po.timeout_ms = timeout_ms;
   if (o.verbose) po.log = [&out](std::string_view l) { out.verbose(0, l); };
@@ -249,6 +251,39 @@ constexpr uint16_t kServeLastPort = 5999;
 
 int run_consoles(const CliOptions& o, Output& out);
 
+ConsoleProtocol console_protocol(const CliOptions& o) {
+  if (o.protocol == "spice") return ConsoleProtocol::spice;
+  if (o.protocol == "auto") return ConsoleProtocol::auto_select;
+  return ConsoleProtocol::vnc;
+}
+
+// A SPICE console's options. The relay is needed when remote-viewer could not reach the SPICE
+// proxy as we do: through the user's HTTP proxy (remote-viewer cannot chain proxies), and with
+// --no-viewer, so that pvebridge sees the client come and go.
+SpiceSessionOptions spice_options(const CliOptions& o, const ConsoleOptions& c,
+                                  const ApiHost& api_host) {
+  SpiceSessionOptions s;
+  s.start_guest = c.start_guest;
+  s.timeout_ms = c.timeout_ms;
+  s.proxy_host = o.spice_proxy;
+  s.proxy_port = o.spice_proxy_port;
+  const std::string& proxy_host = o.spice_proxy.empty() ? api_host.host : o.spice_proxy;
+  s.relay = o.spice_relay || o.no_viewer || o.proxy.for_host(proxy_host) != nullptr;
+  s.listen_host = c.listen_host;
+  s.listen_port = c.listen_port;
+  s.vv_mode = c.vv_mode;
+  s.vv_path = c.vv_path;
+  s.title = c.vv.title;
+  s.fullscreen = c.vv.fullscreen;
+  s.launch_viewer = c.launch_viewer;
+  s.viewer = c.viewer;
+  s.viewer_grace_ms = c.viewer_grace_ms;
+  s.client_wait_ms = c.client_wait_ms;
+  s.require_same_uid = c.require_same_uid;
+  s.pump = c.pump;
+  return s;
+}
+
 }  // namespace
 
 int run_connect(const CliOptions& o, Output& out) {
@@ -278,17 +313,20 @@ int run_consoles(const CliOptions& o, Output& out) {
   if (!api.ok()) return report(out, api.error());
   int early_code = -1;  // set when we end before any session runs
   std::vector<std::unique_ptr<ConsoleSession>> sessions;
+  std::vector<std::unique_ptr<SpiceSession>> spice_sessions;
+  size_t expected = 0;  // sessions chosen (each ends in on_closed, whatever its protocol)
   size_t finished = 0;
   int final_code = kExitOk;
 
   SignalSet signals(loop, [&](int s) {
-    if (sessions.empty()) {
+    if (sessions.empty() && spice_sessions.empty()) {
       out.error(0, interrupted_by(s));
       early_code = signal_exit_code(s);
       loop.stop();
       return;
     }
     for (auto& session : sessions) session->interrupt(s);
+    for (auto& session : spice_sessions) session->interrupt(s);
   });
 
   struct Observer : ConsoleObserver {
@@ -351,22 +389,45 @@ int run_consoles(const CliOptions& o, Output& out) {
       chosen.push_back(std::move(*g));
     }
     int id = 0;
+    expected = chosen.size();
+    // serve's endpoints are VNC ones.
+    const ConsoleProtocol asked = serve ? ConsoleProtocol::vnc : console_protocol(o);
     for (size_t i = 0; i < chosen.size(); ++i) {
-      Guest& g = chosen[i];
+      const Guest& g = chosen[i];
       out.name_session(++id, g.display_name());
       ConsoleOptions session_options = copts;
       if (serve) {
         session_options.listen_port = ports[i] ? ports[i] : kServeFirstPort;
         session_options.listen_port_last = ports[i] ? ports[i] : kServeLastPort;
       }
-      sessions.push_back(std::make_unique<ConsoleSession>(loop, id, *api->client, listeners,
-                                                          std::move(g), session_options, observer));
+      // --protocol auto reads a VM's display first; vnc and spice decide at once.
+      choose_console_protocol(
+          *api->client, g, asked, [&, id, g, session_options](Result<ConsoleProtocol> p) {
+            if (!p.ok()) {
+              SessionEnd end;
+              end.error = p.error();
+              observer.on_closed(id, end);
+              return;
+            }
+            if (*p == ConsoleProtocol::spice) {
+              out.set_protocol(id, "spice");
+              SpiceSessionOptions so = spice_options(o, copts, api->client->host());
+              so.display_checked = asked == ConsoleProtocol::auto_select;
+              spice_sessions.push_back(std::make_unique<SpiceSession>(
+                  loop, id, *api->client, listeners, g, std::move(so), observer));
+              spice_sessions.back()->start();
+            } else {
+              out.set_protocol(id, "vnc");
+              sessions.push_back(std::make_unique<ConsoleSession>(
+                  loop, id, *api->client, listeners, g, session_options, observer));
+              sessions.back()->start();
+            }
+          });
     }
-    for (auto& s : sessions) s->start();
   });
-  loop.run_until(
-      [&] { return early_code >= 0 || (!sessions.empty() && finished == sessions.size()); });
+  loop.run_until([&] { return early_code >= 0 || (expected > 0 && finished == expected); });
   sessions.clear();
+  spice_sessions.clear();
   api->client.reset();
   return early_code >= 0 ? early_code : final_code;
 }

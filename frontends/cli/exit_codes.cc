@@ -35,6 +35,10 @@ int exit_code_for(Errc code) {
       return kExitViewer;
     case Errc::no_client:
       return kExitNoClient;
+    case Errc::no_spice:
+      return kExitNoSpice;
+    case Errc::spice_unreachable:
+      return kExitSpiceProxy;
     case Errc::interrupted:
       return kExitSigint;
     case Errc::internal:

@@ -7,7 +7,8 @@ static const char* kOverview =
     R"(pvebridge - open the console of a Proxmox VE guest through the API port
 
 Usage:
-  pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
+  pvebridge connect GUEST... [options]   open a VNC (or SPICE) console (GUEST: vmid, name, or
+                                         node/vmid)
   pvebridge serve GUEST[=PORT]... [opts] persistent local VNC endpoints for any VNC client
                                          (help serve)
   pvebridge list [PATTERN...] [options]  list the guests this user can see (filters: help list)
@@ -27,6 +28,7 @@ Exit codes:
   5 guest not found, ambiguous, or a template           6 guest not running or failed to start
   7 network (DNS, connect, timeout, lost)               8 console refused by the server
   9 viewer failed or missing                            10 no local client in time
+  11 no SPICE display (--protocol spice)                 12 SPICE proxy (3128) unreachable
   129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM)
 )";
 
@@ -47,6 +49,14 @@ static const char* kConnectEnd = R"(
 The bridge ends when the viewer exits (exit 0, or 9 if the viewer failed); if the server side
 ends first, the viewer is closed after 2 seconds.
 
+SPICE (--protocol spice, or auto for a VM whose display is qxl or virtio): remote-viewer gets the
+.vv spiceproxy returns (its password lives 30 s: the viewer starts at once), with proxy= set to
+the host the API answered on, port 3128 (or --spice-proxy). SPICE needs the node's port 3128:
+pvebridge tests it first and says so when it is closed (exit 12; --protocol vnc needs only 8006).
+With --spice-relay (automatic with an HTTP proxy and with --no-viewer) the viewer's CONNECTs go
+through pvebridge on loopback, which lets only this console's target through; the channels stay
+TLS end to end between remote-viewer and the guest.
+
 --json events (one object per line, each with "event" and "session"):
   starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
   listening {address, port, vv_file, guest{node, vmid, type, name}, local_auth},
@@ -54,7 +64,7 @@ ends first, the viewer is closed after 2 seconds.
   message when it failed}, local_auth_failed {client, peer}, viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
   bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}.
   copied_bytes and tls_copied_bytes count the bytes the process copied in its own code and into
-  or out of the TLS library (for benchmarks).
+  or out of the TLS library (for benchmarks). Every event carries "protocol": "vnc" or "spice".
 )";
 
 static const char* kServe = R"(pvebridge serve GUEST[=PORT]... [options]
@@ -143,7 +153,8 @@ which beats the file.
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
 with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
 timeout, keepalive, client_wait, local_auth (vnc or none), viewer, viewer_args, fullscreen and
-kiosk (yes or no).
+kiosk (yes or no), protocol (vnc, spice or auto), spice_proxy (HOST[:PORT]) and spice_relay (yes
+or no).
 proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
 no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
 Proxy credentials are refused in the file: put them in https_proxy.

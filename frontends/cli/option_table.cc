@@ -1,5 +1,6 @@
 #include "frontends/cli/option_table.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "engine/core/text.h"
@@ -231,6 +232,28 @@ Error set_local_auth(OptionTarget& t, const OptionSpec&, std::string_view v) {
   } else {
     return usage("expected vnc or none" + got(v));
   }
+  return Error();
+}
+
+Error set_protocol(OptionTarget& t, const OptionSpec&, std::string_view v) {
+  if (v != "vnc" && v != "spice" && v != "auto")
+    return usage("expected vnc, spice or auto" + got(v));
+  t.o.protocol = std::string(v);
+  return Error();
+}
+
+Error set_spice_proxy(OptionTarget& t, const OptionSpec&, std::string_view v) {
+  // One HOST[:PORT]; the SPICE proxy's port defaults to 3128, not the API's 8006.
+  if (v.empty() || v.find_first_of(",/ ") != std::string_view::npos) {
+    return usage("expected one HOST[:PORT]" + got(v));
+  }
+  auto hosts = parse_host_list(v);
+  if (!hosts.ok() || hosts->size() != 1) return usage("expected one HOST[:PORT]" + got(v));
+  const bool bracketed = v.front() == '[';
+  const size_t colons = static_cast<size_t>(std::count(v.begin(), v.end(), ':'));
+  const bool port_given = bracketed ? v.find("]:") != std::string_view::npos : colons == 1;
+  t.o.spice_proxy = hosts->front().host;
+  t.o.spice_proxy_port = port_given ? hosts->front().port : 3128;
   return Error();
 }
 
@@ -477,6 +500,21 @@ const OptionSpec kOptions[] = {
     {.flag = "--vv-stdin", .commands = kForConnect, .form = Form::boolean,
      .flag_field = &CliOptions::vv_stdin, .set = set_flag,
      .help = "hand the .vv to the viewer on standard input: nothing touches the disk"},
+    {.flag = "--protocol", .metavar = "vnc|spice|auto", .config_key = "protocol",
+     .commands = kForConnect, .set = set_protocol,
+     .help = "the console: vnc (default; needs only port 8006), spice (remote-viewer\n"
+             "through the node's SPICE proxy on port 3128), or auto (SPICE when the VM's\n"
+             "display is qxl or virtio, else VNC; containers are always VNC)",
+     .completion = "vnc spice auto"},
+    {.flag = "--spice-proxy", .metavar = "HOST[:PORT]", .config_key = "spice_proxy",
+     .commands = kForConnect, .set = set_spice_proxy,
+     .help = "where the viewer reaches the node's SPICE proxy (default: the host the\n"
+             "API answered on, port 3128)"},
+    {.flag = "--spice-relay", .config_key = "spice_relay", .commands = kForConnect,
+     .form = Form::boolean, .flag_field = &CliOptions::spice_relay, .set = set_flag,
+     .help = "carry the viewer's SPICE proxy connections through pvebridge (a loopback\n"
+             "relay that lets only this console's target through); automatic with an\n"
+             "HTTP proxy (--proxy, https_proxy) and with --no-viewer"},
     {.flag = "--no-viewer", .commands = kForConnect, .form = Form::boolean,
      .flag_field = &CliOptions::no_viewer, .set = set_flag,
      .help = "start no viewer: report the .vv path and port (see --json), serve one\n"

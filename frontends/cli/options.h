@@ -75,6 +75,10 @@ struct CliOptions {
   bool fullscreen = false;
   bool kiosk = false;
   std::string title;
+  std::string protocol = "vnc";  // --protocol vnc|spice|auto
+  std::string spice_proxy;       // --spice-proxy HOST[:PORT] (empty: the API host)
+  uint16_t spice_proxy_port = 3128;
+  bool spice_relay = false;
 
   // serve GUEST[=PORT]... (in guests)
 

@@ -37,10 +37,20 @@ void Output::name_session(int session, std::string guest) {
   session_guests_[session] = std::move(guest);
 }
 
+void Output::set_protocol(int session, std::string protocol) {
+  session_protocols_[session] = std::move(protocol);
+}
+
+void Output::protocol_field(JsonWriter& w, int session) const {
+  auto it = session_protocols_.find(session);
+  if (it != session_protocols_.end()) w.key("protocol").value(it->second);
+}
+
 void Output::error(int session, const Error& e) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("error").key("session").value(session);
+    protocol_field(w, session);
     w.key("code").value(errc_name(e.code())).key("message").value(e.message()).end_object();
     emit(w.str());
   } else {
@@ -70,6 +80,7 @@ void Output::on_starting(int session, const Guest& guest, bool resume) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("starting").key("session").value(session);
+    protocol_field(w, session);
     w.key("action").value(resume ? "resume" : "start").key("guest").begin_object();
     guest_identity_json(w, guest);
     w.end_object().end_object();
@@ -88,6 +99,7 @@ void Output::on_guest_paused(int session, const Guest& guest) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("warning").key("session").value(session);
+    protocol_field(w, session);
     w.key("code").value("guest_paused").key("message").value(text).end_object();
     emit(w.str());
     return;
@@ -102,6 +114,7 @@ void Output::on_listening(int session, const ListeningInfo& info) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("listening").key("session").value(session);
+    protocol_field(w, session);
     w.key("address").value(info.address).key("port").value(static_cast<int64_t>(info.port));
     w.key("vv_file");
     if (info.vv_file) {
@@ -138,7 +151,9 @@ void Output::on_client_connected(int session, int client) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("client_connected").key("session").value(session);
-    w.key("client").value(client).end_object();
+    w.key("client").value(client);
+    protocol_field(w, session);
+    w.end_object();
     emit(w.str());
   } else if (serve_) {
     human(session, "client " + std::to_string(client) + " connected");
@@ -157,6 +172,7 @@ void Output::on_client_closed(int session, int client, const ClientEnd& end) {
     if (end.error.failed()) {
       w.key("code").value(errc_name(end.error.code())).key("message").value(end.error.message());
     }
+    protocol_field(w, session);
     w.end_object();
     emit(w.str());
   } else if (serve_) {
@@ -170,7 +186,9 @@ void Output::on_local_auth_failed(int session, int client, std::string_view peer
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("local_auth_failed").key("session").value(session);
-    w.key("client").value(client).key("peer").value(peer).end_object();
+    w.key("client").value(client).key("peer").value(peer);
+    protocol_field(w, session);
+    w.end_object();
     emit(w.str());
   } else {
     human(session, "refused a local client from " + std::string(peer) +
@@ -182,6 +200,7 @@ void Output::on_client_refused(int session, std::string_view why) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("client_refused").key("session").value(session);
+    protocol_field(w, session);
     w.key("message").value(why).end_object();
     emit(w.str());
   } else {
@@ -193,6 +212,7 @@ void Output::on_viewer_exited(int session, int code, std::string_view output) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("viewer_exited").key("session").value(session);
+    protocol_field(w, session);
     w.key("code").value(code);
     if (!output.empty()) w.key("output").value(output);
     w.end_object();
@@ -229,6 +249,7 @@ void Output::on_closed(int session, const SessionEnd& end) {
   if (json_) {
     JsonWriter w;
     w.begin_object().key("event").value("closed").key("session").value(session);
+    protocol_field(w, session);
     w.key("reason").value(close_reason_name(end.reason));
     w.key("bytes_to_guest").value(end.bytes_to_guest);
     w.key("bytes_from_guest").value(end.bytes_from_guest);

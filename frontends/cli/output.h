@@ -12,6 +12,8 @@
 
 namespace pvb {
 
+class JsonWriter;
+
 class Output : public ConsoleObserver {
  public:
   Output(bool json, bool verbose) : json_(json), verbose_(verbose) {}
@@ -23,6 +25,8 @@ class Output : public ConsoleObserver {
   void note(const std::string& text);
   // Names the guest of a session: with more than one session, each human line names its guest.
   void name_session(int session, std::string guest);
+  // The console protocol of a session ("vnc", "spice"): its JSON events carry it as "protocol".
+  void set_protocol(int session, std::string protocol);
 
   // ConsoleObserver
   void on_log(int session, std::string_view line) override { verbose(session, line); }
@@ -47,7 +51,9 @@ class Output : public ConsoleObserver {
   bool json_;
   bool verbose_;
   bool serve_ = false;
+  void protocol_field(JsonWriter& w, int session) const;
   std::map<int, std::string> session_guests_;
+  std::map<int, std::string> session_protocols_;
 };
 
 }  // namespace pvb

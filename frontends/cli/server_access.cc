@@ -105,6 +105,22 @@ std::shared_ptr<TlsContext> ServerAccess::tls_for(const ApiHost& host) {
   return c.context;
 }
 
+HostConnector ServerAccess::stream_connector(Loop& loop) {
+  return [this, &loop](const ApiHost& h) -> std::unique_ptr<Transport> {
+    if (const ProxyUrl* proxy = proxy_.for_host(h.host)) {
+      auto tcp =
+          TcpTransport::connect(loop, TcpConnectOptions{proxy->host, proxy->port, timeout_ms_});
+      ConnectProxyOptions tunnel;
+      tunnel.target = h.authority();
+      tunnel.proxy_name = proxy->authority();
+      if (proxy->has_credentials()) tunnel.proxy_authorization = proxy->basic_authorization();
+      tunnel.answer_timeout_ms = timeout_ms_;
+      return std::make_unique<ConnectProxyTransport>(std::move(tcp), std::move(tunnel));
+    }
+    return TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms_});
+  };
+}
+
 HostConnector ServerAccess::connector(Loop& loop) {
   return [this, &loop](const ApiHost& h) -> std::unique_ptr<Transport> {
     std::unique_ptr<Transport> lower;

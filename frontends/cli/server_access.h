@@ -27,6 +27,9 @@ class ServerAccess {
   // Unstarted transports (TLS over TCP, or over a proxy tunnel) for the API client and the console
   // WebSockets. `this` and `loop` must outlive every transport made.
   HostConnector connector(Loop& loop);
+  // Unstarted plain streams (no TLS: TCP, or the HTTP proxy's tunnel when one applies to the
+  // host), for SPICE's proxy on port 3128.
+  HostConnector stream_connector(Loop& loop);
 
   // client.connect(); when trust on first use refused a host, the user is asked (on a terminal)
   // and, once it is trusted, the client connects again. done gets the final outcome.

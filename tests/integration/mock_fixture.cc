@@ -57,6 +57,7 @@ MockPveproxy::MockPveproxy(std::vector<std::string> flags) {
   info_.api_token = str("api_token");
   info_.totp_user = str("totp_user");
   info_.totp_secret = str("totp_secret");
+  info_.spice_proxy_port = num("spice_proxy_port");
   ok_ = info_.port > 0 && !info_.fingerprint.empty();
   if (!ok_) ADD_FAILURE() << "bad ready line from mock-pveproxy: " << *line;
 }

@@ -23,6 +23,7 @@ struct MockInfo {
   std::string api_token;
   std::string totp_user;
   std::string totp_secret;
+  int spice_proxy_port = 0;  // the mock's spiceproxy (Proxmox's 3128)
   std::string host() const { return "127.0.0.1:" + std::to_string(port); }
 };
 

@@ -80,6 +80,7 @@ Inventory Inventory::builtin_default() {
   auto& g = inv.guests;
   g.push_back(guest(100, qemu, "pve1", "running", "web01"));
   g.back().serial_ports = {0};
+  g.back().vga = "qxl";  // a SPICE display (its VNC console works as well, as on Proxmox)
   g.back().tags = "prod;web";
   g.back().pool = "production";
   g.back().hastate = "started";
@@ -291,6 +292,7 @@ Error read_guest(FieldReader& r, Inventory& inv) {
   PVB_TRY(r.string("lock", g.lock, false));
   PVB_TRY(r.string("hastate", g.hastate, false));
   PVB_TRY(r.string("console", console, false));
+  PVB_TRY(r.string("vga", g.vga, false));
   std::string serial;
   PVB_TRY(r.string("serial", serial, false));
   for (char c : serial) {

@@ -76,6 +76,7 @@ struct GuestEntry {
   std::string hastate;
   ConsoleKind console = ConsoleKind::rfb;
   std::vector<int> serial_ports;  // qemu: the serialN its config has (termproxy serial consoles)
+  std::string vga;                // qemu: its config's display ("qxl": a SPICE one); "" = std
   uint32_t maxcpu = 2;
   uint64_t maxmem = 2147483648;    // 2 GiB
   uint64_t maxdisk = 34359738368;  // 32 GiB

@@ -263,6 +263,8 @@ MockResponse MockApi::route_request(const MockRequest& request, const RouteMatch
       return guest_config(*guest);
     case Endpoint::termproxy:
       return termproxy(request, *guest, who);
+    case Endpoint::spiceproxy:
+      return spiceproxy(request, *guest, who);
     default:
       break;
   }

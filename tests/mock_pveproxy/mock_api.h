@@ -76,6 +76,16 @@ struct ConsoleGrant {
   std::optional<Terminal> terminal;
 };
 
+// A CONNECT the mock spiceproxy let through: what QEMU must be told and where to connect.
+struct SpiceGrant {
+  uint32_t vmid = 0;
+  std::string node;
+  std::string name;
+  uint16_t tls_port = 0;
+  std::string password;          // set in QEMU (set_password protocol=spice) before relaying
+  int64_t password_expires = 0;  // unix time
+};
+
 struct MockCounters {
   uint64_t requests = 0;       // parse errors, handle and accept_vncwebsocket calls
   uint64_t auth_failures = 0;  // 401 replies
@@ -123,12 +133,19 @@ class MockApi {
   // on `port` was issued to, and that ticket (its path and port).
   bool verify_terminal_login(uint16_t port, std::string_view user, std::string_view ticket);
 
+  // The mock spiceproxy's check of a CONNECT (server/spice_proxy.h), as PVE::Ticket's
+  // verify_spice_connect_url does it on the Host header: "<ticket>:<port>" with the ticket's
+  // signature, its age (-20 < age < spice_ticket_max_age_s) and the port it signed; the port in
+  // 61000..61999. The grant names the guest and its SPICE password (with its expiry, unix time).
+  std::optional<SpiceGrant> verify_spice_connect(std::string_view host_header);
+
   // The I/O layer reports that a console session ended: the port is free again and the vncproxy
   // task ends with OK.
   void release_console(uint16_t port);
 
   const Inventory& inventory() const { return inventory_; }
   const MockOptions& options() const { return options_; }
+  int64_t unix_now() const { return clock_.unix_seconds(); }
   std::optional<GuestStatus> guest_status(uint32_t vmid);
   size_t open_consoles();
   MockCounters counters() const;
@@ -154,6 +171,8 @@ class MockApi {
   // Terminals (mock_api_terminal.cc).
   MockResponse guest_config(const GuestEntry& guest);
   MockResponse termproxy(const MockRequest& request, const GuestEntry& guest, const AuthId& who);
+  // SPICE (mock_api_spice.cc).
+  MockResponse spiceproxy(const MockRequest& request, const GuestEntry& guest, const AuthId& who);
   MockResponse node_termproxy(const RouteMatch& route, const AuthId& who);
   MockResponse node_vncwebsocket(const MockRequest& request, const RouteMatch& route,
                                  const AuthId& who, UpgradeContext* upgrade);
@@ -169,6 +188,12 @@ class MockApi {
   LoginService login_;
   ClusterState state_;
   MockCounters counters_;
+  std::string spice_secret_;  // signs the proxy tickets (Proxmox: the cluster's CSRF secret)
+  struct SpicePassword {
+    std::string password;
+    int64_t expires = 0;
+  };
+  std::map<uint32_t, SpicePassword> spice_passwords_;  // by vmid: the latest spiceproxy call's
 };
 
 }  // namespace pvb::mock

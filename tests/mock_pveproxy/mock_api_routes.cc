@@ -88,6 +88,7 @@ constexpr ParamSpec kVncwebsocketParams[] = {
 
 constexpr ParamSpec kQemuTermproxyParams[] = {
     kNodeParam, kVmidParam, one_of("serial", "serial0, serial1, serial2, serial3")};
+constexpr ParamSpec kSpiceproxyParams[] = {kNodeParam, kVmidParam, text("proxy")};
 constexpr ParamSpec kConfigParams[] = {kNodeParam, kVmidParam, flag("current"), text("snapshot")};
 constexpr ParamSpec kNodeTermproxyParams[] = {text("node", true), text("cmd"), text("cmd-opts")};
 constexpr ParamSpec kNodeVncwebsocketParams[] = {
@@ -156,6 +157,12 @@ std::optional<RouteMatch> guest_route(const std::vector<std::string_view>& s) {
     m.method = "POST";
     m.name = "termproxy";
     m.schema = qemu ? std::span<const ParamSpec>(kQemuTermproxyParams) : kGuestParams;
+    m.privilege = "VM.Console";
+  } else if (s.size() == 5 && s[4] == "spiceproxy" && qemu) {
+    m.endpoint = Endpoint::spiceproxy;
+    m.method = "POST";
+    m.name = "spiceproxy";
+    m.schema = kSpiceproxyParams;
     m.privilege = "VM.Console";
   } else if (s.size() == 5 && s[4] == "config") {
     m.endpoint = Endpoint::guest_config;

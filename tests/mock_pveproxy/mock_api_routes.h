@@ -26,6 +26,7 @@ enum class Endpoint {
   termproxy,
   node_termproxy,
   node_vncwebsocket,
+  spiceproxy,
 };
 
 struct RouteMatch {

@@ -20,6 +20,7 @@ MockResponse MockApi::guest_config(const GuestEntry& g) {
     w.key("cores").value(int64_t{g.maxcpu});
     w.key("memory").value(std::to_string(g.maxmem / (1024 * 1024)));
     for (int n : g.serial_ports) w.key("serial" + std::to_string(n)).value("socket");
+    if (!g.vga.empty()) w.key("vga").value(g.vga);
   } else {
     if (!g.name.empty()) w.key("hostname").value(g.name);
     w.key("cores").value(int64_t{g.maxcpu});

@@ -121,6 +121,15 @@ struct MockOptions {
   int64_t vncticket_max_age_s = 40;
   // The VNC password expires this long after the websocket connects (enforced by the RFB side).
   int64_t vnc_password_life_s = 30;
+  // SPICE (spiceproxy, PROTOCOL.md section 7): the password set in QEMU lives this long from the
+  // spiceproxy call; the proxy ticket is valid while -20 < age < max; tls-ports are handed out
+  // from 61000 up; `ca` and `host-subject` are what the guest's SPICE TLS certificate is checked
+  // against (the server sets them: the mock's CA, or the CA of QEMU's SPICE certificates).
+  int64_t spice_password_life_s = 30;
+  int64_t spice_ticket_max_age_s = 40;
+  uint16_t spice_port_first = 61000;
+  std::string spice_ca_pem;
+  std::string spice_host_subject = "CN=localhost";
   // Login tickets and CSRF tokens: valid while min < age < max.
   int64_t ticket_min_age_s = -300;  // clock skew between nodes
   int64_t ticket_life_s = 7200;

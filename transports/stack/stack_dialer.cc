@@ -34,8 +34,16 @@ class ListedExchange final : public HttpExchange {
 
 }  // namespace
 
-StackDialer::StackDialer(Loop& loop, HostConnector connector, Random& rng)
-    : loop_(loop), connector_(std::move(connector)), rng_(rng) {}
+StackDialer::StackDialer(Loop& loop, HostConnector connector, Random& rng,
+                         HostConnector stream_connector)
+    : loop_(loop),
+      connector_(std::move(connector)),
+      rng_(rng),
+      stream_connector_(std::move(stream_connector)) {}
+
+std::unique_ptr<Transport> StackDialer::open_stream(const ApiHost& host) {
+  return stream_connector_ ? stream_connector_(host) : nullptr;
+}
 
 std::unique_ptr<HttpExchange> StackDialer::open_http(const ApiHost& host) {
   auto rest = std::make_unique<RestClient>(

@@ -30,11 +30,15 @@ using HostConnector = std::function<std::unique_ptr<Transport>(const ApiHost&)>;
 class StackDialer final : public Dialer {
  public:
   // `rng` masks the WebSocket frames; it and `loop` must outlive every exchange and stream made.
-  StackDialer(Loop& loop, HostConnector connector, Random& rng);
+  // `stream_connector` makes the plain streams of open_stream() (no TLS); none: open_stream()
+  // gives null.
+  StackDialer(Loop& loop, HostConnector connector, Random& rng,
+              HostConnector stream_connector = nullptr);
 
   std::unique_ptr<HttpExchange> open_http(const ApiHost& host) override;
   std::unique_ptr<WebSocketStream> open_websocket(const ApiHost& host,
                                                   WebSocketRequest request) override;
+  std::unique_ptr<Transport> open_stream(const ApiHost& host) override;
 
   // WebSockets opened over a connection REST calls had used (for tests and measurements).
   uint64_t websockets_on_reused_connections() const { return reused_; }
@@ -48,6 +52,7 @@ class StackDialer final : public Dialer {
   Loop& loop_;
   HostConnector connector_;
   Random& rng_;
+  HostConnector stream_connector_;
   std::shared_ptr<Exchanges> exchanges_ = std::make_shared<Exchanges>();
   uint64_t reused_ = 0;
 };

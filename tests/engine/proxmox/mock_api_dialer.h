@@ -31,9 +31,16 @@ class MockApiDialer : public Dialer {
   std::unique_ptr<WebSocketStream> open_websocket(const ApiHost&, WebSocketRequest) override {
     return nullptr;
   }
+  // Plain streams (the SPICE proxy): what `stream` makes, else none.
+  std::unique_ptr<Transport> open_stream(const ApiHost& host) override {
+    streams_opened.push_back(host.authority());
+    return stream ? stream(host) : nullptr;
+  }
 
   Override override_reply;
-  std::vector<RestRequest> requests;  // as the client sent them
+  std::function<std::unique_ptr<Transport>(const ApiHost&)> stream;
+  std::vector<std::string> streams_opened;  // authorities, in order
+  std::vector<RestRequest> requests;        // as the client sent them
 
   // The requests to paths ending in `suffix` (e.g. "/vncproxy").
   std::vector<const RestRequest*> sent_to(std::string_view suffix) const {

@@ -179,6 +179,61 @@ TEST_F(ProxmoxClientTest, AnotherRefusalIsNotRetried) {
   EXPECT_EQ(generate_password_sent().size(), 1u);
 }
 
+// --- SPICE (spice_api.cc) against the mock's spiceproxy and config -----------------------------
+
+TEST_F(ProxmoxClientTest, SpiceproxySendsTheProxyAndDecodesTheVvKeys) {
+  make({}, token_login());
+  ASSERT_TRUE(connect().ok());
+  std::optional<Result<SpiceTicket>> result;
+  client_->spiceproxy(guest(100), "192.0.2.10",
+                      [&](Result<SpiceTicket> t) { result.emplace(std::move(t)); });
+  ASSERT_TRUE(loop_.run_until([&] { return result.has_value(); }));
+  ASSERT_TRUE(result->ok()) << result->error().message();
+  const SpiceTicket& t = **result;
+  EXPECT_EQ(t.proxy, "http://192.0.2.10:3128");
+  EXPECT_EQ(t.tls_port, 61100);
+  EXPECT_EQ(t.host.rfind("pvespiceproxy:", 0), 0u);
+  EXPECT_EQ(t.password.size(), 40u);
+  // The mock's spiceproxy accepts exactly what remote-viewer will send.
+  EXPECT_TRUE(api_->verify_spice_connect(t.connect_target()).has_value());
+  std::string other = t.connect_target();
+  other.back() = other.back() == '0' ? '1' : '0';  // another port than the one signed
+  EXPECT_FALSE(api_->verify_spice_connect(other).has_value());
+  clock_.advance(40);  // the ticket's 40 s
+  EXPECT_FALSE(api_->verify_spice_connect(t.connect_target()).has_value());
+  auto sent = dialer_->sent_to("/spiceproxy");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]->method, "POST");
+  EXPECT_EQ(sent[0]->form.value_or(FormFields{}), (FormFields{{"proxy", "192.0.2.10"}}));
+}
+
+TEST_F(ProxmoxClientTest, SpiceproxyRefusedIsConsoleRefused) {
+  make({}, token_login());
+  ASSERT_TRUE(connect().ok());
+  std::optional<Result<SpiceTicket>> result;
+  // 110's display is the default (std): QEMU has no SPICE server for it.
+  Guest g = guest(110);
+  g.node = "pve3";
+  client_->spiceproxy(g, "", [&](Result<SpiceTicket> t) { result.emplace(std::move(t)); });
+  ASSERT_TRUE(loop_.run_until([&] { return result.has_value(); }));
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code(), Errc::console_refused);
+}
+
+TEST_F(ProxmoxClientTest, QemuVga) {
+  make({}, token_login());
+  ASSERT_TRUE(connect().ok());
+  for (auto [vmid, want] : {std::pair<uint32_t, std::string>{100, "qxl"}, {110, ""}}) {
+    std::optional<Result<std::string>> vga;
+    Guest g = guest(vmid);
+    if (vmid == 110) g.node = "pve3";
+    client_->qemu_vga(g, [&](Result<std::string> v) { vga.emplace(std::move(v)); });
+    ASSERT_TRUE(loop_.run_until([&] { return vga.has_value(); }));
+    ASSERT_TRUE(vga->ok());
+    EXPECT_EQ(**vga, want) << vmid;
+  }
+}
+
 // --- what answers when it is no Proxmox VE ------------------------------------------------------
 
 std::optional<Result<RestResponse>> web_server(const RestRequest&) {

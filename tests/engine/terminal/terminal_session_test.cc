@@ -92,6 +92,8 @@ class FakeDialer final : public Dialer {
     client_ws = ws.get();
     return ws;
   }
+  // Terminals never open a plain stream (that is SPICE's).
+  std::unique_ptr<Transport> open_stream(const ApiHost&) override { return nullptr; }
   Loop& loop_;
   std::map<std::string, RestResponse> replies;
   std::vector<std::string> rest_log;

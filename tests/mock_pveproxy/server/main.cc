@@ -18,6 +18,7 @@
 #include "tests/mock_pveproxy/server/qemu_consoles.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
 #include "tests/mock_pveproxy/server/server_args.h"
+#include "tests/mock_pveproxy/server/spice_proxy.h"
 #include "transports/tcp/tcp_listener.h"
 #include "transports/testing/server_identity.h"
 #include "transports/testing/stdin_eof_watch.h"
@@ -86,6 +87,16 @@ int run(int argc, char** argv) {
     if (!ca.ok()) return fail(ca.error(), "--cluster-ca");
     config.api.cert_pem = std::move(*ca);
   }
+  if (!config.spice_x509_dir.empty()) {
+    // spiceproxy's `ca`: what remote-viewer verifies QEMU's SPICE certificate with.
+    std::string path = config.spice_x509_dir + "/ca-cert.pem";
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return fail(Error(Errc::usage, "cannot read " + path), "--spice-x509-dir");
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) config.api.spice_ca_pem.append(buf, n);
+    std::fclose(f);
+  }
   Loop loop;
   // --qemu: declared before the server, so its QEMUs outlive every console relaying to them.
   std::unique_ptr<QemuFleet> qemu;
@@ -94,6 +105,7 @@ int run(int argc, char** argv) {
     const std::string wanted =
         config.qemu_binary.empty() ? "qemu-system-x86_64" : config.qemu_binary;
     qemu_options.binary = find_executable(wanted);
+    qemu_options.spice_x509_dir = config.spice_x509_dir;
     if (qemu_options.binary.empty()) {
       return fail(Error(Errc::io, wanted + " not found or not executable (Debian: apt-get install "
                                            "qemu-system-x86)"),
@@ -117,12 +129,17 @@ int run(int argc, char** argv) {
         server.accept(std::move(t), std::move(peer));
       });
   if (!listener.ok()) return fail(listener.error(), "listen");
+  // The node's SPICE proxy (3128 on Proxmox) on a free port of the same address.
+  Result<std::unique_ptr<SpiceProxyServer>> spice_proxy =
+      SpiceProxyServer::listen(loop, api, qemu.get(), config.listen_host, 0, log_line);
+  if (!spice_proxy.ok()) return fail(spice_proxy.error(), "listen (spiceproxy)");
 
   bool stopping = false;
   auto stop = [&] {
     if (stopping) return;
     stopping = true;
     (*listener)->close();
+    (*spice_proxy)->close();
     server.shut_down();
     loop.stop();
   };
@@ -146,7 +163,7 @@ int run(int argc, char** argv) {
   log_line("listening on " + (*listener)->address() + ":" + std::to_string((*listener)->port()) +
            " (" + describe_options(api.options(), qemu != nullptr) + ")");
   // Ready only now: whoever reads the line may connect (or signal us) at once.
-  ReadyInfo ready{(*listener)->port(), identity->fingerprint, *ca_file};
+  ReadyInfo ready{(*listener)->port(), identity->fingerprint, *ca_file, (*spice_proxy)->port()};
   std::printf("%s\n", ready_line(ready, api.inventory()).c_str());
   std::fflush(stdout);
   loop.run();

@@ -1,5 +1,10 @@
 #include "tests/mock_pveproxy/server/qemu_consoles.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "tests/mock_pveproxy/server/unix_stream_transport.h"
 
 namespace pvb::mock {
@@ -131,6 +136,28 @@ void QemuFleet::install() {
   installed_ = true;
 }
 
+namespace {
+
+// A port the kernel has just said is free on 127.0.0.1 (QEMU binds it a moment later; the race
+// with another program is a test's risk, not a user's).
+uint16_t free_tcp_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+}  // namespace
+
 std::shared_ptr<QemuVm> QemuFleet::vm_for(uint32_t vmid, const std::string& name) {
   std::shared_ptr<QemuVm>& vm = vms_[vmid];
   if (!vm || vm->dead()) {
@@ -140,6 +167,10 @@ std::shared_ptr<QemuVm> QemuFleet::vm_for(uint32_t vmid, const std::string& name
     config.vmid = vmid;
     config.name = name;
     config.start_timeout_ms = options_.start_timeout_ms;
+    if (!options_.spice_x509_dir.empty()) {
+      config.spice_x509_dir = options_.spice_x509_dir;
+      config.spice_port = free_tcp_port();
+    }
     vm = std::make_shared<QemuVm>(loop_, std::move(config), log_);
     ++vms_made_;
   }

@@ -68,6 +68,9 @@ class QemuConsole final : public TransportOverlay {
 struct QemuFleetOptions {
   std::string binary;                 // absolute path of qemu-system-x86_64
   uint64_t start_timeout_ms = 10000;  // exec to QMP ready
+  // Set: every QEMU also serves SPICE (-vga qxl, -spice tls-port=<a free port>) with the
+  // certificates of this directory (ca-cert.pem, server-cert.pem, server-key.pem).
+  std::string spice_x509_dir;
 };
 
 class QemuFleet final : public QemuConsoleSource {

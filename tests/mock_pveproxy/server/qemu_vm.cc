@@ -32,15 +32,15 @@ std::string describe_status(int status) {
   return "ended";
 }
 
-std::string vnc_arguments(const std::string& password) {
+std::string vnc_arguments(const std::string& password, const char* protocol = "vnc") {
   JsonWriter w;
-  w.begin_object().key("protocol").value("vnc").key("password").value(password).end_object();
+  w.begin_object().key("protocol").value(protocol).key("password").value(password).end_object();
   return w.take();
 }
 
-std::string expire_arguments(const std::string& time) {
+std::string expire_arguments(const std::string& time, const char* protocol = "vnc") {
   JsonWriter w;
-  w.begin_object().key("protocol").value("vnc").key("time").value(time).end_object();
+  w.begin_object().key("protocol").value(protocol).key("time").value(time).end_object();
   return w.take();
 }
 
@@ -60,11 +60,18 @@ std::vector<std::string> qemu_command_line(const QemuVmConfig& c) {
           "-nodefaults",
           "-no-user-config",
           "-vga",
-          "std",
+          c.spice_port != 0 ? "qxl" : "std",
           "-m",
           "32",
           "-machine",
           "accel=tcg"};
+}
+
+std::vector<std::string> qemu_spice_arguments(const QemuVmConfig& c) {
+  if (c.spice_port == 0) return {};
+  // As qemu-server: TLS only, on loopback (spiceproxy relays), no password until set_password.
+  return {"-spice", "tls-port=" + std::to_string(c.spice_port) +
+                        ",addr=127.0.0.1,x509-dir=" + escape_commas(c.spice_x509_dir)};
 }
 
 std::string qmp_expire_time(int64_t expires, int64_t now) {
@@ -122,6 +129,7 @@ void QemuVm::when_ready(DoneFn ready) {
 
 Error QemuVm::spawn() {
   std::vector<std::string> args = qemu_command_line(config_);
+  for (std::string& a : qemu_spice_arguments(config_)) args.push_back(std::move(a));
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -241,6 +249,27 @@ void QemuVm::arm_vnc_password(const std::string& password, const std::string& ex
                 [this, expire_time, done = std::move(done)](Result<std::string> set) mutable {
                   if (!set.ok()) return done(set.error());
                   qmp_->execute("expire_password", expire_arguments(expire_time),
+                                [done = std::move(done)](Result<std::string> expired) {
+                                  done(expired.ok() ? Error() : expired.error());
+                                });
+                });
+}
+
+void QemuVm::arm_spice_password(const std::string& password, const std::string& expire_time,
+                                DoneFn done) {
+  if (state_ != State::ready) {
+    Error e = state_ == State::dead ? death_
+                                    : Error(Errc::internal, "qemu: set_password before QMP ready");
+    loop_.post([done = std::move(done), e, weak = alive_.weak()] {
+      if (!weak.expired()) done(e);
+    });
+    return;
+  }
+  // As qemu-server's spiceproxy call: set_password, then expire_password (protocol spice).
+  qmp_->execute("set_password", vnc_arguments(password, "spice"),
+                [this, expire_time, done = std::move(done)](Result<std::string> set) mutable {
+                  if (!set.ok()) return done(set.error());
+                  qmp_->execute("expire_password", expire_arguments(expire_time, "spice"),
                                 [done = std::move(done)](Result<std::string> expired) {
                                   done(expired.ok() ? Error() : expired.error());
                                 });

@@ -37,11 +37,17 @@ struct QemuVmConfig {
   uint32_t vmid = 0;
   std::string name;  // -name: QEMU's VNC desktop name becomes "QEMU (NAME)", as on Proxmox
   uint64_t start_timeout_ms = 10000;  // from exec to QMP ready
+  // SPICE (mock spiceproxy): a TLS port on 127.0.0.1 and the directory of ca-cert.pem,
+  // server-cert.pem and server-key.pem; 0: no SPICE (and -vga std instead of qxl).
+  uint16_t spice_port = 0;
+  std::string spice_x509_dir;
 };
 
 // QEMU's argv for `config` (argv[0] is the binary). Commas in the name and the paths are doubled,
 // QEMU's escape inside option values.
 std::vector<std::string> qemu_command_line(const QemuVmConfig& config);
+// The -spice arguments that follow it when config.spice_port is set.
+std::vector<std::string> qemu_spice_arguments(const QemuVmConfig& config);
 
 // expire_password's `time` for a password that expires at unix time `expires`, asked at `now`:
 // "+N" (what Proxmox sends: "+30") or "now" when it has expired already. QEMU refuses the
@@ -64,6 +70,8 @@ class QemuVm {
   // What `qm vncproxy` does when a console connects: set_password, then expire_password at
   // `expire_time` ("+30", "now"). `done` once QEMU accepted both. Needs ready.
   void arm_vnc_password(const std::string& password, const std::string& expire_time, DoneFn done);
+  // The same for SPICE (protocol spice), as qemu-server's spiceproxy does before it answers.
+  void arm_spice_password(const std::string& password, const std::string& expire_time, DoneFn done);
 
   // For tests: any QMP command, once ready.
   QmpClient* qmp() { return qmp_.get(); }

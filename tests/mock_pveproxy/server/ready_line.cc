@@ -27,6 +27,7 @@ std::string ready_line(const ReadyInfo& info, const Inventory& inventory) {
   w.key("port").value(int64_t{info.port});
   w.key("fingerprint").value(format_fingerprint(info.fingerprint));
   w.key("ca_file").value(info.ca_file);
+  if (info.spice_proxy_port != 0) w.key("spice_proxy_port").value(int64_t{info.spice_proxy_port});
   w.key("user");
   string_or_null(w, user != nullptr, user ? user->userid : "");
   w.key("password");

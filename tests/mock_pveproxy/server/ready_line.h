@@ -19,6 +19,7 @@ struct ReadyInfo {
   uint16_t port = 0;
   Sha256Fingerprint fingerprint{};
   std::string ca_file;
+  uint16_t spice_proxy_port = 0;  // the mock spiceproxy (0: none)
 };
 
 // Without the trailing newline. `user` is root@pam when the inventory has it, else its first user;

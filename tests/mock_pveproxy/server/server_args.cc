@@ -17,10 +17,12 @@ const char* const kServerUsage =
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
     "                     [--fake-vm-freeze-at TICK] [--fake-vm-dump-dir DIR]\n"
+    "                     [--spice-x509-dir DIR] [--spice-host-subject SUBJECT]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
-    "api_token, totp_user, totp_password, totp_secret. Logs go to stderr. Runs until "
+    "api_token, totp_user, totp_password, totp_secret, spice_proxy_port (its spiceproxy, the\n"
+    "node's 3128). Logs go to stderr. Runs until "
     "SIGINT/SIGTERM.\n"
     "  --listen HOST:PORT        loopback address (default 127.0.0.1:0 = any free port)\n"
     "  --inventory FILE          cluster JSON (default: the built-in cluster)\n"
@@ -62,6 +64,11 @@ const char* const kServerUsage =
     "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
     "  --fake-vm-freeze-at TICK  the fake VMs' screens stand still at TICK (SIGUSR2: next tick)\n"
     "  --fake-vm-dump-dir DIR    SIGUSR1 writes each guest's fake VM screen to DIR/VMID.ppm\n"
+    "  --spice-x509-dir DIR      with --qemu: every QEMU also serves SPICE (-vga qxl) over TLS "
+    "with\n"
+    "                            DIR/ca-cert.pem, server-cert.pem, server-key.pem; spiceproxy's\n"
+    "                            ca is DIR/ca-cert.pem (without it the spiceproxy echoes)\n"
+    "  --spice-host-subject S    spiceproxy's host-subject (default CN=localhost)\n"
     "  --exit-on-stdin-eof       also exit when standard input is closed\n"
     "timers:\n"
     "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
@@ -121,6 +128,7 @@ constexpr TimerFlag kTimerFlags[] = {
     {"--keepalive-timeout-ms", &MockOptions::keepalive_timeout_ms, nullptr},
     {"--ws-window-ms", &MockOptions::ws_window_ms, nullptr},
     {"--vnc-password-life-s", nullptr, &MockOptions::vnc_password_life_s},
+    {"--spice-password-life-s", nullptr, &MockOptions::spice_password_life_s},
     {"--vncticket-min-age-s", nullptr, &MockOptions::vncticket_min_age_s},
     {"--vncticket-max-age-s", nullptr, &MockOptions::vncticket_max_age_s},
     {"--ticket-min-age-s", nullptr, &MockOptions::ticket_min_age_s},
@@ -210,7 +218,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
                  arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
                  arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
                  arg == "--vnc-password" || arg == "--fake-vm-freeze-at" ||
-                 arg == "--fake-vm-dump-dir";
+                 arg == "--fake-vm-dump-dir" || arg == "--spice-x509-dir" ||
+                 arg == "--spice-host-subject";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -256,6 +265,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (arg == "--key") c.key_file = s;
       if (arg == "--cluster-ca") c.cluster_ca_file = s;
       if (arg == "--fake-vm-dump-dir") c.fake_vm_dump_dir = s;
+      if (arg == "--spice-x509-dir") c.spice_x509_dir = s;
+      if (arg == "--spice-host-subject") c.api.spice_host_subject = s;
       if (arg == "--qemu-binary") {
         c.qemu_binary = s;
         c.qemu = true;
