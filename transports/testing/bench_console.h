@@ -14,7 +14,8 @@
 //   ClientCutText; anything else ends the connection with a protocol error).
 //   rfb_source, from the first FramebufferUpdateRequest on, streams FramebufferUpdates of one Raw
 //   rectangle of 1024x16 pixels each, forever, as fast as it is read: every update is the same
-//   16-byte header slice followed by the source's 64 KiB pattern slice (kRfbUpdateBytes in all).
+//   slice of one shared block, a 16-byte header and the source's 64 KiB pattern
+//   (kRfbUpdateBytes in all).
 //   rfb_echo answers every FramebufferUpdateRequest with one 1x1 Raw update whose pixel is the
 //   request's number (0, 1, 2, ..., little-endian), so a client can time and check round trips.
 // An end of stream written to it is answered with an end of stream (after the echo drains).
@@ -77,7 +78,7 @@ class BenchConsole final : public Transport {
   std::string rfb_in_;
   bool streaming_ = false;      // rfb_source: asked for an update at least once
   uint32_t echo_requests_ = 0;  // rfb_echo: requests answered
-  Slice update_header_;         // rfb_source: the shared header of every update
+  Slice update_;                // rfb_source: the shared block of one whole update
 
   Kind kind_;
   Slice pattern_;  // source: the shared block
