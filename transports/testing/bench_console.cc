@@ -21,6 +21,9 @@ uint32_t get32(const char* p) {
   return (static_cast<uint32_t>(get16(p)) << 16) | get16(p + 2);
 }
 
+// What the RFB kinds hold of one client message at most (they buffer until it is whole).
+constexpr size_t kMaxCutText = 1 << 20;
+
 // FramebufferUpdate with one rectangle at (0, 0) of w x h, Raw: the 16 bytes before its pixels.
 void update_header(uint8_t* p, uint16_t w, uint16_t h) {
   std::memset(p, 0, BenchConsole::kRfbUpdateHeader);
@@ -221,6 +224,10 @@ bool BenchConsole::parse_rfb() {
             return true;
           }
           length = 8 + size_t{get32(rfb_in_.data() + at + 4)};
+          if (length > kMaxCutText) {
+            fail_rfb("a ClientCutText of " + std::to_string(length) + " bytes");
+            return false;
+          }
           break;
         default:
           fail_rfb("client message type " + std::to_string(type) + " is not one it knows");
