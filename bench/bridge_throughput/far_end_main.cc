@@ -37,6 +37,10 @@ const char* console_kind_name(ConsoleKind kind) {
       return "sink";
     case ConsoleKind::echo:
       return "echo";
+    case ConsoleKind::rfb_source:
+      return "rfb_source";
+    case ConsoleKind::rfb_echo:
+      return "rfb_echo";
   }
   return "?";
 }

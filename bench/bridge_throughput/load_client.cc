@@ -17,6 +17,8 @@
 #include <string>
 
 #include "bench/bridge_throughput/proc_stats.h"
+#include "engine/rfb/vnc_auth.h"
+#include "transports/testing/bench_console.h"
 
 namespace pvb::bench {
 
@@ -48,7 +50,41 @@ Error wrong_byte(uint64_t offset) {
                                    " (a byte was lost, repeated or changed on the way)");
 }
 
+// One rfb_source update: its header, then the pattern.
+const std::vector<uint8_t>& rfb_update_table() {
+  static const auto table = [] {
+    std::vector<uint8_t> t(BenchConsole::kRfbUpdateBytes, 0);
+    t[3] = 1;  // one rectangle at (0, 0), Raw
+    t[8] = BenchConsole::kRfbWidth >> 8;
+    t[9] = BenchConsole::kRfbWidth & 0xFF;
+    t[10] = BenchConsole::kRfbUpdateRows >> 8;
+    t[11] = BenchConsole::kRfbUpdateRows & 0xFF;
+    for (size_t i = 0; i < BenchConsole::kPatternBytes; ++i) {
+      t[BenchConsole::kRfbUpdateHeader + i] = BenchConsole::source_byte(i);
+    }
+    return t;
+  }();
+  return table;
+}
+
+bool is_stream(bool rfb, const uint8_t* data, size_t n, uint64_t offset) {
+  return rfb ? is_rfb_source_stream(data, n, offset) : is_source_stream(data, n, offset);
+}
+
 }  // namespace
+
+bool is_rfb_source_stream(const uint8_t* data, size_t n, uint64_t offset) {
+  const auto& table = rfb_update_table();
+  while (n > 0) {
+    const size_t phase = static_cast<size_t>(offset % table.size());
+    const size_t k = std::min(n, table.size() - phase);
+    if (std::memcmp(data, table.data() + phase, k) != 0) return false;
+    data += k;
+    n -= k;
+    offset += k;
+  }
+  return true;
+}
 
 bool is_source_stream(const uint8_t* data, size_t n, uint64_t offset) {
   const auto& table = pattern_table();
@@ -87,6 +123,8 @@ ClientSocket& ClientSocket::operator=(ClientSocket&& o) noexcept {
   if (this != &o) {
     close();
     fd_ = o.fd_;
+    rfb_ = o.rfb_;
+    rfb_requests_ = o.rfb_requests_;
     o.fd_ = -1;
   }
   return *this;
@@ -113,7 +151,7 @@ Error ClientSocket::read_source(uint64_t bytes, uint64_t offset) {
       return Error(Errc::connection_lost, "the source stream ended after " + std::to_string(got) +
                                               " of " + std::to_string(bytes) + " bytes");
     }
-    if (!is_source_stream(buf.get(), static_cast<size_t>(n), offset + got)) {
+    if (!is_stream(rfb_, buf.get(), static_cast<size_t>(n), offset + got)) {
       return wrong_byte(offset + got);
     }
     got += static_cast<uint64_t>(n);
@@ -147,7 +185,113 @@ Result<uint64_t> ClientSocket::read_to_end() {
   }
 }
 
+Error ClientSocket::read_exactly(void* dst, size_t n, const char* what) {
+  auto* p = static_cast<uint8_t*>(dst);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = ::recv(fd_, p + got, n - got, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return sys_error(std::string("reading ") + what);
+    if (k == 0) return Error(Errc::connection_lost, std::string("the end, reading ") + what);
+    got += static_cast<size_t>(k);
+  }
+  return Error();
+}
+
+Error ClientSocket::send_all(const void* src, size_t n, const char* what) {
+  const auto* p = static_cast<const uint8_t*>(src);
+  size_t sent = 0;
+  while (sent < n) {
+    ssize_t k = ::send(fd_, p + sent, n - sent, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return sys_error(std::string("sending ") + what);
+    sent += static_cast<size_t>(k);
+  }
+  return Error();
+}
+
+namespace {
+
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// FramebufferUpdateRequest of the whole 1024x768 screen.
+std::array<uint8_t, 10> update_request(bool incremental) {
+  return {3, static_cast<uint8_t>(incremental ? 1 : 0), 0, 0, 0, 0, 4, 0, 3, 0};
+}
+
+}  // namespace
+
+Error ClientSocket::rfb_handshake(const std::string& password, bool stream) {
+  uint8_t version[12];
+  if (Error e = read_exactly(version, 12, "the RFB version"); e.failed()) return e;
+  if (std::memcmp(version, "RFB 003.", 8) != 0) {
+    return Error(Errc::protocol, "not an RFB server");
+  }
+  if (Error e = send_all("RFB 003.008\n", 12, "the RFB version"); e.failed()) return e;
+  uint8_t count = 0;
+  if (Error e = read_exactly(&count, 1, "the security types"); e.failed()) return e;
+  if (count == 0) return Error(Errc::protocol, "the server refused the connection");
+  std::vector<uint8_t> types(count);
+  if (Error e = read_exactly(types.data(), count, "the security types"); e.failed()) return e;
+  const bool none = std::find(types.begin(), types.end(), 1) != types.end();
+  const bool vnc = std::find(types.begin(), types.end(), 2) != types.end();
+  if (!none && !vnc) return Error(Errc::protocol, "neither None nor VNC authentication offered");
+  const uint8_t chosen = none ? 1 : 2;
+  if (Error e = send_all(&chosen, 1, "the security type"); e.failed()) return e;
+  if (chosen == 2) {
+    std::array<uint8_t, 16> challenge{};
+    if (Error e = read_exactly(challenge.data(), 16, "the challenge"); e.failed()) return e;
+    const auto response = vnc_auth_response(password, challenge);
+    if (Error e = send_all(response.data(), 16, "the response"); e.failed()) return e;
+  }
+  uint8_t result[4];
+  if (Error e = read_exactly(result, 4, "the security result"); e.failed()) return e;
+  if (be32(result) != 0) return Error(Errc::auth, "RFB authentication failed");
+  const uint8_t shared = 1;
+  if (Error e = send_all(&shared, 1, "ClientInit"); e.failed()) return e;
+  uint8_t init[24];
+  if (Error e = read_exactly(init, 24, "ServerInit"); e.failed()) return e;
+  std::vector<uint8_t> name(be32(init + 20));
+  if (name.size() > 4096) return Error(Errc::protocol, "ServerInit: a name too long");
+  if (Error e = read_exactly(name.data(), name.size(), "ServerInit"); e.failed()) return e;
+  // SetEncodings [Raw], then the first request.
+  const uint8_t encodings[8] = {2, 0, 0, 1, 0, 0, 0, 0};
+  if (Error e = send_all(encodings, sizeof encodings, "SetEncodings"); e.failed()) return e;
+  if (stream) {
+    const auto request = update_request(false);
+    if (Error e = send_all(request.data(), request.size(), "the update request"); e.failed()) {
+      return e;
+    }
+  }
+  rfb_ = true;
+  return Error();
+}
+
 Result<std::vector<double>> ClientSocket::echo_round_trips(size_t count, size_t size) {
+  if (rfb_) {
+    std::vector<double> micros;
+    micros.reserve(count);
+    uint8_t reply[BenchConsole::kRfbEchoReplyBytes];
+    for (size_t i = 0; i < count; ++i) {
+      const auto request = update_request(true);
+      const double t0 = now_seconds();
+      if (Error e = send_all(request.data(), request.size(), "an update request"); e.failed()) {
+        return e;
+      }
+      if (Error e = read_exactly(reply, sizeof reply, "the 1x1 update"); e.failed()) return e;
+      micros.push_back((now_seconds() - t0) * 1e6);
+      const uint32_t n = uint32_t{reply[16]} | (uint32_t{reply[17]} << 8) |
+                         (uint32_t{reply[18]} << 16) | (uint32_t{reply[19]} << 24);
+      if (reply[0] != 0 || reply[3] != 1 || n != rfb_requests_) {
+        return Error(Errc::protocol, "update " + std::to_string(rfb_requests_) +
+                                         " came back wrong (pixel " + std::to_string(n) + ")");
+      }
+      ++rfb_requests_;
+    }
+    return micros;
+  }
   std::vector<uint8_t> out(size), in(size);
   std::vector<double> micros;
   micros.reserve(count);
@@ -227,7 +371,7 @@ Error read_source_many(const std::vector<ClientSocket*>& sockets, uint64_t bytes
                                                  std::to_string(p.got) + " bytes");
         break;
       }
-      if (!is_source_stream(buf.get(), static_cast<size_t>(k), p.got)) {
+      if (!is_stream(sockets[i]->rfb(), buf.get(), static_cast<size_t>(k), p.got)) {
         error = wrong_byte(p.got);
         break;
       }

@@ -100,6 +100,17 @@ Result<double> cpu_now(const Subject& s) {
   return *cpu;
 }
 
+// Connects the harness's client; for an RFB guest, does the viewer's handshake too (`stream`: ask
+// an rfb_source for updates).
+Result<ClientSocket> connect_subject(const Subject& s, bool stream, double io_timeout_s = 60) {
+  auto sock = ClientSocket::connect_loopback(s.port, io_timeout_s);
+  if (!sock.ok() || !s.rfb) return sock;
+  if (Error e = sock->rfb_handshake(s.rfb_password, stream); e.failed()) {
+    return subject_error(s, "RFB handshake: " + e.message());
+  }
+  return sock;
+}
+
 }  // namespace
 
 double percentile(std::vector<double> v, double q) {
@@ -121,7 +132,7 @@ Result<TransferResult> run_download(Subject& s, uint64_t bytes) {
   if (!cpu0.ok()) return cpu0.error();
   TransferResult r;
   const double t0 = now_seconds();
-  auto sock = ClientSocket::connect_loopback(s.port);
+  auto sock = connect_subject(s, true);
   if (!sock.ok()) return sock.error();
   if (Error e = sock->read_source(bytes); e.failed()) return subject_error(s, e.message());
   r.seconds = now_seconds() - t0;
@@ -171,9 +182,9 @@ Result<TransferResult> run_upload(Subject& s, uint64_t bytes) {
 
 Result<std::pair<LatencyResult, LatencyResult>> run_echo_pair(Subject& a, Subject& b, size_t count,
                                                               size_t size) {
-  auto sa = ClientSocket::connect_loopback(a.port);
+  auto sa = connect_subject(a, false);
   if (!sa.ok()) return sa.error();
-  auto sb = ClientSocket::connect_loopback(b.port);
+  auto sb = connect_subject(b, false);
   if (!sb.ok()) return sb.error();
   std::vector<double> va, vb;
   const size_t warm = std::min<size_t>(count, 200);
@@ -210,7 +221,7 @@ Result<std::pair<LatencyResult, LatencyResult>> run_echo_pair(Subject& a, Subjec
 
 Result<StallResult> run_stalled_download(Subject& s, uint64_t bytes, int stalls,
                                          double stall_seconds) {
-  auto sock = ClientSocket::connect_loopback(s.port, stall_seconds + 60);
+  auto sock = connect_subject(s, true, stall_seconds + 60);
   if (!sock.ok()) return sock.error();
   StallResult r;
   r.stalls = stalls;

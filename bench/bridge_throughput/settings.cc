@@ -17,7 +17,8 @@ mock-pveproxy bench consoles, against ceilings taken in the same run (a plain TC
 bare TLS relay pair with the same processes and hops) and against the bridges people write (Node
 ws, Python websockets). Prints a table; --json FILE also writes the results as JSON.
   --smoke                 every mode briefly (CI: seconds)
-  --only MODES            comma list of: throughput, peers, latency, setup, memory, scale
+  --only MODES            comma list of: throughput, peers, latency, setup, memory, scale,
+                          splice (pvebridge's RFB splice against --passthrough: rfb guests)
   --backends LIST         TLS backends to measure (default openssl,mbedtls)
   --server-backend NAME   the far ends' TLS backend (default openssl: never the bottleneck)
   --bytes N               bytes per transfer (default 1G; K, M, G suffixes)
@@ -156,7 +157,7 @@ Result<Settings> parse_settings(int argc, char** argv, bool& help) {
       s.modes.clear();
       for (const std::string& m : split(v)) {
         if (m != "throughput" && m != "peers" && m != "latency" && m != "setup" && m != "memory" &&
-            m != "scale") {
+            m != "scale" && m != "splice") {
           return Error(Errc::usage, "--only: unknown mode '" + m + "'");
         }
         s.modes.insert(m);

@@ -15,7 +15,8 @@ struct Settings {
   bool smoke = false;
   ProgramPaths paths;
   std::string json_path;  // --json FILE
-  std::set<std::string> modes = {"throughput", "peers", "latency", "setup", "memory", "scale"};
+  std::set<std::string> modes = {"throughput", "peers", "latency", "setup",
+                                 "memory",     "scale", "splice"};
   std::vector<TlsBackendKind> backends = {TlsBackendKind::openssl, TlsBackendKind::mbedtls};
   // The TLS backend of the far ends (mock-pveproxy, bench-far-end): the fast one, so that the
   // client side under test is what limits every measurement.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "bench/bridge_throughput/proc_stats.h"
 #include "engine/core/json.h"
@@ -49,8 +50,36 @@ const char* guest_name(Guest g) {
       return "sink";
     case Guest::echo:
       return "echo";
+    case Guest::rfb_source:
+      return "rfbsource";
+    case Guest::rfb_echo:
+      return "rfbecho";
   }
   return "source";
+}
+
+bool speaks_rfb(Guest g) {
+  return g == Guest::rfb_source || g == Guest::rfb_echo;
+}
+
+Result<std::string> vv_password(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error(Errc::io, "cannot read the .vv file " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("password=", 0) != 0) continue;
+    std::string out;
+    for (size_t i = 9; i < line.size(); ++i) {
+      if (line[i] != '\\' || i + 1 == line.size()) {
+        out += line[i];
+        continue;
+      }
+      const char c = line[++i];
+      out += c == 's' ? ' ' : c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+    }
+    return out;
+  }
+  return Error(Errc::protocol, "the .vv file " + path + " has no password");
 }
 
 const char* peer_name(PeerKind p) {
@@ -135,14 +164,16 @@ Result<BenchEnv::FarEnd> BenchEnv::far_end(bool tls) {
 Result<Subject> BenchEnv::start_pvebridge(TlsBackendKind backend, Guest guest, bool ticket_login,
                                           size_t sessions,
                                           const std::function<Error(uint16_t)>& on_listening,
-                                          double listen_timeout_s) {
+                                          double listen_timeout_s, bool passthrough) {
+  passthrough = passthrough || !speaks_rfb(guest);
   auto m = mock();
   if (!m.ok()) return m.error();
   ChildOptions o;
   o.argv = {paths_.pvebridge, "connect"};
   for (size_t i = 0; i < sessions; ++i) o.argv.emplace_back(guest_name(guest));
-  // The bench consoles are byte sources and sinks, not VNC servers: the byte pipe.
-  for (const char* a : {"--no-viewer", "--json", "--client-wait", "300", "--passthrough"}) o.argv.emplace_back(a);
+  for (const char* a : {"--no-viewer", "--json", "--client-wait", "300"}) o.argv.emplace_back(a);
+  // source, sink and echo are byte sources and sinks, not VNC servers: the byte pipe.
+  if (passthrough) o.argv.emplace_back("--passthrough");
   o.argv.emplace_back("--tls-backend");
   o.argv.emplace_back(tls_backend_name(backend));
   o.argv.emplace_back("--host");
@@ -179,6 +210,17 @@ Result<Subject> BenchEnv::start_pvebridge(TlsBackendKind backend, Guest guest, b
       s.port = *port;
       s.listening_line = line->text;
       s.listening_at = line->at;
+      s.rfb = speaks_rfb(guest);
+      if (s.rfb && !passthrough) {
+        auto doc = parse_line(line->text, "listening line");
+        if (!doc.ok()) return doc.error();
+        auto vv = json_optional_string(doc->root(), "vv_file", "listening line");
+        if (!vv.ok()) return vv.error();
+        if (!*vv) return failed_start(*s.child, "no .vv file in " + line->text);
+        auto password = vv_password(**vv);
+        if (!password.ok()) return password.error();
+        s.rfb_password = *password;
+      }
     }
     if (on_listening) {
       if (Error e = on_listening(*port); e.failed()) return e;

@@ -34,8 +34,11 @@ struct ProgramPaths {
   std::string python = "/usr/bin/python3";
 };
 
-enum class Guest { source, sink, echo };
+// rfb_source and rfb_echo speak RFB (transports/testing/bench_console.h): the far ends of the
+// splice, which pvebridge serves without --passthrough.
+enum class Guest { source, sink, echo, rfb_source, rfb_echo };
 const char* guest_name(Guest g);
+bool speaks_rfb(Guest g);
 
 enum class PeerKind { node, python };
 const char* peer_name(PeerKind p);
@@ -48,6 +51,11 @@ struct Subject {
   double listening_at = 0;     // when it arrived (now_seconds())
   // Other lines read while waiting for the listening events (e.g. client_connected).
   std::vector<std::string> skipped_lines;
+  // An RFB guest: the client does the viewer's handshake, with this password (the local one
+  // from pvebridge's .vv when it splices; empty through --passthrough, where the bench console
+  // offers None).
+  bool rfb = false;
+  std::string rfb_password;
 };
 
 // The long-lived servers and the knowledge of how to start subjects against them.
@@ -72,11 +80,16 @@ class BenchEnv {
 
   // `pvebridge connect GUEST... --no-viewer --json` against the mock; waits for `sessions`
   // listening events (the first one's port goes into Subject::port; each one is handed to
-  // on_listening as it arrives, which may connect to it at once).
+  // on_listening as it arrives, which may connect to it at once). Non-RFB guests always go
+  // through --passthrough (they are byte sources and sinks); RFB guests only when `passthrough`.
   Result<Subject> start_pvebridge(TlsBackendKind backend, Guest guest, bool ticket_login = false,
                                   size_t sessions = 1,
                                   const std::function<Error(uint16_t)>& on_listening = {},
-                                  double listen_timeout_s = 30);
+                                  double listen_timeout_s = 30, bool passthrough = true);
+  // pvebridge with an RFB guest: splicing (the default flow) or --passthrough.
+  Result<Subject> start_pvebridge_rfb(TlsBackendKind backend, Guest guest, bool splice) {
+    return start_pvebridge(backend, guest, false, 1, {}, 30, !splice);
+  }
   // bench-relay in front of a far end (plain TCP, or TLS with the `tls` backend on its side).
   Result<Subject> start_relay(std::optional<TlsBackendKind> tls, Guest guest);
   // A peer bridge against the mock (Errc::not_found when the peer is not available).
@@ -95,5 +108,7 @@ class BenchEnv {
 
 // Reads a subject's listening line ({"event":"listening",...,"port":N}).
 Result<uint16_t> listening_port(const std::string& line);
+// The password= of a .vv file (GKeyFile escapes undone).
+Result<std::string> vv_password(const std::string& path);
 
 }  // namespace pvb::bench

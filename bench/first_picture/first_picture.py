@@ -56,7 +56,9 @@ def parse_args():
     p.add_argument("--mock", help="the mock-pveproxy binary (default: the build tree's)")
     p.add_argument("--mode", action="append", metavar="NAME=ARGS",
                    help="a mode: a name and the extra pvebridge arguments (shell words; may be "
-                   "empty); repeatable (default: default= passthrough=--passthrough)")
+                   "empty; leading VAR=VALUE words set pvebridge's and its viewer's environment "
+                   "instead, e.g. STANDIN_VIEWER_STARTUP_FROM=harness); repeatable (default: "
+                   "default= passthrough=--passthrough)")
     p.add_argument("--reference", help="the mode the others are divided by (default: "
                    "passthrough if given, else the first mode)")
     p.add_argument("--bridge-arg", action="append", default=[], metavar="ARG",
@@ -166,8 +168,15 @@ async def run_once(a, mock, relay, mode_args, workdir):
     else:
         env["PVE_PASSWORD"] = mock.info["password"]
         args += ["--user", mock.info["user"]]
+    # A mode's leading NAME=VALUE words go into pvebridge's environment (and so its viewer's),
+    # like a shell's `NAME=VALUE command`: e.g. STANDIN_VIEWER_STARTUP_FROM=harness.
+    mode_args = list(mode_args)
+    while mode_args and re.match(r"^[A-Z][A-Z0-9_]*=", mode_args[0]):
+        name, value = mode_args.pop(0).split("=", 1)
+        env[name] = value
     args += a.bridge_arg + mode_args
     t0 = now()
+    env["STANDIN_VIEWER_T0_NS"] = str(t0)
     proc = await asyncio.create_subprocess_exec(
         *args, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, start_new_session=True)

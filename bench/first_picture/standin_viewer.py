@@ -14,6 +14,9 @@ never with a secret):
   STANDIN_VIEWER_REPORT      where to write the JSON report (mode 0600; required)
   STANDIN_VIEWER_STARTUP_MS  the start-up to imitate: it connects this long after pvebridge
                              launched it (default 300)
+  STANDIN_VIEWER_STARTUP_FROM  "harness": count the start-up from STANDIN_VIEWER_T0_NS (the
+                             harness's clock just before it started pvebridge) instead: what a
+                             viewer launched the moment pvebridge starts would do (a what-if)
   STANDIN_VIEWER_ENCODINGS   the encodings to announce, comma separated (default "raw"; known:
                              raw, copyrect, rre, zrle, desktop-size, last-rect)
   STANDIN_VIEWER_TIMEOUT_S   give up after this long (default 30)
@@ -239,8 +242,10 @@ def run(report):
     # first DES costs ~50 ms (the crypto library's set-up): part of the start-up, as in a real
     # viewer, not of the handshake.
     report["launched"] = launched_ns()
-    ready = (report["launched"] or T_EXEC) + \
-        int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) * 1_000_000
+    start = report["launched"] or T_EXEC
+    if os.environ.get("STANDIN_VIEWER_STARTUP_FROM") == "harness":
+        start = int(os.environ["STANDIN_VIEWER_T0_NS"])
+    ready = start + int(os.environ.get("STANDIN_VIEWER_STARTUP_MS", "300")) * 1_000_000
     vnc_auth_response("warm-up", bytes(16))
     time.sleep(max(0, ready - now()) / 1e9)
     report["awake"] = now()

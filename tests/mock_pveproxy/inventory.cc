@@ -24,6 +24,10 @@ std::string_view console_kind_name(ConsoleKind kind) {
       return "sink";
     case ConsoleKind::echo:
       return "echo";
+    case ConsoleKind::rfb_source:
+      return "rfb_source";
+    case ConsoleKind::rfb_echo:
+      return "rfb_echo";
   }
   return "?";
 }
@@ -108,6 +112,10 @@ Inventory Inventory::builtin_default() {
   g.back().console = ConsoleKind::sink;
   g.push_back(guest(302, qemu, "pve1", "running", "echo"));
   g.back().console = ConsoleKind::echo;
+  g.push_back(guest(303, qemu, "pve1", "running", "rfbsource"));
+  g.back().console = ConsoleKind::rfb_source;
+  g.push_back(guest(304, qemu, "pve1", "running", "rfbecho"));
+  g.back().console = ConsoleKind::rfb_echo;
   g.push_back(guest(9000, qemu, "pve1", "stopped", "debian12-template"));
   g.back().is_template = true;
 
@@ -328,14 +336,14 @@ Error read_guest(FieldReader& r, Inventory& inv) {
   }
   if (g.is_template && g.status != "stopped") return r.fail("a template must be stopped");
   bool console_ok = false;
-  for (ConsoleKind k :
-       {ConsoleKind::rfb, ConsoleKind::source, ConsoleKind::sink, ConsoleKind::echo}) {
+  for (ConsoleKind k : {ConsoleKind::rfb, ConsoleKind::source, ConsoleKind::sink, ConsoleKind::echo,
+                        ConsoleKind::rfb_source, ConsoleKind::rfb_echo}) {
     if (console_kind_name(k) == console) {
       g.console = k;
       console_ok = true;
     }
   }
-  if (!console_ok) return r.fail("console must be rfb|source|sink|echo");
+  if (!console_ok) return r.fail("console must be rfb|source|sink|echo|rfb_source|rfb_echo");
   if (inv.find_guest(g.vmid)) return r.fail("duplicate vmid " + std::to_string(g.vmid));
   inv.guests.push_back(std::move(g));
   return {};

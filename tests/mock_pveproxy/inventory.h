@@ -53,6 +53,10 @@ enum class ConsoleKind {
   source,  // benchmark: sends bytes as fast as it can
   sink,    // benchmark: swallows bytes
   echo,    // benchmark: sends back what it gets
+  // Benchmark, speaking RFB (None security): the splice's far end (transports/testing/
+  // bench_console.h). rfb_source streams large Raw updates, rfb_echo answers each update request.
+  rfb_source,
+  rfb_echo,
 };
 std::string_view console_kind_name(ConsoleKind kind);
 

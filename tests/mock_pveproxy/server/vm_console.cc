@@ -27,11 +27,11 @@ VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, C
     return vm;
   }
   if (stalled || grant.console != ConsoleKind::rfb) {
-    const BenchConsole::Kind kind = stalled ? BenchConsole::Kind::sink
-                                    : grant.console == ConsoleKind::source
-                                        ? BenchConsole::Kind::source
-                                    : grant.console == ConsoleKind::echo ? BenchConsole::Kind::echo
-                                                                         : BenchConsole::Kind::sink;
+    BenchConsole::Kind kind = BenchConsole::Kind::sink;
+    if (!stalled && grant.console == ConsoleKind::source) kind = BenchConsole::Kind::source;
+    if (!stalled && grant.console == ConsoleKind::echo) kind = BenchConsole::Kind::echo;
+    if (!stalled && grant.console == ConsoleKind::rfb_source) kind = BenchConsole::Kind::rfb_source;
+    if (!stalled && grant.console == ConsoleKind::rfb_echo) kind = BenchConsole::Kind::rfb_echo;
     vm.transport = std::make_unique<BenchConsole>(loop, kind);
     return vm;
   }

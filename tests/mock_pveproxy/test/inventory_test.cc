@@ -112,7 +112,7 @@ TEST(Inventory, ErrorsSayWhereAndWhat) {
   EXPECT_EQ(parse_error_of(R"("status": "stopped")", R"("status": "running")"),
             "inventory: guests[1]: a template must be stopped");
   EXPECT_EQ(parse_error_of(R"("console": "echo")", R"("console": "tty")"),
-            "inventory: guests[0]: console must be rfb|source|sink|echo");
+            "inventory: guests[0]: console must be rfb|source|sink|echo|rfb_source|rfb_echo");
   EXPECT_EQ(parse_error_of(R"("totp": "GEZDGNBV")", R"("totp": "not-base32!")"),
             "inventory: users[0]: totp is not a base32 secret");
   EXPECT_EQ(parse_error_of(R"("userid": "u@pve")", R"("userid": "u")"),

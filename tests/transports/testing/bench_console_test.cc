@@ -1,4 +1,4 @@
-// BenchConsole: the far end of the throughput benchmark (source, sink, echo).
+// BenchConsole: the far end of the throughput benchmark (source, sink, echo, rfb_source, rfb_echo).
 #include "transports/testing/bench_console.h"
 
 #include <gtest/gtest.h>
@@ -96,4 +96,83 @@ TEST(BenchConsoleTest, SinkCountsAndSaysNothing) {
 }
 
 }  // namespace
+
+// The client's side of the handshake, byte by byte as a viewer sends it (3.8, None, shared).
+std::string rfb_client_hello() {
+  return std::string("RFB 003.008\n") + '\x01' + '\x01';
+}
+
+constexpr size_t kVersion = 12, kTypes = 2, kResult = 4, kServerInit = 24 + 5;
+
+TEST(BenchConsoleTest, RfbSourceShakesHandsThenStreamsRawUpdatesOnceAsked) {
+  Loop loop;
+  BenchConsole source(loop, BenchConsole::Kind::rfb_source);
+  Collector c;
+  source.set_sink(&c);
+  source.start();
+  ASSERT_TRUE(loop.run_until([&] { return c.data.size() >= kVersion; }));
+  EXPECT_EQ(c.data, "RFB 003.008\n");
+  ByteChain hello(rfb_client_hello());
+  source.write(hello);
+  loop.run_until([] { return false; });
+  const size_t handshake = kVersion + kTypes + kResult + kServerInit;
+  ASSERT_EQ(c.data.size(), handshake);  // nothing streams before an update request
+  EXPECT_EQ(c.data.substr(kVersion, kTypes), std::string("\x01\x01", 2));
+  EXPECT_EQ(c.data.substr(kVersion + kTypes, kResult), std::string(4, '\0'));
+  const std::string init = c.data.substr(kVersion + kTypes + kResult);
+  EXPECT_EQ(init.substr(0, 4), std::string("\x04\x00\x03\x00", 4));  // 1024x768
+  EXPECT_EQ(init.substr(24), "bench");
+  // SetEncodings [Raw] split across writes, then a request: the stream starts.
+  ByteChain part1(std::string("\x02\x00\x00\x01\x00\x00", 6));
+  ByteChain part2(std::string("\x00\x00\x03\x00\x00\x00\x00\x00\x04\x00\x03\x00", 12));
+  source.write(part1);
+  source.write(part2);
+  const size_t want = 3 * BenchConsole::kRfbUpdateBytes;
+  ASSERT_TRUE(loop.run_until([&] { return c.data.size() >= handshake + want; }));
+  for (size_t u = 0; u < 3; ++u) {
+    const std::string update =
+        c.data.substr(handshake + u * BenchConsole::kRfbUpdateBytes, BenchConsole::kRfbUpdateBytes);
+    EXPECT_EQ(update.substr(0, 16),
+              std::string("\x00\x00\x00\x01\x00\x00\x00\x00\x04\x00\x00\x10\x00\x00\x00\x00", 16));
+    for (size_t i = 0; i < BenchConsole::kPatternBytes; ++i) {
+      ASSERT_EQ(static_cast<uint8_t>(update[16 + i]), BenchConsole::source_byte(i))
+          << u << " " << i;
+    }
+  }
+  source.close(CloseMode::Abort);
+}
+
+TEST(BenchConsoleTest, RfbEchoAnswersEachRequestWithANumberedPixel) {
+  Loop loop;
+  BenchConsole echo(loop, BenchConsole::Kind::rfb_echo);
+  Collector c;
+  echo.set_sink(&c);
+  echo.start();
+  ByteChain hello(rfb_client_hello());
+  echo.write(hello);
+  const size_t handshake = kVersion + kTypes + kResult + kServerInit;
+  ASSERT_TRUE(loop.run_until([&] { return c.data.size() >= handshake; }));
+  const std::string request("\x03\x01\x00\x00\x00\x00\x04\x00\x03\x00", 10);
+  ByteChain two(request + request);
+  echo.write(two);
+  ASSERT_TRUE(loop.run_until(
+      [&] { return c.data.size() >= handshake + 2 * BenchConsole::kRfbEchoReplyBytes; }));
+  const std::string header("\x00\x00\x00\x01\x00\x00\x00\x00\x00\x01\x00\x01\x00\x00\x00\x00", 16);
+  EXPECT_EQ(c.data.substr(handshake), header + std::string("\x00\x00\x00\x00", 4) + header +
+                                          std::string("\x01\x00\x00\x00", 4));
+  echo.close(CloseMode::Abort);
+}
+
+TEST(BenchConsoleTest, RfbConsoleRefusesAMessageItDoesNotKnow) {
+  Loop loop;
+  BenchConsole echo(loop, BenchConsole::Kind::rfb_echo);
+  Collector c;
+  echo.set_sink(&c);
+  echo.start();
+  ByteChain hello(rfb_client_hello() + '\x01' + std::string("\xfe", 1));
+  echo.write(hello);
+  ASSERT_TRUE(loop.run_until([&] { return c.closed; }));
+  EXPECT_EQ(c.error.code(), Errc::protocol);
+}
+
 }  // namespace pvb
