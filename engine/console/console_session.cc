@@ -236,11 +236,11 @@ void ConsoleSession::upstream_failed(int client_id, const Error& e, bool clean) 
     return;
   }
   if (clean && (was_ready || owner)) {
-    return end_with(CloseReason::server_closed,
-                    Error(Errc::connection_lost,
-                          options_.passthrough
-                              ? "the server closed the console before a viewer connected"
-                              : e.message()));
+    return end_with(
+        CloseReason::server_closed,
+        Error(Errc::connection_lost, options_.passthrough
+                                         ? "the server closed the console before a viewer connected"
+                                         : e.message()));
   }
   end_with(CloseReason::error, e);
 }
@@ -345,7 +345,8 @@ void ConsoleSession::launch_viewer() {
 
 void ConsoleSession::admit(AcceptedClient accepted) {
   if (state_ >= State::ending) {
-    return endpoint_.refuse(std::move(accepted), "refused a local connection: the console is closing",
+    return endpoint_.refuse(std::move(accepted),
+                            "refused a local connection: the console is closing",
                             "the console is closing");
   }
   if (options_.mode == SessionMode::connect && !clients_.empty()) {

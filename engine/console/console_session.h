@@ -7,7 +7,8 @@
 //
 //   resolving ─▶ opening ─▶ waiting ─▶ active ─▶ ending ─▶ finished
 //   (guest       (connect: upstream, listener and viewer start together; the viewer's handshake is
-//    status,      answered locally and it gets the node's ServerInit as soon as the upstream has it)
+//    status,      answered locally and it gets the node's ServerInit as soon as the upstream has
+//    it)
 //    --start)
 //
 // connect: one client at a time; when the viewer reconnects (or the .vv is opened again) it is
@@ -135,7 +136,7 @@ struct SessionEnd {
   uint64_t bytes_from_guest = 0;
   std::optional<int> viewer_exit_code;  // when the viewer ran and exited
   int signal = 0;                       // CloseReason::interrupted
-  uint32_t clients = 0;                  // local clients spliced to the node
+  uint32_t clients = 0;                 // local clients spliced to the node
 };
 
 class ConsoleObserver {

@@ -75,8 +75,12 @@ void Upstream::on_connected() {
   rfb::ClientHandshakeConfig config;
   config.password = ticket_.vnc_password();
   config.shared = options_.shared;
+  config.pipelined = options_.pipelined_handshake;
   handshake_ = rfb::RfbClientHandshake(std::move(config));
   wipe(config.password);
+  ByteChain early;
+  handshake_.start(early);  // pipelined: RFB 3.8 and VNC authentication, before the node asks
+  if (!early.empty()) ws_->write(early);
   // A node whose VNC server never speaks (a hung QEMU display) must not hold the console forever.
   handshake_timer_.start(options_.timeout_ms, [this] {
     fail(Error(Errc::timeout, "the node's VNC server did not finish its handshake within " +
@@ -99,9 +103,8 @@ void Upstream::on_data(ByteChain& data, bool end_stream) {
       return fail(e);
     }
     if (status == rfb::HandshakeStatus::done) {
-      events_.on_log("RFB session with the node ready (" +
-                     std::to_string(server_init().width) + "x" +
-                     std::to_string(server_init().height) + ", RFB 3." +
+      events_.on_log("RFB session with the node ready (" + std::to_string(server_init().width) +
+                     "x" + std::to_string(server_init().height) + ", RFB 3." +
                      std::to_string(static_cast<int>(handshake_.version())) + ")");
       become_ready();
       if (failed_) return;

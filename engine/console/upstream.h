@@ -24,8 +24,10 @@
 namespace pvb {
 
 struct UpstreamOptions {
-  bool rfb = true;                // false: passthrough (no handshake here)
-  bool shared = true;             // ClientInit's shared flag (false: --exclusive)
+  bool rfb = true;     // false: passthrough (no handshake here)
+  bool shared = true;  // ClientInit's shared flag (false: --exclusive)
+  // The node's handshake in two round trips instead of four (rfb::ClientHandshakeConfig).
+  bool pipelined_handshake = true;
   uint64_t timeout_ms = 15000;    // WebSocket handshake, and then the node's RFB handshake
   uint64_t keepalive_ms = 30000;  // 0 = off
   size_t ws_frame_payload = 16 * 1024 - 8;

@@ -174,9 +174,9 @@ void ViewerRfbLink::on_closed(const Error& error) {
   finish(splice_error_.failed() ? splice_error_ : error);
   if (!handshake_done_ && !handshake_failed_) {
     handshake_failed_ = true;
-    events_.on_handshake_failed(error.failed() ? error
-                                               : Error(Errc::connection_lost,
-                                                       "the viewer left during the RFB handshake"));
+    events_.on_handshake_failed(
+        error.failed() ? error
+                       : Error(Errc::connection_lost, "the viewer left during the RFB handshake"));
   }
 }
 

@@ -67,6 +67,14 @@ void RfbClientHandshake::send_client_init(ByteChain& out) {
   state_ = State::server_init;
 }
 
+void RfbClientHandshake::start(ByteChain& out) {
+  if (!config_.pipelined) return;
+  std::string_view ours = version_string(Version::v3_8);
+  out.append_header(ours.data(), ours.size());
+  const uint8_t type = kSecurityVncAuth;
+  out.append_header(&type, 1);
+}
+
 HandshakeStatus RfbClientHandshake::feed(ByteChain& in, ByteChain& out) {
   for (;;) {
     ChainView view(in, 0);
@@ -87,8 +95,16 @@ HandshakeStatus RfbClientHandshake::feed(ByteChain& in, ByteChain& out) {
         } else {
           version_ = Version::v3_3;
         }
-        std::string_view ours = version_string(version_);
-        out.append_header(ours.data(), ours.size());
+        if (config_.pipelined) {
+          if (version_ != Version::v3_8) {
+            return fail(Errc::protocol, "the server speaks RFB " + std::to_string(v->major) + "." +
+                                            std::to_string(v->minor) +
+                                            ", but our early handshake announced 3.8");
+          }
+        } else {
+          std::string_view ours = version_string(version_);
+          out.append_header(ours.data(), ours.size());
+        }
         state_ = version_ == Version::v3_3 ? State::security_33 : State::security_count;
         break;
       }
@@ -131,6 +147,18 @@ HandshakeStatus RfbClientHandshake::feed(ByteChain& in, ByteChain& out) {
           has_none |= t == kSecurityNone;
           has_vnc |= t == kSecurityVncAuth;
         }
+        if (config_.pipelined) {
+          if (!has_vnc) {
+            std::string list;
+            for (uint8_t t : offered_) list += (list.empty() ? "" : ", ") + security_type_name(t);
+            return fail(Errc::protocol, "the server offers " + list +
+                                            ", but our early handshake chose 2 (VNC "
+                                            "Authentication)");
+          }
+          security_type_ = kSecurityVncAuth;  // sent by start()
+          begin_security(out);
+          break;
+        }
         // With a password, VNC Authentication; None only when it is offered and we have nothing
         // better (or it is all there is).
         if (has_vnc && (!config_.password.empty() || !has_none)) {
@@ -167,6 +195,11 @@ HandshakeStatus RfbClientHandshake::feed(ByteChain& in, ByteChain& out) {
         auto response =
             vnc_auth_response(config_.password, std::span<const uint8_t, 16>(challenge));
         out.append_header(response.data(), response.size());
+        if (config_.pipelined) {
+          // ClientInit goes with the response: the server reads it after its SecurityResult.
+          const uint8_t shared = config_.shared ? 1 : 0;
+          out.append_header(&shared, 1);
+        }
         state_ = State::security_result;
         break;
       }
@@ -175,7 +208,11 @@ HandshakeStatus RfbClientHandshake::feed(ByteChain& in, ByteChain& out) {
         uint32_t result = view.u32(0);
         in.drain(4);
         if (result == kSecurityResultOk) {
-          send_client_init(out);
+          if (config_.pipelined) {
+            state_ = State::server_init;  // ClientInit went with the response
+          } else {
+            send_client_init(out);
+          }
           break;
         }
         std::string what = security_type_ == kSecurityVncAuth

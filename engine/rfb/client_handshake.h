@@ -25,6 +25,11 @@ namespace pvb::rfb {
 struct ClientHandshakeConfig {
   std::string password;  // for VNC Authentication; may be empty when the server offers None
   bool shared = true;    // ClientInit's shared flag
+  // Two flights instead of four: start() sends "RFB 003.008" and security type 2 before the
+  // server asks, and the VNC Authentication response goes with ClientInit. Every Proxmox node
+  // (QEMU, vncterm) speaks RFB 3.8 with VNC Authentication; a server that does not is a clear
+  // Errc::protocol error naming what it offered, never a guess.
+  bool pipelined = false;
 };
 
 // The ServerInit message: the framebuffer, its native pixel format and the desktop's name.
@@ -38,6 +43,9 @@ struct ServerInit {
 class RfbClientHandshake {
  public:
   explicit RfbClientHandshake(ClientHandshakeConfig config);
+
+  // Pipelined: appends what we say before the server speaks (call once, first). Else nothing.
+  void start(ByteChain& out);
 
   // Consumes what it can of `in`, appends our messages to `out`. After `done`, bytes left in `in`
   // are the server's first normal messages, untouched. error() after `failed`: Errc::auth for a

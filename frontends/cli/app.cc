@@ -225,7 +225,6 @@ ConsoleOptions console_options(const CliOptions& o) {
   return c;
 }
 
-
 // A guest of `serve`, with the port it asked for (0: the first free one from 5900 on).
 struct ServedGuest {
   std::string spec;
@@ -240,7 +239,8 @@ Result<ServedGuest> parse_served_guest(const std::string& text) {
   g.spec = text.substr(0, eq);
   auto port = parse_number(std::string_view(text).substr(eq + 1), 1, 65535);
   if (!port || g.spec.empty()) {
-    return Error(Errc::usage, "serve: expected GUEST or GUEST=PORT (1 to 65535), got '" + text + "'");
+    return Error(Errc::usage,
+                 "serve: expected GUEST or GUEST=PORT (1 to 65535), got '" + text + "'");
   }
   g.port = static_cast<uint16_t>(*port);
   return g;
@@ -418,8 +418,8 @@ int run_consoles(const CliOptions& o, Output& out) {
               spice_sessions.back()->start();
             } else {
               out.set_protocol(id, "vnc");
-              sessions.push_back(std::make_unique<ConsoleSession>(
-                  loop, id, *api->client, listeners, g, session_options, observer));
+              sessions.push_back(std::make_unique<ConsoleSession>(loop, id, *api->client, listeners,
+                                                                  g, session_options, observer));
               sessions.back()->start();
             }
           });

@@ -143,7 +143,7 @@ Error parse_listen(std::string_view text, std::string& host, uint16_t& port) {
 
 namespace {
 
-constexpr std::string_view kCommands[] = {"connect", "serve", "list", "term",
+constexpr std::string_view kCommands[] = {"connect", "serve", "list",   "term",
                                           "shell",   "help",  "version"};
 constexpr std::string_view kHelpTopics[] = {"connect", "serve", "list", "term", "shell", "config"};
 

@@ -125,7 +125,8 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     w.key("guest").begin_object();
     guest_identity_json(w, info.guest);
     w.end_object();
-    w.key("local_auth").value(info.passthrough ? "node_password" : local_auth_name(info.local_auth));
+    w.key("local_auth")
+        .value(info.passthrough ? "node_password" : local_auth_name(info.local_auth));
     if (serve_) w.key("url").value("vnc://" + where + "/");
     if (info.password) w.key("password").value(*info.password);
     w.end_object();
@@ -140,8 +141,8 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     if (info.password) line += "  password " + *info.password;
     if (!info.password && info.local_auth == LocalAuth::none) line += "  (no password)";
   } else {
-    line = "console of " + info.guest.display_name() + " on " + info.guest.node +
-           " listening on " + where;
+    line = "console of " + info.guest.display_name() + " on " + info.guest.node + " listening on " +
+           where;
     if (info.vv_file) line += " (.vv file " + *info.vv_file + ")";
   }
   human_line(line);  // names its guest already

@@ -9,15 +9,15 @@
 //   enabled; what waits is its pending_write_bytes(), like a VM that stopped reading its socket.
 // - rfb_source, rfb_echo: the far end of the RFB splice's benchmark, a VNC server that costs
 //   nothing per byte either. Both do the server side of the RFB handshake (3.3, 3.7 or 3.8, as the
-//   client asks; security type None only; a 1024x768 desktop of 32 bits per pixel) and then read
-//   the client's messages (SetPixelFormat, SetEncodings, FramebufferUpdateRequest, key, pointer,
-//   ClientCutText; anything else ends the connection with a protocol error).
-//   rfb_source, from the first FramebufferUpdateRequest on, streams FramebufferUpdates of one Raw
-//   rectangle of 1024x16 pixels each, forever, as fast as it is read: every update is the same
-//   slice of one shared block, a 16-byte header and the source's 64 KiB pattern
-//   (kRfbUpdateBytes in all).
-//   rfb_echo answers every FramebufferUpdateRequest with one 1x1 Raw update whose pixel is the
-//   request's number (0, 1, 2, ..., little-endian), so a client can time and check round trips.
+//   client asks; VNC Authentication, its response unchecked; a 1024x768 desktop of 32 bits per
+//   pixel) and then read the client's messages (SetPixelFormat, SetEncodings,
+//   FramebufferUpdateRequest, key, pointer, ClientCutText; anything else ends the connection with a
+//   protocol error). rfb_source, from the first FramebufferUpdateRequest on, streams
+//   FramebufferUpdates of one Raw rectangle of 1024x16 pixels each, forever, as fast as it is read:
+//   every update is the same slice of one shared block, a 16-byte header and the source's 64 KiB
+//   pattern (kRfbUpdateBytes in all). rfb_echo answers every FramebufferUpdateRequest with one 1x1
+//   Raw update whose pixel is the request's number (0, 1, 2, ..., little-endian), so a client can
+//   time and check round trips.
 // An end of stream written to it is answered with an end of stream (after the echo drains).
 #pragma once
 
@@ -72,7 +72,8 @@ class BenchConsole final : public Transport {
   void fail_rfb(const std::string& why);
 
   // RFB kinds: where the client is, and what it has sent that is not complete yet.
-  enum class RfbStep { version, security, client_init, messages, failed };
+  enum class RfbStep { version, security, auth_response, client_init, messages, failed };
+  void send_rfb_challenge();
   RfbStep rfb_step_ = RfbStep::version;
   int rfb_minor_ = 8;
   std::string rfb_in_;

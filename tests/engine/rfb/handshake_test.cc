@@ -362,5 +362,47 @@ TEST(RfbHandshakePair, WrongPasswordFailsBothWithTheReason) {
   EXPECT_NE(client.error().detail().find("Authentication failed"), std::string::npos);
 }
 
+// Pipelined (what Upstream does toward a Proxmox node): version and security type go out before
+// the server speaks, the response and ClientInit together: two flights instead of four.
+TEST(RfbClientHandshake, PipelinedSaysVersionAndTypeFirstThenResponseWithClientInit) {
+  ClientHandshakeConfig config{"secret", true, true};
+  RfbClientHandshake early(config);
+  ByteChain first;
+  early.start(first);
+  EXPECT_EQ(first.to_string(), "RFB 003.008\n" + bytes({kSecurityVncAuth}));
+
+  const std::string script =
+      "RFB 003.008\n" + bytes({1, kSecurityVncAuth}) +
+      std::string(reinterpret_cast<const char*>(test_challenge().data()), kChallengeLength) +
+      u32(kSecurityResultOk) + server_init_bytes("node");
+  ServerInit init;
+  Outcome o = run_client(config, script, &init);
+  ASSERT_EQ(o.status, HandshakeStatus::done) << o.error.message();
+  auto response = vnc_auth_response("secret", test_challenge());
+  EXPECT_EQ(o.out, std::string(response.begin(), response.end()) + bytes({1}))
+      << "the response and ClientInit, and nothing the server did not need";
+  EXPECT_EQ(init.name, "node");
+
+  // A non-pipelined client with the same server says four things.
+  Outcome plain = run_client({"secret", true}, script);
+  ASSERT_EQ(plain.status, HandshakeStatus::done);
+  EXPECT_EQ(plain.out, "RFB 003.008\n" + bytes({kSecurityVncAuth}) +
+                           std::string(response.begin(), response.end()) + bytes({1}));
+}
+
+TEST(RfbClientHandshake, PipelinedRefusesWhatItDidNotAnnounce) {
+  ClientHandshakeConfig config{"secret", true, true};
+  Outcome v33 = run_client(config, "RFB 003.003\n" + u32(kSecurityVncAuth));
+  EXPECT_EQ(v33.status, HandshakeStatus::failed);
+  EXPECT_EQ(v33.error.code(), Errc::protocol);
+  EXPECT_NE(v33.error.detail().find("RFB 3.3"), std::string::npos) << v33.error.detail();
+
+  Outcome none_only = run_client(config, "RFB 003.008\n" + bytes({1, kSecurityNone}));
+  EXPECT_EQ(none_only.status, HandshakeStatus::failed);
+  EXPECT_EQ(none_only.error.code(), Errc::protocol);
+  EXPECT_NE(none_only.error.detail().find("1 (None)"), std::string::npos)
+      << none_only.error.detail();
+}
+
 }  // namespace
 }  // namespace pvb::rfb
