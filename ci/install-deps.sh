@@ -8,6 +8,8 @@ PACKAGES=(
   build-essential g++ clang-14 libclang-rt-14-dev cmake ninja-build pkg-config clang-format
   # libraries
   libuv1-dev libwslay-dev libmbedtls-dev libssl-dev libsimdjson-dev libglib2.0-dev
+  # the fake VM's encoders (Tight's zlib streams and JPEG)
+  zlib1g-dev libjpeg62-turbo-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # independent peers for interop tests
   curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl libvncserver-dev

@@ -89,6 +89,15 @@ write("fuzz_rfb_server_stream", "pseudo_encodings", b"\0\x00\0\0" + pseudo)
 write("fuzz_rfb_server_stream", "messages", b"\0\x0f\0\0" + messages)
 write("fuzz_rfb_server_stream", "tight_16bpp_cut", b"\1\x00\0\3\4\0\x10" + tight_session)
 
+# The fake VM's recorded sessions (tests/engine/rfb/data, record_fake_vm_streams.py): real zlib
+# streams, JPEG and every method of Tight, ZRLE, Hextile and Zlib, as a node would send them.
+RFB_DATA = FUZZ.parent / "tests" / "engine" / "rfb" / "data"
+for name, pick in [("fakevm_tight", 0), ("fakevm_tight_jpeg", 0), ("fakevm_tight_16bpp", 1),
+                   ("fakevm_zrle", 0), ("fakevm_hextile_16bpp", 1), ("fakevm_zlib", 0),
+                   ("fakevm_zrle_resize", 0), ("fakevm_tight_wmvi_resize", 1)]:
+    recording = (RFB_DATA / (name + ".server")).read_bytes()
+    init_length = 24 + struct.unpack(">I", recording[20:24])[0]
+    write("fuzz_rfb_server_stream", name, bytes([pick, 0, 0, 0]) + recording[init_length:])
 # --- client stream ------------------------------------------------------------------------------
 viewer_list = [7, -309, -258, -261, -308, -223, -307, -224, 0x574D5669, -259, -314, -239, -240,
                -257, 16, 5, 2, 1, 0, -312, -313]
@@ -104,6 +113,8 @@ viewer = (u8(0) + b"\0" * 3 + pixel_format()
 write("fuzz_rfb_client_stream", "remote_viewer", b"\0\0\0" + viewer)
 write("fuzz_rfb_client_stream", "remote_viewer_cut", b"\1\0\3\2\0\6" + viewer)
 
+for name in ["fakevm_tight_jpeg", "fakevm_zrle"]:
+    write("fuzz_rfb_client_stream", name, b"\0\0\0" + (RFB_DATA / (name + ".client")).read_bytes())
 # --- handshake ----------------------------------------------------------------------------------
 def vnc_response(password, challenge):
     key = bytes(int(f"{b:08b}"[::-1], 2) for b in password.encode()[:8].ljust(8, b"\0"))

@@ -4,9 +4,20 @@
 //
 //   fake-vm --listen 127.0.0.1:0 --password PW --name NAME [--rfb 3.3|3.7|3.8] [--size WxH]
 //           [--no-auth] [--incremental-delay-ms N] [--exit-on-stdin-eof]
+//           [--tick-ms N] [--freeze-at TICK] [--dump-path PATH] [--alt-size WxH] [--key-log PATH]
+//
+// All connections share one screen (fake_screen.h) that changes every tick. Signals:
+//   SIGUSR1  write the screen as it is now to --dump-path (a PPM, replaced atomically)
+//   SIGUSR2  with --freeze-at: advance the frozen screen by one tick
+//   SIGHUP   with --alt-size: switch between --size and --alt-size (clients that announced
+//            DesktopSize or ExtendedDesktopSize are told in their next update)
 //
 // Prints one JSON line {"port":N} on stdout when it is ready. Exits 0 on SIGINT/SIGTERM (or when
-// stdin reaches end of file, with --exit-on-stdin-eof); 2 on bad arguments, 1 if it cannot listen.
+// stdin reaches end of file, with --exit-on-stdin-eof); 2 on bad arguments, 1 if it cannot listen
+// (or open --key-log).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +40,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: fake-vm [--listen HOST:PORT] (--password PW | --no-auth) [--name NAME]\n"
     "               [--rfb 3.3|3.7|3.8] [--size WxH] [--incremental-delay-ms N]\n"
-    "               [--exit-on-stdin-eof]\n"
+    "               [--exit-on-stdin-eof] [--tick-ms N] [--freeze-at TICK]\n"
+    "               [--dump-path PATH] [--alt-size WxH] [--key-log PATH]\n"
     "  --listen HOST:PORT   loopback address to listen on (default 127.0.0.1:0 = any port)\n"
     "  --password PW        VNC Authentication with this password (first 8 bytes count)\n"
     "  --no-auth            security type None instead\n"
@@ -37,13 +49,21 @@ constexpr const char* kUsage =
     "  --rfb VERSION        highest RFB version offered (default 3.8)\n"
     "  --size WxH           screen size (default 640x480)\n"
     "  --incremental-delay-ms N  answer incremental update polls after N ms (default 100)\n"
-    "  --exit-on-stdin-eof  exit when standard input is closed\n";
+    "  --exit-on-stdin-eof  exit when standard input is closed\n"
+    "  --tick-ms N          the screen's activity strip changes every N ms (default 1000)\n"
+    "  --freeze-at TICK     a frozen screen showing TICK (SIGUSR2: the next tick)\n"
+    "  --dump-path PATH     SIGUSR1 writes the current screen there as a PPM (atomically)\n"
+    "  --alt-size WxH       SIGHUP switches the screen between --size and this size\n"
+    "  --key-log PATH       append every key event as a line \"down|up 0xKEYSYM\"\n";
 
 struct Config {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   bool exit_on_stdin_eof = false;
   RfbServerOptions server;
+  std::string dump_path;
+  std::optional<std::pair<uint16_t, uint16_t>> alt_size;
+  std::string key_log;
 };
 
 std::optional<unsigned long> parse_number(std::string_view s, unsigned long max) {
@@ -72,15 +92,13 @@ bool parse_listen(std::string_view s, Config& config) {
   return true;
 }
 
-bool parse_size(std::string_view s, RfbServerOptions& o) {
+std::optional<std::pair<uint16_t, uint16_t>> parse_size(std::string_view s) {
   size_t x = s.find('x');
-  if (x == std::string_view::npos) return false;
+  if (x == std::string_view::npos) return std::nullopt;
   std::optional<unsigned long> w = parse_number(s.substr(0, x), 8192);
   std::optional<unsigned long> h = parse_number(s.substr(x + 1), 8192);
-  if (!w || !h || *w == 0 || *h == 0) return false;
-  o.width = static_cast<uint16_t>(*w);
-  o.height = static_cast<uint16_t>(*h);
-  return true;
+  if (!w || !h || *w == 0 || *h == 0) return std::nullopt;
+  return std::make_pair(static_cast<uint16_t>(*w), static_cast<uint16_t>(*h));
 }
 
 // Returns an error message, or nullopt when the arguments are good.
@@ -101,7 +119,9 @@ std::optional<std::string> parse_args(int argc, char** argv, Config& config) {
     } else if (arg == "--help" || arg == "-h") {
       return std::string();
     } else if (arg == "--listen" || arg == "--password" || arg == "--name" || arg == "--rfb" ||
-               arg == "--size" || arg == "--incremental-delay-ms") {
+               arg == "--size" || arg == "--incremental-delay-ms" || arg == "--tick-ms" ||
+               arg == "--freeze-at" || arg == "--dump-path" || arg == "--alt-size" ||
+               arg == "--key-log") {
       std::optional<std::string_view> v = value();
       if (!v) return std::string(arg) + " needs a value";
       if (arg == "--listen") {
@@ -122,8 +142,27 @@ std::optional<std::string> parse_args(int argc, char** argv, Config& config) {
         } else {
           return "--rfb wants 3.3, 3.7 or 3.8, got " + std::string(*v);
         }
-      } else if (arg == "--size") {
-        if (!parse_size(*v, config.server)) return "--size wants WxH, got " + std::string(*v);
+      } else if (arg == "--size" || arg == "--alt-size") {
+        auto size = parse_size(*v);
+        if (!size) return std::string(arg) + " wants WxH, got " + std::string(*v);
+        if (arg == "--size") {
+          config.server.width = size->first;
+          config.server.height = size->second;
+        } else {
+          config.alt_size = size;
+        }
+      } else if (arg == "--tick-ms") {
+        std::optional<unsigned long> ms = parse_number(*v, 3600000);
+        if (!ms || *ms == 0) return "--tick-ms wants 1..3600000, got " + std::string(*v);
+        config.server.tick_ms = static_cast<uint32_t>(*ms);
+      } else if (arg == "--freeze-at") {
+        std::optional<unsigned long> tick = parse_number(*v, 999999);
+        if (!tick) return "--freeze-at wants 0..999999, got " + std::string(*v);
+        config.server.freeze_at = *tick;
+      } else if (arg == "--dump-path") {
+        config.dump_path = std::string(*v);
+      } else if (arg == "--key-log") {
+        config.key_log = std::string(*v);
       } else {
         std::optional<unsigned long> ms = parse_number(*v, 60000);
         if (!ms) return "--incremental-delay-ms wants 0..60000, got " + std::string(*v);
@@ -135,6 +174,10 @@ std::optional<std::string> parse_args(int argc, char** argv, Config& config) {
   }
   if (have_password == no_auth) return std::string("give exactly one of --password and --no-auth");
   config.server.vnc_auth = have_password;
+  auto screen = std::make_shared<FakeScreen>(config.server.width, config.server.height,
+                                             config.server.desktop_name, config.server.tick_ms);
+  if (config.server.freeze_at) screen->freeze(*config.server.freeze_at);
+  config.server.screen = std::move(screen);
   return std::nullopt;
 }
 
@@ -198,6 +241,24 @@ int run(int argc, char** argv) {
   }
 
   Loop loop;
+  FakeScreen& screen = *config.server.screen;
+  screen.refresh(loop.now_ms());  // tick 0 starts now
+  int key_log = -1;
+  if (!config.key_log.empty()) {
+    key_log = ::open(config.key_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (key_log < 0) {
+      std::fprintf(stderr, "fake-vm: cannot open --key-log %s\n", config.key_log.c_str());
+      return 1;
+    }
+    config.server.on_key = [key_log](uint32_t keysym, bool down) {
+      char line[32];
+      const int n = std::snprintf(line, sizeof line, "%s 0x%08x\n", down ? "down" : "up", keysym);
+      // One write per line, O_APPEND: a reader never sees half a line.
+      if (::write(key_log, line, static_cast<size_t>(n)) != n) {
+        std::fprintf(stderr, "fake-vm: cannot write the key log\n");
+      }
+    };
+  }
   FakeVm vm(loop, config);
   Result<uint16_t> port = vm.listen();
   if (!port.ok()) {
@@ -214,6 +275,23 @@ int run(int argc, char** argv) {
   };
   SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
   SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
+  SignalWatcher sigusr1(loop, SIGUSR1, [&](int) {
+    if (config.dump_path.empty()) {
+      std::fprintf(stderr, "fake-vm: SIGUSR1 without --dump-path: nothing written\n");
+      return;
+    }
+    screen.refresh(loop.now_ms());
+    Error e = screen.write_ppm(config.dump_path);
+    if (e.failed()) std::fprintf(stderr, "fake-vm: %s\n", e.message().c_str());
+  });
+  SignalWatcher sigusr2(loop, SIGUSR2, [&](int) { screen.step(); });
+  bool alternate = false;
+  SignalWatcher sighup(loop, SIGHUP, [&](int) {
+    if (!config.alt_size) return;
+    alternate = !alternate;
+    screen.resize(alternate ? config.alt_size->first : config.server.width,
+                  alternate ? config.alt_size->second : config.server.height);
+  });
   std::unique_ptr<StdinEofWatch> stdin_watch;
   if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 
@@ -223,6 +301,7 @@ int run(int argc, char** argv) {
   std::printf("%s\n", json.str().c_str());
   std::fflush(stdout);
   loop.run();
+  if (key_log >= 0) ::close(key_log);
   return 0;
 }
 

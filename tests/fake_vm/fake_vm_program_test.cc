@@ -19,6 +19,7 @@
 
 #include "engine/core/loop.h"
 #include "engine/rfb/vnc_auth.h"
+#include "tests/fake_vm/fake_screen.h"
 #include "tests/fake_vm/framebuffer.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "transports/tcp/tcp_transport.h"
@@ -380,7 +381,8 @@ class NetVncInterop : public InteropTest {
 };
 
 TEST_F(NetVncInterop, Rfb38CaptureMatchesTheFramebufferExactly) {
-  FakeVmProcess vm(loop_, {"--password", "perl-pw!", "--name", "perl-guest"});
+  // Frozen, so the activity strip shows a known tick.
+  FakeVmProcess vm(loop_, {"--password", "perl-pw!", "--name", "perl-guest", "--freeze-at", "5"});
   ASSERT_NE(vm.port, 0);
   fs::path out = dir_.path / "cap.ppm";
   auto run = capture(vm.port, "perl-pw!", 24, out);
@@ -389,7 +391,7 @@ TEST_F(NetVncInterop, Rfb38CaptureMatchesTheFramebufferExactly) {
   ASSERT_TRUE(image);
   ASSERT_EQ(image->width, 640);
   ASSERT_EQ(image->height, 480);
-  Framebuffer expected = Framebuffer::test_pattern(640, 480, "perl-guest");
+  Framebuffer expected = FakeScreen::render(640, 480, "perl-guest", 5);
   size_t mismatches = 0;
   for (int y = 0; y < 480; ++y) {
     for (int x = 0; x < 640; ++x) mismatches += image->rgb(x, y) != expected.at(x, y);
@@ -398,7 +400,7 @@ TEST_F(NetVncInterop, Rfb38CaptureMatchesTheFramebufferExactly) {
 }
 
 TEST_F(NetVncInterop, SixteenBitCapture) {
-  FakeVmProcess vm(loop_, {"--password", "perl16", "--size", "160x120"});
+  FakeVmProcess vm(loop_, {"--password", "perl16", "--size", "160x120", "--freeze-at", "0"});
   ASSERT_NE(vm.port, 0);
   fs::path out = dir_.path / "cap16.ppm";
   auto run = capture(vm.port, "perl16", 16, out);
@@ -407,14 +409,16 @@ TEST_F(NetVncInterop, SixteenBitCapture) {
   ASSERT_TRUE(image);
   ASSERT_EQ(image->width, 160);
   ASSERT_EQ(image->height, 120);
-  // 5-6-5 loses low bits: compare each channel within the quantization step.
-  Framebuffer expected = Framebuffer::test_pattern(160, 120, "fake-vm");
+  // 5-6-5 loses low bits: compare each channel within a quantization step (8.2 for 5 bits; we
+  // round to the nearest step, Net::VNC widens by shifting, so arbitrary colours such as the
+  // activity strip's noise can be off by a little more than one step).
+  Framebuffer expected = FakeScreen::render(160, 120, "fake-vm", 0);
   for (int y = 0; y < 120; y += 7) {
     for (int x = 0; x < 160; x += 5) {
       uint32_t got = image->rgb(x, y), want = expected.at(x, y);
       for (int shift : {16, 8, 0}) {
         int g = (got >> shift) & 0xFF, w = (want >> shift) & 0xFF;
-        EXPECT_LE(std::abs(g - w), 8) << x << "," << y;
+        EXPECT_LE(std::abs(g - w), 12) << x << "," << y;
       }
     }
   }

@@ -13,7 +13,8 @@ namespace pvb {
 Framebuffer::Framebuffer(uint16_t width, uint16_t height)
     : width_(width), height_(height), pixels_(static_cast<size_t>(width) * height, 0) {}
 
-Framebuffer Framebuffer::test_pattern(uint16_t width, uint16_t height, std::string_view name) {
+Framebuffer Framebuffer::test_pattern(uint16_t width, uint16_t height, std::string_view name,
+                                      int reserved_bottom) {
   Framebuffer fb(width, height);
   // The classic SMPTE-like bars: white, yellow, cyan, green, magenta, red, blue, black.
   static constexpr uint32_t kBars[] = {0xFFFFFF, 0xFFFF00, 0x00FFFF, 0x00FF00,
@@ -27,8 +28,8 @@ Framebuffer Framebuffer::test_pattern(uint16_t width, uint16_t height, std::stri
   }
   // A dark blue panel for the text, so the name reads well and is never on black.
   const int panel_y = bars_height;
-  const int panel_h = height - bars_height;
-  fb.fill_rect(0, panel_y, width, panel_h, 0x102040);
+  fb.fill_rect(0, panel_y, width, height - bars_height, 0x102040);
+  const int panel_h = std::max(0, height - bars_height - reserved_bottom);
 
   // The name as large as fits in the panel's upper part; the size line small below it.
   std::string size_line = std::to_string(width) + "x" + std::to_string(height);

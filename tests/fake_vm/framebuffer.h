@@ -15,8 +15,10 @@ namespace pvb {
 class Framebuffer {
  public:
   Framebuffer(uint16_t width, uint16_t height);
-  // Colour bars over the top two thirds; the name, large, and "WIDTHxHEIGHT" below them.
-  static Framebuffer test_pattern(uint16_t width, uint16_t height, std::string_view name);
+  // Colour bars over the top two thirds; the name, large, and "WIDTHxHEIGHT" below them, centred
+  // in the panel above its bottom `reserved_bottom` rows (which stay panel-coloured).
+  static Framebuffer test_pattern(uint16_t width, uint16_t height, std::string_view name,
+                                  int reserved_bottom = 0);
 
   uint16_t width() const { return width_; }
   uint16_t height() const { return height_; }

@@ -11,9 +11,11 @@ namespace {
 // QEMU sends this for a wrong and for an expired password alike.
 constexpr std::string_view kAuthFailed = "Authentication failed";
 
-Framebuffer make_screen(const RfbServerOptions& o) {
-  return Framebuffer::test_pattern(std::max<uint16_t>(o.width, 1), std::max<uint16_t>(o.height, 1),
-                                   o.desktop_name);
+std::shared_ptr<FakeScreen> make_screen(const RfbServerOptions& o) {
+  if (o.screen) return o.screen;
+  auto screen = std::make_shared<FakeScreen>(o.width, o.height, o.desktop_name, o.tick_ms);
+  if (o.freeze_at) screen->freeze(*o.freeze_at);
+  return screen;
 }
 
 bool same_bytes(const uint8_t* a, const uint8_t* b, size_t n) {
@@ -34,7 +36,10 @@ RfbServer::RfbServer(Transport& transport, RfbServerOptions options, Random& ran
     : transport_(&transport),
       options_(std::move(options)),
       random_(random),
-      framebuffer_(make_screen(options_)),
+      screen_(make_screen(options_)),
+      client_width_(screen_->width()),
+      client_height_(screen_->height()),
+      client_size_generation_(screen_->size_generation()),
       version_(options_.version),
       security_type_(options_.vnc_auth ? rfb::kSecurityVncAuth : rfb::kSecurityNone) {}
 
@@ -291,8 +296,11 @@ bool RfbServer::handle_client_init(ByteChain& in) {
 void RfbServer::send_server_init() {
   const std::string& name = options_.desktop_name;
   uint8_t head[4 + PixelFormat::kWireLength + 4];
-  put_u16(head, framebuffer_.width());
-  put_u16(head + 2, framebuffer_.height());
+  client_width_ = screen_->width();
+  client_height_ = screen_->height();
+  client_size_generation_ = screen_->size_generation();
+  put_u16(head, client_width_);
+  put_u16(head + 2, client_height_);
   PixelFormat::rgb888().write(head + 4);
   put_u32(head + 4 + PixelFormat::kWireLength, static_cast<uint32_t>(name.size()));
   ByteChain out;
@@ -323,6 +331,9 @@ bool RfbServer::handle_message(ByteChain& in) {
       return handle_pointer_event(in);
     case rfb::kClientCutText:
       return handle_cut_text(in);
+    case rfb::kSetDesktopSize:
+      if (extended_desktop_size_) return handle_set_desktop_size(in);
+      [[fallthrough]];
     default:
       fail(Error(Errc::protocol,
                  "RFB: unknown client message type " + std::to_string(int{in.at(0)})));
@@ -340,6 +351,7 @@ bool RfbServer::handle_set_pixel_format(ByteChain& in) {
     return true;
   }
   format_ = format;
+  encoder_.set_pixel_format(format);
   return true;
 }
 
@@ -356,6 +368,13 @@ bool RfbServer::handle_set_encodings(ByteChain& in) {
     take_bytes(in, e, sizeof e);
     encodings_.push_back(static_cast<int32_t>(get_u32(e)));
   }
+  encoder_.set_client_encodings(encodings_);
+  desktop_size_ =
+      std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoDesktopSize) != encodings_.end();
+  wmvi_ = std::find(encodings_.begin(), encodings_.end(), rfb::kPseudoVmwareDisplayModeChange) !=
+          encodings_.end();
+  extended_desktop_size_ = std::find(encodings_.begin(), encodings_.end(),
+                                     rfb::kPseudoExtendedDesktopSize) != encodings_.end();
   return true;
 }
 
@@ -365,8 +384,10 @@ bool RfbServer::handle_update_request(ByteChain& in) {
   take_bytes(in, msg, sizeof msg);
   ++counters_.update_requests;
   const bool incremental = msg[1] != 0;
-  // Clip to the screen: viewers may ask for more than there is.
-  const uint16_t fw = framebuffer_.width(), fh = framebuffer_.height();
+  // Clip to the screen: viewers may ask for more than there is. (send_update clips again to
+  // what the screen is when the update goes out.)
+  const uint16_t fw = std::min(client_width_, screen_->width());
+  const uint16_t fh = std::min(client_height_, screen_->height());
   Rect r;
   r.x = std::min(get_u16(msg + 2), fw);
   r.y = std::min(get_u16(msg + 4), fh);
@@ -400,23 +421,91 @@ bool RfbServer::handle_update_request(ByteChain& in) {
 }
 
 void RfbServer::send_update(Rect r) {
-  const bool empty = r.w == 0 || r.h == 0;
+  screen_->refresh(transport_->loop().now_ms());
+  if (screen_->size_generation() != client_size_generation_ &&
+      (extended_desktop_size_ || desktop_size_)) {
+    // The screen changed size (a guest's display mode switch). As QEMU's vnc_dpy_switch does:
+    // WMVi with the server's own pixel format (when announced; the client's SetPixelFormat no
+    // longer holds), then the new size, each in an update of its own, then all of the screen.
+    client_size_generation_ = screen_->size_generation();
+    client_width_ = screen_->width();
+    client_height_ = screen_->height();
+    const ScreenRect whole{0, 0, client_width_, client_height_};
+    if (wmvi_) {
+      ByteChain wmvi;
+      uint8_t head[4] = {rfb::kFramebufferUpdate, 0, 0, 1};
+      wmvi.append_header(head, sizeof head);
+      append_rect_header(wmvi, whole, rfb::kPseudoVmwareDisplayModeChange);
+      uint8_t pf[PixelFormat::kWireLength];
+      PixelFormat::rgb888().write(pf);
+      wmvi.append_header(pf, sizeof pf);
+      send(wmvi);
+      format_ = PixelFormat::rgb888();
+      encoder_.set_pixel_format(format_);
+      ++counters_.wmvi_rects;
+    }
+    ByteChain size;
+    uint8_t head[4] = {rfb::kFramebufferUpdate, 0, 0, 1};
+    size.append_header(head, sizeof head);
+    if (extended_desktop_size_) {
+      append_extended_desktop_size(size, 0, 0);  // reason: the server changed it
+    } else {
+      append_rect_header(size, whole, rfb::kPseudoDesktopSize);
+    }
+    send(size);
+    ++counters_.desktop_size_rects;
+    r = Rect{0, 0, client_width_, client_height_};
+  }
+  ByteChain rects;
+  size_t count = 0;
+  // Clip to the screen as it is and as the client knows it.
+  const uint16_t fw = std::min(client_width_, screen_->width());
+  const uint16_t fh = std::min(client_height_, screen_->height());
+  r.x = std::min(r.x, fw);
+  r.y = std::min(r.y, fh);
+  r.w = std::min<uint16_t>(r.w, static_cast<uint16_t>(fw - r.x));
+  r.h = std::min<uint16_t>(r.h, static_cast<uint16_t>(fh - r.y));
+  count += encoder_.encode(screen_->framebuffer(), ScreenRect{r.x, r.y, r.w, r.h}, rects);
   uint8_t head[4] = {rfb::kFramebufferUpdate, 0, 0, 0};
-  put_u16(head + 2, empty ? 0 : 1);
+  put_u16(head + 2, static_cast<uint16_t>(count));
   ByteChain out;
   out.append_header(head, sizeof head);
-  if (!empty) {
-    uint8_t rect[12];
-    put_u16(rect, r.x);
-    put_u16(rect + 2, r.y);
-    put_u16(rect + 4, r.w);
-    put_u16(rect + 6, r.h);
-    put_u32(rect + 8, static_cast<uint32_t>(rfb::kEncodingRaw));
-    out.append_header(rect, sizeof rect);
-    framebuffer_.encode_rect(format_, r.x, r.y, r.w, r.h, out);
-  }
+  out.move_from(rects);
   ++counters_.updates_sent;
   send(out);
+}
+
+void RfbServer::append_extended_desktop_size(ByteChain& out, uint16_t reason, uint16_t status) {
+  append_rect_header(out, ScreenRect{reason, status, screen_->width(), screen_->height()},
+                     rfb::kPseudoExtendedDesktopSize);
+  uint8_t body[4 + 16] = {1, 0, 0, 0};  // one screen
+  // Its id: 1, not 0 (QEMU's), because libvncclient 0.9.14 ignores a layout whose screen id is
+  // 0 and then fails on the first rectangle outside the old size.
+  put_u32(body + 4, 1);
+  put_u16(body + 8, 0);
+  put_u16(body + 10, 0);
+  put_u16(body + 12, screen_->width());
+  put_u16(body + 14, screen_->height());
+  put_u32(body + 16, 0);  // flags
+  out.append_header(body, sizeof body);
+}
+
+bool RfbServer::handle_set_desktop_size(ByteChain& in) {
+  uint8_t head[8];
+  if (in.size() < sizeof head) return false;
+  peek_bytes(in, head, sizeof head);
+  const size_t length = sizeof head + size_t{head[6]} * 16;
+  if (in.size() < length) return false;
+  in.drain(length);
+  ++counters_.set_desktop_size_requests;
+  // A guest decides its own resolution: refuse (status 1, "prohibited"), as QEMU does for a
+  // display that cannot follow. The reply reports the size as it stays.
+  ByteChain out;
+  uint8_t update[4] = {rfb::kFramebufferUpdate, 0, 0, 1};
+  out.append_header(update, sizeof update);
+  append_extended_desktop_size(out, 1, 1);
+  send(out);
+  return true;
 }
 
 bool RfbServer::handle_key_event(ByteChain& in) {
@@ -426,6 +515,7 @@ bool RfbServer::handle_key_event(ByteChain& in) {
   ++counters_.key_events;
   counters_.last_key_down = msg[1] != 0;
   counters_.last_key = get_u32(msg + 4);
+  if (options_.on_key) options_.on_key(counters_.last_key, counters_.last_key_down);
   return true;
 }
 

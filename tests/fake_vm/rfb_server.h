@@ -1,7 +1,15 @@
 // RfbServer: the fake VM's console, a real RFB 3.8/3.7/3.3 server on one Transport, the way QEMU
 // serves a Proxmox guest: VNC Authentication (or None), ServerInit with a 32-bpp true-colour
-// screen and the guest's name, then Raw framebuffer updates on request. Input events are counted
-// so tests can see what a viewer sent through the bridge.
+// screen and the guest's name, then framebuffer updates on request in the client's pixel format
+// (SetPixelFormat: any true-colour 8/16/32 bpp format) and in the first encoding of its
+// SetEncodings list that we implement (Tight incl. JPEG, ZRLE, Hextile, Zlib, Raw: see
+// rect_encoder.h), like QEMU. The screen (fake_screen.h) changes every tick; when its size
+// changes, the next update is preceded by a WMVi update (if announced: the pixel format goes
+// back to the server's own, as QEMU does on a display mode switch) and an ExtendedDesktopSize or
+// DesktopSize update if the client announced one (else updates stay clipped to the size the
+// client knows). A
+// SetDesktopSize from the client is answered "prohibited". Input events are counted (and key
+// events reported) so tests can see what a viewer sent through the bridge.
 //
 // Malformed input (bad version string, unknown message type, oversized clipboard text, bad pixel
 // format) closes the connection; every length read from the wire is bounded.
@@ -20,7 +28,9 @@
 #include "engine/core/loop.h"
 #include "engine/core/random.h"
 #include "engine/io/transport.h"
+#include "tests/fake_vm/fake_screen.h"
 #include "tests/fake_vm/framebuffer.h"
+#include "tests/fake_vm/rect_encoder.h"
 #include "tests/fake_vm/rfb_protocol.h"
 
 namespace pvb {
@@ -44,6 +54,14 @@ struct RfbServerOptions {
   // with incremental requests; a delay keeps an idle viewer from spinning on a screen that never
   // changes. Non-incremental requests are always answered at once.
   uint32_t incremental_delay_ms = 0;
+  // The screen, shared by every connection of one VM (the fake-vm program's sessions; a test
+  // that wants to look at or resize it). Null: the server makes its own from width, height,
+  // desktop_name, tick_ms and freeze_at.
+  std::shared_ptr<FakeScreen> screen;
+  uint32_t tick_ms = 1000;
+  std::optional<uint64_t> freeze_at;  // a frozen screen showing this tick
+  // Every KeyEvent, as it arrives (keysym, down).
+  std::function<void(uint32_t, bool)> on_key;
 };
 
 // What the client has sent since it connected.
@@ -53,6 +71,9 @@ struct RfbInputCounters {
   uint64_t update_requests = 0;
   uint64_t updates_sent = 0;
   uint64_t cut_text_bytes = 0;
+  uint64_t desktop_size_rects = 0;  // DesktopSize / ExtendedDesktopSize we sent
+  uint64_t wmvi_rects = 0;          // WMVi (VMware display mode change) we sent
+  uint64_t set_desktop_size_requests = 0;
   uint32_t last_key = 0;  // keysym
   bool last_key_down = false;
   uint16_t last_pointer_x = 0, last_pointer_y = 0;
@@ -92,7 +113,13 @@ class RfbServer : public TransportSink {
   const PixelFormat& pixel_format() const { return format_; }
   const std::vector<int32_t>& encodings() const { return encodings_; }
   const RfbInputCounters& counters() const { return counters_; }
-  const Framebuffer& framebuffer() const { return framebuffer_; }
+  const Framebuffer& framebuffer() const { return screen_->framebuffer(); }
+  FakeScreen& screen() { return *screen_; }
+  const EncoderStats& encoder_stats() const { return encoder_.stats(); }
+  // The encoding our updates use now (from the client's SetEncodings).
+  int32_t encoding() const { return encoder_.encoding(); }
+  // The next Tight rectangle on each zlib stream resets it (and tells the client so).
+  void reset_tight_streams() { encoder_.reset_tight_streams(); }
   Transport& transport() { return *transport_; }
 
   // TransportSink
@@ -126,6 +153,9 @@ class RfbServer : public TransportSink {
   bool handle_key_event(ByteChain& in);
   bool handle_pointer_event(ByteChain& in);
   bool handle_cut_text(ByteChain& in);
+  bool handle_set_desktop_size(ByteChain& in);
+  // An ExtendedDesktopSize rectangle for the current size (reason x, status y).
+  void append_extended_desktop_size(ByteChain& out, uint16_t reason, uint16_t status);
 
   void send_challenge();
   void send_security_result_ok();
@@ -142,7 +172,13 @@ class RfbServer : public TransportSink {
   Transport* transport_;
   RfbServerOptions options_;
   Random& random_;
-  Framebuffer framebuffer_;
+  std::shared_ptr<FakeScreen> screen_;
+  RectEncoder encoder_;
+  // The screen size the client knows (ServerInit or the last size rectangle we sent it).
+  uint16_t client_width_ = 0, client_height_ = 0;
+  uint64_t client_size_generation_ = 0;
+  // Announced by the client.
+  bool desktop_size_ = false, extended_desktop_size_ = false, wmvi_ = false;
 
   State state_ = State::version;
   RfbVersion version_;

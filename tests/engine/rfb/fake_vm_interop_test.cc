@@ -3,6 +3,7 @@
 // client-stream delimiter against its RfbTestClient (as against a viewer).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -15,6 +16,7 @@
 #include "engine/rfb/server_handshake.h"
 #include "engine/rfb/server_stream.h"
 #include "tests/engine/rfb/rfb_test_util.h"
+#include "tests/fake_vm/fake_screen.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "tests/fake_vm/rfb_server.h"
 #include "transports/testing/mem_pipe.h"
@@ -24,10 +26,14 @@ namespace {
 
 using testing::Bytes;
 
-// A viewer built from the cores: handshake, then SetPixelFormat 16 bpp, SetEncodings Raw, one
-// full update request; every unit the server sends is delimited and drained.
+// A viewer built from the cores: handshake, then SetPixelFormat (16 bpp unless told otherwise),
+// SetEncodings (Raw unless told otherwise), one full update request; every unit the server sends
+// is delimited and drained.
 struct CoreViewer : TransportSink {
   explicit CoreViewer(ClientHandshakeConfig config) : handshake(std::move(config)) {}
+
+  PixelFormat format = PixelFormat::rgb565();
+  std::vector<int32_t> encodings = {kEncodingRaw};
 
   RfbClientHandshake handshake;
   std::unique_ptr<RfbServerStream> stream;
@@ -70,10 +76,9 @@ struct CoreViewer : TransportSink {
     if (status != HandshakeStatus::done) return false;
     const ServerInit& init = handshake.server_init();
     stream = std::make_unique<RfbServerStream>(init.pixel_format, init.width, init.height);
-    const int32_t encodings[] = {kEncodingRaw};
     ByteChain msgs;
     Bytes spf;
-    spf.u8(kSetPixelFormat).fill(3, 0).pixel_format(PixelFormat::rgb565());
+    spf.u8(kSetPixelFormat).fill(3, 0).pixel_format(format);
     msgs.append(spf.str());
     write_set_encodings(encodings, msgs);
     msgs.append(Bytes()
@@ -85,9 +90,29 @@ struct CoreViewer : TransportSink {
                     .u16(init.height)
                     .str());
     end->write(msgs);
-    stream->set_pixel_format(PixelFormat::rgb565());
+    stream->set_pixel_format(format);
     stream->set_client_encodings(encodings);
     return true;
+  }
+
+  void request_update(bool incremental) {
+    ByteChain msg;
+    msg.append(Bytes()
+                   .u8(kFramebufferUpdateRequest)
+                   .u8(incremental)
+                   .u16(0)
+                   .u16(0)
+                   .u16(0xFFFF)
+                   .u16(0xFFFF)
+                   .str());
+    end->write(msg);
+  }
+  // Units delimited since `from` up to the end of the next complete update.
+  bool update_done_since(size_t from) const {
+    for (size_t i = from; i < units.size(); ++i) {
+      if (units[i].ends_update && i + 1 == units.size() && pending == 0) return true;
+    }
+    return false;
   }
 };
 
@@ -97,8 +122,12 @@ struct ViewerSession {
   std::unique_ptr<RfbServer> server;
   CoreViewer viewer;
 
-  ViewerSession(RfbServerOptions so, ClientHandshakeConfig co, size_t delivery)
+  ViewerSession(RfbServerOptions so, ClientHandshakeConfig co, size_t delivery,
+                PixelFormat format = PixelFormat::rgb565(),
+                std::vector<int32_t> encodings = {kEncodingRaw})
       : viewer(std::move(co)) {
+    viewer.format = format;
+    viewer.encodings = std::move(encodings);
     auto pipe = make_mem_pipe(loop, MemPipeOptions{delivery});
     server = std::make_unique<RfbServer>(std::move(pipe.first), std::move(so), random);
     viewer.end = std::move(pipe.second);
@@ -147,6 +176,132 @@ TEST(RfbCoresAgainstFakeVm, ClientRoleAndServerStreamEveryVersion) {
       EXPECT_TRUE(s.viewer.in.empty()) << "every byte was delimited";
     }
   }
+}
+
+// The fake VM's encodings (Tight with and without JPEG, ZRLE, Hextile, Zlib) through our
+// delimiter over a real session, and a screen resize told by ExtendedDesktopSize, DesktopSize or
+// (announced neither) not at all.
+struct EncodingCase {
+  const char* name;
+  std::vector<int32_t> encodings;  // the size pseudo-encodings are added per run
+  int32_t expected;
+};
+
+class FakeVmEncodings : public ::testing::TestWithParam<EncodingCase> {};
+
+TEST_P(FakeVmEncodings, EveryUnitDelimitedThroughAResize) {
+  const EncodingCase& c = GetParam();
+  for (const PixelFormat& format : {PixelFormat::rgb888(), PixelFormat::rgb565()}) {
+    for (int32_t size_pseudo : {kPseudoExtendedDesktopSize, kPseudoDesktopSize, 0}) {
+      SCOPED_TRACE(std::string(c.name) + " " + std::to_string(format.bits_per_pixel) +
+                   " bpp, size pseudo-encoding " + std::to_string(size_pseudo));
+      RfbServerOptions so = fake_vm_options(RfbVersion::v3_8);
+      auto screen = std::make_shared<FakeScreen>(320, 240, "enc");
+      screen->freeze(2);
+      so.screen = screen;
+      std::vector<int32_t> encodings = c.encodings;
+      if (size_pseudo != 0) encodings.push_back(size_pseudo);
+      auto announced = [&](int32_t e) {
+        return std::find(encodings.begin(), encodings.end(), e) != encodings.end();
+      };
+      // ExtendedDesktopSize when announced (as QEMU prefers), else DesktopSize, else none.
+      const int32_t told_by = announced(kPseudoExtendedDesktopSize) ? kPseudoExtendedDesktopSize
+                              : announced(kPseudoDesktopSize)       ? kPseudoDesktopSize
+                                                                    : 0;
+      ViewerSession s(so, {"vm-pass", true}, 1000, format, encodings);
+      ASSERT_TRUE(s.loop.run_until(
+          [&] { return s.viewer.failure.has_value() || s.viewer.update_done_since(0); }));
+      ASSERT_FALSE(s.viewer.failure) << s.viewer.failure->message();
+      EXPECT_EQ(s.server->encoding(), c.expected);
+
+      // The screen changes size and moves on a tick; the next update tells the viewer (after a
+      // WMVi update when announced, as QEMU does on a display mode switch).
+      screen->resize(400, 300);
+      screen->step();
+      const size_t before = s.viewer.units.size();
+      s.viewer.request_update(true);
+      auto pixels_arrived = [&] {
+        for (size_t i = before; i < s.viewer.units.size(); ++i) {
+          if (s.viewer.units[i].kind == ServerUnitKind::rect &&
+              s.viewer.units[i].rect.encoding == c.expected) {
+            return s.viewer.update_done_since(i);
+          }
+        }
+        return false;
+      };
+      ASSERT_TRUE(
+          s.loop.run_until([&] { return s.viewer.failure.has_value() || pixels_arrived(); }));
+      ASSERT_FALSE(s.viewer.failure) << s.viewer.failure->message();
+      std::vector<int32_t> pseudo;  // the non-pixel rectangles, in order
+      uint64_t pixels = 0;
+      for (size_t i = before; i < s.viewer.units.size(); ++i) {
+        const ServerUnit& u = s.viewer.units[i];
+        if (u.kind != ServerUnitKind::rect) continue;
+        if (u.rect.encoding == c.expected) {
+          pixels += uint64_t{u.rect.w} * u.rect.h;
+        } else {
+          pseudo.push_back(u.rect.encoding);
+        }
+      }
+      std::vector<int32_t> told;
+      if (told_by != 0 && announced(kPseudoVmwareDisplayModeChange)) {
+        told.push_back(kPseudoVmwareDisplayModeChange);
+      }
+      if (told_by != 0) told.push_back(told_by);
+      EXPECT_EQ(pseudo, told);
+      if (told_by != 0) {
+        EXPECT_EQ(s.viewer.stream->width(), 400);
+        EXPECT_EQ(s.viewer.stream->height(), 300);
+        EXPECT_EQ(pixels, 400u * 300);
+      } else {
+        // A viewer that cannot follow keeps the size it knows; updates stay inside it.
+        EXPECT_EQ(s.viewer.stream->width(), 320);
+        EXPECT_EQ(pixels, 320u * 240);
+      }
+      if (announced(kPseudoVmwareDisplayModeChange) && told_by != 0) {
+        // WMVi put the server's own format back: the delimiter follows it.
+        EXPECT_EQ(s.viewer.stream->pixel_format(), PixelFormat::rgb888());
+      } else {
+        EXPECT_EQ(s.viewer.stream->pixel_format(), format);
+      }
+      EXPECT_EQ(s.server->counters().desktop_size_rects, told_by != 0 ? 1u : 0u);
+      EXPECT_TRUE(s.viewer.in.empty()) << "every byte was delimited";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    FakeVm, FakeVmEncodings,
+    ::testing::Values(
+        EncodingCase{"tight", {kEncodingTight, kPseudoLastRect, kEncodingRaw}, kEncodingTight},
+        EncodingCase{
+            "tight_jpeg", {kEncodingTight, kPseudoQualityLevel0 + 6, kEncodingRaw}, kEncodingTight},
+        EncodingCase{"zrle", {kEncodingZrle, kEncodingHextile}, kEncodingZrle},
+        EncodingCase{"hextile", {kPseudoRichCursor, kEncodingHextile}, kEncodingHextile},
+        EncodingCase{"zlib", {kEncodingZlib, kEncodingRaw}, kEncodingZlib},
+        EncodingCase{"remote_viewer", testing::remote_viewer_encoding_list(), kEncodingTight}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// A SetDesktopSize (the viewer's window was resized) is answered with ExtendedDesktopSize
+// "prohibited", and the screen keeps its size.
+TEST(RfbCoresAgainstFakeVm, SetDesktopSizeIsRefused) {
+  ViewerSession s(fake_vm_options(RfbVersion::v3_8), {"vm-pass", true}, SIZE_MAX,
+                  PixelFormat::rgb888(), {kEncodingRaw, kPseudoExtendedDesktopSize});
+  ASSERT_TRUE(s.loop.run_until([&] { return s.viewer.update_done_since(0); }));
+  const size_t before = s.viewer.units.size();
+  ByteChain msg;
+  msg.append(Bytes().u8(kSetDesktopSize).u8(0).u16(800).u16(600).u8(1).u8(0).fill(16, 0).str());
+  s.viewer.end->write(msg);
+  ASSERT_TRUE(s.loop.run_until(
+      [&] { return s.viewer.failure.has_value() || s.viewer.update_done_since(before); }));
+  ASSERT_FALSE(s.viewer.failure) << s.viewer.failure->message();
+  ASSERT_EQ(s.viewer.units.size(), before + 2);
+  const ServerUnit& reply = s.viewer.units[before + 1];
+  EXPECT_EQ(reply.rect.encoding, kPseudoExtendedDesktopSize);
+  EXPECT_EQ(reply.rect.x, 1);  // reason: this client asked
+  EXPECT_EQ(reply.rect.y, 1);  // status: prohibited
+  EXPECT_EQ(reply.rect.w, 40);
+  EXPECT_EQ(s.server->counters().set_desktop_size_requests, 1u);
 }
 
 TEST(RfbCoresAgainstFakeVm, WrongPasswordCarriesTheServersReason) {

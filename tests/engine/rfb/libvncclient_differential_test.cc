@@ -35,6 +35,11 @@
 #include "engine/rfb/server_stream.h"
 #include "tests/engine/rfb/rfb_test_util.h"
 
+// libvncclient 0.9.14 (Debian 12) never frees its JPEG decompressor (fixed upstream after
+// 0.9.14: LibVNC/libvncserver 7c1a422e "libvncclient: fix possible memory leak"). It exports its
+// bundled turbojpeg wrapper, so we free the handle ourselves before rfbClientCleanup.
+extern "C" int tjDestroy(void* handle);
+
 namespace pvb::rfb {
 namespace {
 
@@ -159,6 +164,8 @@ Boundaries libvncclient(const PixelFormat& pf, uint16_t w, uint16_t h, std::stri
   free(c->rcMask);
   c->frameBuffer = nullptr;
   c->rcSource = c->rcMask = nullptr;
+  if (c->tjhnd) tjDestroy(c->tjhnd);
+  c->tjhnd = nullptr;
   rfbClientCleanup(c);  // closes sv[0]
   return run.b;
 }
@@ -202,6 +209,13 @@ TEST_P(LibvncclientOnQemuRecording, SameBoundaries) {
 INSTANTIATE_TEST_SUITE_P(Qemu, LibvncclientOnQemuRecording,
                          ::testing::Values("qemu_tight_16bpp", "qemu_zrle", "qemu_zlib",
                                            "qemu_hextile_8bpp", "qemu_wmvi_hextile"));
+
+// The fake VM's recorded sessions (tools/record_fake_vm_streams.py): every encoder it has.
+INSTANTIATE_TEST_SUITE_P(FakeVm, LibvncclientOnQemuRecording,
+                         ::testing::Values("fakevm_tight", "fakevm_tight_jpeg",
+                                           "fakevm_tight_16bpp", "fakevm_zrle",
+                                           "fakevm_hextile_16bpp", "fakevm_zlib",
+                                           "fakevm_zrle_resize"));
 
 // --- generated streams with real compressed data ----------------------------------------------
 

@@ -120,5 +120,20 @@ INSTANTIATE_TEST_SUITE_P(Qemu, RecordedQemuStream,
                                            Expectation{"qemu_wmvi_hextile", kEncodingHextile}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// The fake VM's encoders (tests/fake_vm, recorded by tools/record_fake_vm_streams.py): every
+// method of each encoding, a resize by ExtendedDesktopSize, several updates on one zlib stream.
+INSTANTIATE_TEST_SUITE_P(FakeVm, RecordedQemuStream,
+                         ::testing::Values(Expectation{"fakevm_tight", kEncodingTight},
+                                           Expectation{"fakevm_tight_jpeg", kEncodingTight},
+                                           Expectation{"fakevm_tight_16bpp", kEncodingTight},
+                                           Expectation{"fakevm_zrle", kEncodingZrle},
+                                           Expectation{"fakevm_hextile_16bpp", kEncodingHextile},
+                                           Expectation{"fakevm_zlib", kEncodingZlib},
+                                           Expectation{"fakevm_zrle_resize", kEncodingZrle,
+                                                       kPseudoExtendedDesktopSize},
+                                           Expectation{"fakevm_tight_wmvi_resize", kEncodingTight,
+                                                       kPseudoVmwareDisplayModeChange}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace pvb::rfb

@@ -12,6 +12,7 @@
 #include "engine/core/loop.h"
 #include "engine/core/platform.h"
 #include "engine/core/random.h"
+#include "tests/fake_vm/fake_vm_screens.h"
 #include "tests/mock_pveproxy/mock_api.h"
 #include "tests/mock_pveproxy/server/mock_server.h"
 #include "tests/mock_pveproxy/server/qemu_consoles.h"
@@ -127,6 +128,18 @@ int run(int argc, char** argv) {
   };
   SignalWatcher sigint(loop, SIGINT, [&](int) { stop(); });
   SignalWatcher sigterm(loop, SIGTERM, [&](int) { stop(); });
+  // The fake VMs' screens: frozen, stepped (SIGUSR2) and dumped (SIGUSR1) for tests that compare
+  // what a viewer shows with what the guest holds.
+  fake_vm_screens().set_freeze_at(config.fake_vm_freeze_at);
+  SignalWatcher sigusr1(loop, SIGUSR1, [&](int) {
+    if (config.fake_vm_dump_dir.empty()) {
+      log_line("SIGUSR1 without --fake-vm-dump-dir: no screen written");
+      return;
+    }
+    Error e = fake_vm_screens().dump_all(config.fake_vm_dump_dir, loop.now_ms());
+    if (e.failed()) log_line("fake VM screens: " + e.message());
+  });
+  SignalWatcher sigusr2(loop, SIGUSR2, [&](int) { fake_vm_screens().step_all(); });
   std::unique_ptr<StdinEofWatch> stdin_watch;
   if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 

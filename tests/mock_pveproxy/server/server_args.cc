@@ -16,6 +16,7 @@ const char* const kServerUsage =
     "                     [--generation old|middle|new] [--pve-version V] [--vnc-password P]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
+    "                     [--fake-vm-freeze-at TICK] [--fake-vm-dump-dir DIR]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
@@ -59,6 +60,8 @@ const char* const kServerUsage =
     "  --qemu-binary PATH        that QEMU (implies --qemu; default: qemu-system-x86_64 in PATH)\n"
     "  --console-ports FIRST-LAST  hand out console ports from this range (default 5900-5999, a\n"
     "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
+    "  --fake-vm-freeze-at TICK  the fake VMs' screens stand still at TICK (SIGUSR2: next tick)\n"
+    "  --fake-vm-dump-dir DIR    SIGUSR1 writes each guest's fake VM screen to DIR/VMID.ppm\n"
     "  --exit-on-stdin-eof       also exit when standard input is closed\n"
     "timers:\n"
     "  --auth-fail-delay-ms N    delay of every 401 reply (default 3000)\n"
@@ -206,7 +209,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
                  arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
                  arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
                  arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
-                 arg == "--vnc-password";
+                 arg == "--vnc-password" || arg == "--fake-vm-freeze-at" ||
+                 arg == "--fake-vm-dump-dir";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -229,6 +233,13 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       for (char ch : *v) valid = valid && ch >= '!' && ch <= '`';
       if (!valid) return usage("--vnc-password: expected 8 characters from '!' to '`'");
       c.api.fixed_vnc_password = std::string(*v);
+    } else if (arg == "--fake-vm-freeze-at") {
+      uint64_t tick = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), tick);
+      if (ec != std::errc() || end != v->data() + v->size() || tick > 999999) {
+        return usage("--fake-vm-freeze-at wants a tick 0..999999, got '" + std::string(*v) + "'");
+      }
+      c.fake_vm_freeze_at = tick;
     } else if (arg == "--console-ports") {
       if (Error e = parse_console_ports(*v, c.api); e.failed()) return e;
     } else if (arg == "--tls-backend") {
@@ -244,6 +255,7 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (arg == "--cert") c.cert_file = s;
       if (arg == "--key") c.key_file = s;
       if (arg == "--cluster-ca") c.cluster_ca_file = s;
+      if (arg == "--fake-vm-dump-dir") c.fake_vm_dump_dir = s;
       if (arg == "--qemu-binary") {
         c.qemu_binary = s;
         c.qemu = true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/core/error.h"
@@ -26,6 +27,10 @@ struct ServerConfig {
   // PATH).
   bool qemu = false;
   std::string qemu_binary;
+  // The fake VMs' screens (tests/fake_vm/fake_vm_screens.h): frozen at this tick; SIGUSR1 dumps
+  // each guest's screen to DIR/<vmid>.ppm.
+  std::optional<uint64_t> fake_vm_freeze_at;
+  std::string fake_vm_dump_dir;
   TlsBackendKind tls_backend = kDefaultTlsBackend;
   MockOptions api;  // timers, pveproxy generation, faults
 };

@@ -1,5 +1,6 @@
 #include "tests/mock_pveproxy/server/vm_console.h"
 
+#include "tests/fake_vm/fake_vm_screens.h"
 #include "tests/mock_pveproxy/server/terminal_console.h"
 #include "transports/testing/bench_console.h"
 #include "transports/testing/mem_pipe.h"
@@ -50,6 +51,10 @@ VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, C
     if (clock.unix_seconds() > expires) return std::nullopt;
     return password;
   };
+  // One screen per guest, shared by its consoles: a reconnecting viewer sees the same, still
+  // ticking picture (and mock-pveproxy can freeze, step and dump it).
+  options.screen =
+      fake_vm_screens().screen(grant.vmid, options.desktop_name, options.width, options.height);
   vm.rfb = std::make_unique<RfbServer>(std::move(vm_end), std::move(options), random);
   vm.transport = std::move(relay_end);
   return vm;

@@ -3,6 +3,7 @@
 // websocket fault. ManualClock makes ticket windows and password expiry instant.
 #include <gtest/gtest.h>
 
+#include "tests/fake_vm/fake_vm_screens.h"
 #include "tests/fake_vm/rfb_client.h"
 #include "tests/mock_pveproxy/server/raw_frame_session.h"
 #include "tests/mock_pveproxy/server/test/harness.h"
@@ -48,6 +49,31 @@ TEST(Console, FakeVmAnswersOurClientsWithTheGuestsName) {
   EXPECT_EQ(h.server->finished_consoles()[0].relay.ended_by, RelayResult::End::client);
   EXPECT_EQ(h.api->open_consoles(), 0u);
   EXPECT_EQ(h.vncproxy(100)->port, 5900);  // the port is free again
+}
+
+// Every console of a guest shows the same fake VM screen (fake_vm_screens()), so a reconnecting
+// viewer continues the picture and a test can freeze, step and dump it.
+TEST(Console, ConsolesOfAGuestShareItsScreen) {
+  Harness h;
+  ASSERT_TRUE(rfb_session(h, 100, "").ok());
+  std::shared_ptr<FakeScreen> screen = fake_vm_screens().find(100);
+  ASSERT_NE(screen, nullptr);
+  screen->freeze(5);
+  Result<RfbSnapshot> first = rfb_session(h, 100, "");
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  fake_vm_screens().step_all();
+  Result<RfbSnapshot> second = rfb_session(h, 100, "");
+  ASSERT_TRUE(second.ok()) << second.error().message();
+  EXPECT_EQ(fake_vm_screens().find(100), screen);
+  EXPECT_NE(first->pixels, second->pixels) << "the step shows in the next console";
+  const Framebuffer expected = FakeScreen::render(640, 480, "web01", 6);
+  ASSERT_EQ(second->pixels.size(), expected.pixels().size() * 4);
+  for (size_t i = 0; i < expected.pixels().size(); i += 997) {
+    const uint32_t got = uint32_t{second->pixels[4 * i]} |
+                         uint32_t{second->pixels[4 * i + 1]} << 8 |
+                         uint32_t{second->pixels[4 * i + 2]} << 16;
+    EXPECT_EQ(got, expected.pixels()[i]) << "pixel " << i;
+  }
 }
 
 TEST(Console, UnnamedGuestIsVmVmid) {

@@ -107,6 +107,22 @@ TEST(ServerArgs, ConsolePorts) {
   EXPECT_EQ(w->config.api.console_port_last, 7899);
 }
 
+TEST(ServerArgs, FakeVmScreens) {
+  Result<ParsedArgs> d = parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->config.fake_vm_freeze_at);
+  EXPECT_TRUE(d->config.fake_vm_dump_dir.empty());
+  Result<ParsedArgs> a = parse({"--fake-vm-freeze-at", "12", "--fake-vm-dump-dir=/tmp/screens"});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  EXPECT_EQ(a->config.fake_vm_freeze_at, 12u);
+  EXPECT_EQ(a->config.fake_vm_dump_dir, "/tmp/screens");
+  for (const char* bad : {"-1", "x", "1000000", ""}) {
+    Result<ParsedArgs> r = parse({"--fake-vm-freeze-at", bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+}
+
 TEST(ServerArgs, Mistakes) {
   for (std::vector<const char*> bad :
        std::vector<std::vector<const char*>>{{"--bogus"},
