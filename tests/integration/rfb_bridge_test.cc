@@ -189,6 +189,39 @@ TEST_F(RfbBridgeTest, LocalAuthNoneNeedsNoPassword) {
   EXPECT_EQ(b.process->wait(kPeerWaitMs), 130);
 }
 
+// --- a viewer that comes back
+// ----------------------------------------------------------------------
+
+TEST_F(RfbBridgeTest, AViewerThatReconnectsWhileItsProcessRunsIsServedAgainWithAFreshUpstream) {
+  require_vnc_check();
+  auto m = frozen_mock();
+  ASSERT_TRUE(m->ok());
+  // The "viewer" pvebridge launches is a shell that sleeps (the .vv path, appended last, is its
+  // $0's first argument); the test's libvncclient connects in its place, twice.
+  Bridge b = start_bridge(
+      *m, {"connect", "web01", "--json", "--verbose", "--viewer", "/bin/sh", "--viewer-arg", "-c",
+           "--viewer-arg", "exec sleep 30", "--viewer-arg", "sh"});
+  ASSERT_NE(b.port, 0);
+  std::string err;
+  ASSERT_EQ(run_vnc_check(dir_->path(), b.port, b.password, {}, &err), 0) << err;
+  const std::string screen = dump_screen(*m);
+  ASSERT_TRUE(await_events(b, "client_closed", 1)) << b.process->stderr_text();
+  EXPECT_FALSE(b.process->wait(100).has_value()) << "the viewer still runs: the bridge waits";
+  EXPECT_EQ(run_vnc_check(dir_->path(), b.port, b.password, {"--expect", screen}, &err), 0) << err;
+  ASSERT_TRUE(await_events(b, "client_closed", 2)) << b.process->stderr_text();
+  b.process->signal(SIGTERM);
+  EXPECT_EQ(b.process->wait(kPeerWaitMs), 143) << b.process->stderr_text();
+  EXPECT_EQ(event_lines(b.process->stdout_lines(), "client_connected").size(), 2u);
+  const std::string& log = b.process->stderr_text();
+  size_t upstreams = 0;
+  for (size_t at = 0; (at = log.find("opening the console WebSocket", at)) != std::string::npos;
+       ++at) {
+    ++upstreams;
+  }
+  EXPECT_EQ(upstreams, 2u) << "the reconnect has an upstream (a ticket) of its own\n" << log;
+  EXPECT_FALSE(file_exists(b.vv_file));
+}
+
 // --- serve ---------------------------------------------------------------------------------------
 
 TEST_F(RfbBridgeTest, ServeGivesASecondViewerOfTheSameGuestItsOwnSessionAtTheSameTime) {
