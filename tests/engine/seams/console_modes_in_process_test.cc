@@ -70,6 +70,10 @@ mock::MockOptions node_options(std::vector<std::string> faults = {}) {
   return o;
 }
 
+// What the test RFB client sends after its handshake: SetPixelFormat (20), SetEncodings with Raw
+// alone (8), one FramebufferUpdateRequest (10).
+constexpr uint64_t kClientMessageBytes = 20 + 8 + 10;
+
 // One local client: the RFB test client and what it reported.
 struct Viewer {
   std::optional<Result<RfbSnapshot>> screen;
@@ -221,6 +225,8 @@ TEST_F(ConsoleModes, LocalAuthNoneOffersSecurityTypeNone) {
   EXPECT_TRUE(events_.auth_failures.empty());
   viewer.client->close();
   ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
+  // The handshake stayed here: only the viewer's messages went up (compare with passthrough).
+  EXPECT_EQ(events_.end->bytes_to_guest, kClientMessageBytes);
   EXPECT_EQ(events_.end->reason, CloseReason::client_closed);
 }
 
@@ -319,8 +325,8 @@ TEST_F(ConsoleModes, PassthroughHandsTheViewerTheNodesPasswordAndTheNodeAuthenti
   ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
   EXPECT_EQ(events_.end->reason, CloseReason::client_closed);
   // Everything the viewer said went up unread, its handshake included: version (12), security
-  // type (1), the DES answer (16), ClientInit (1), then its messages.
-  EXPECT_GE(events_.end->bytes_to_guest, 12u + 1 + 16 + 1);
+  // type (1), the DES answer (16), ClientInit (1), then its messages (kClientMessageBytes).
+  EXPECT_EQ(events_.end->bytes_to_guest, 12u + 1 + 16 + 1 + kClientMessageBytes);
 }
 
 TEST_F(ConsoleModes, PassthroughLeavesAWrongPasswordToTheNodeToRefuse) {
