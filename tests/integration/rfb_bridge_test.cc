@@ -103,8 +103,7 @@ class RfbBridgeTest : public ::testing::Test {
   std::optional<PrivateDir> dir_;
 };
 
-// --- libvncclient, exact pictures
-// -----------------------------------------------------------------
+// --- libvncclient, exact pictures ---
 
 TEST_F(RfbBridgeTest, LibvncclientSeesTheVmsExactScreenThroughTheSpliceInEveryEncoding) {
   require_vnc_check();
@@ -144,8 +143,7 @@ TEST_F(RfbBridgeTest, LibvncclientSeesTheVmsExactScreenThroughTheSpliceInEveryEn
   EXPECT_FALSE(file_exists(b.vv_file)) << "serve removes its .vv at exit";
 }
 
-// --- the local password
-// ---------------------------------------------------------------------------
+// --- the local password ---
 
 TEST_F(RfbBridgeTest, AWrongLocalPasswordIsRefusedAndTheViewerStillGetsIn) {
   require_vnc_check();
@@ -189,8 +187,7 @@ TEST_F(RfbBridgeTest, LocalAuthNoneNeedsNoPassword) {
   EXPECT_EQ(b.process->wait(kPeerWaitMs), 130);
 }
 
-// --- a viewer that comes back
-// ----------------------------------------------------------------------
+// --- a viewer that comes back ---
 
 TEST_F(RfbBridgeTest, AViewerThatReconnectsWhileItsProcessRunsIsServedAgainWithAFreshUpstream) {
   require_vnc_check();
@@ -222,7 +219,7 @@ TEST_F(RfbBridgeTest, AViewerThatReconnectsWhileItsProcessRunsIsServedAgainWithA
   EXPECT_FALSE(file_exists(b.vv_file));
 }
 
-// --- serve ---------------------------------------------------------------------------------------
+// --- serve ---
 
 TEST_F(RfbBridgeTest, ServeGivesASecondViewerOfTheSameGuestItsOwnSessionAtTheSameTime) {
   require_vnc_check();
@@ -288,8 +285,39 @@ TEST_F(RfbBridgeTest, ServeGivesASecondViewerOfTheSameGuestItsOwnSessionAtTheSam
   EXPECT_FALSE(file_exists(b.vv_file));
 }
 
-// --- secret hygiene
-// -------------------------------------------------------------------------------
+TEST_F(RfbBridgeTest, ServeGivesEachGuestItsOwnEndpointPasswordAndVv) {
+  auto m = frozen_mock();
+  ASSERT_TRUE(m->ok());
+  auto p = start_pvebridge(args(*m, {"serve", "web01", "überwachung", "--json"}), token_env(*m));
+  std::vector<std::string> listening;
+  ASSERT_TRUE(wait_until([&] {
+    p->read_line(20);
+    listening = event_lines(p->stdout_lines(), "listening");
+    return listening.size() == 2;
+  })) << p->stderr_text();
+  std::set<std::string> ports, passwords, files;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string vv = json_get(listening[i], "vv_file").value_or("");
+    ports.insert(json_get(listening[i], "port").value_or(""));
+    files.insert(vv);
+    passwords.insert(vv_value(read_file(vv), "password"));
+    // test-viewer reads each .vv as remote-viewer does and must land on that .vv's guest.
+    const std::string out = path("viewer-" + std::to_string(i) + ".json");
+    ChildProcess viewer({test_viewer_path(), vv}, base_env({{"PVB_TEST_VIEWER_OUT", out}}),
+                        /*pipe_stdin=*/false);
+    EXPECT_EQ(viewer.wait(kPeerWaitMs), 0) << viewer.stderr_text();
+    EXPECT_EQ(json_get(read_file(out), "name"), json_path(listening[i], "guest.name"))
+        << read_file(out);
+  }
+  EXPECT_EQ(ports.size(), 2u);
+  EXPECT_EQ(passwords.size(), 2u) << "a password per endpoint";
+  EXPECT_EQ(files.size(), 2u);
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(kPeerWaitMs), 143);
+  for (const auto& f : files) EXPECT_FALSE(file_exists(f)) << f;
+}
+
+// --- secret hygiene ---
 
 // Neither the node's VNC password nor any VNC ticket in `text`.
 void expect_no_node_secret(const std::string& text, const std::string& what) {
@@ -387,7 +415,7 @@ TEST_F(RfbBridgeTest, PassthroughHandsTheViewerTheNodesPasswordAndNothingElseLea
   expect_no_node_secret(all_output(*b.process), "--passthrough's output");
 }
 
-// --- a real QEMU ---------------------------------------------------------------------------------
+// --- a real QEMU ---
 
 TEST_F(RfbBridgeTest, QemuServesTwoViewersAtOnceThroughServe) {
   require("qemu-system-x86_64", "qemu-system-x86");
