@@ -471,6 +471,32 @@ TEST_F(RfbBridgeTest, QemuServesTwoViewersAtOnceThroughServe) {
   EXPECT_EQ(m.process().wait(kPeerWaitMs), 0) << m.process().stderr_text();
 }
 
+// --exclusive asks the node for an exclusive session (ClientInit shared=0): QEMU (share=
+// allow-exclusive, its default) then drops its other clients. Without it, the two above coexist.
+TEST_F(RfbBridgeTest, QemuDropsTheOtherViewerWhenServeIsExclusive) {
+  require("qemu-system-x86_64", "qemu-system-x86");
+  require_vnc_check();
+  MockPveproxy m({"--qemu"});
+  ASSERT_TRUE(m.ok());
+  Bridge b = start_bridge(m, {"serve", "web01", "--json", "--exclusive"});
+  ASSERT_NE(b.port, 0);
+  std::string err;
+  ASSERT_TRUE(wait_until([&] {  // QEMU in text mode first (see the test above)
+    run_vnc_check(dir_->path(), b.port, b.password, {}, &err);
+    return err.find(", 720x400") != std::string::npos;
+  })) << err;
+  auto first = start_vnc_check(dir_->path(), b.port, b.password, {"--seconds", "25"});
+  ASSERT_TRUE(wait_for_stderr(*first, "pvb-vnc-check: connected")) << first->stderr_text();
+  EXPECT_EQ(run_vnc_check(dir_->path(), b.port, b.password, {}, &err), 0) << err;
+  // 5: the connection was lost (long before its 25 s were up).
+  EXPECT_EQ(first->wait(kPeerWaitMs), 5) << first->stderr_text();
+  EXPECT_FALSE(b.process->wait(100).has_value()) << "serve outlives its clients";
+  b.process->signal(SIGTERM);
+  EXPECT_EQ(b.process->wait(kPeerWaitMs), 143) << b.process->stderr_text();
+  m.process().close_stdin();
+  EXPECT_EQ(m.process().wait(kPeerWaitMs), 0);
+}
+
 // FINDING (engine/console, the upstream opened before the viewer spoke; plus libvncclient
 // 0.9.14): connect prepares the upstream at once, so the ServerInit the viewer gets is the one
 // the node sent then. A QEMU started by that console says 640x480 and switches to 720x400 before
