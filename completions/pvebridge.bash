@@ -13,17 +13,20 @@ _pvebridge_global_opts=(--host --user --password-file --otp --api-token --finger
   --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
 _pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
-  --title --client-wait --vv-file --vv-stdin --no-viewer)
+  --title --client-wait --local-auth --exclusive --passthrough --vv-file --vv-stdin --no-viewer)
+# Options of `pvebridge serve` only.
+_pvebridge_serve_opts=(--start --keepalive --local-auth --exclusive --show-password)
 # Options of `pvebridge list` only.
 _pvebridge_list_opts=(--node --type --status --tag --pool --format)
 # Options of `pvebridge term` and `pvebridge shell`.
 _pvebridge_term_opts=(--start --keepalive --escape --idle-exit --serial)
 # Options followed by a value (the next word, or after '='): that word is never a command or guest.
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
-  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file
+  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait
+  --local-auth --vv-file
   --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
   --serial)
-_pvebridge_commands=(connect list term shell help version)
+_pvebridge_commands=(connect serve list term shell help version)
 
 # The guest cache, where pvebridge writes it: $XDG_CACHE_HOME (only if absolute) or ~/.cache.
 _pvebridge_guest_cache() {
@@ -188,6 +191,9 @@ _pvebridge_complete_value() {
     --tls-backend)
       _pvebridge_add_matching "$cur" openssl mbedtls
       ;;
+    --local-auth)
+      _pvebridge_add_matching "$cur" vnc none
+      ;;
     --proxy)
       compopt -o nospace 2>/dev/null
       _pvebridge_add_matching "$cur" "http://"
@@ -261,6 +267,7 @@ _pvebridge_complete_word() {
       local -a opts=("${_pvebridge_global_opts[@]}")
       case $_pvebridge_command in
         connect) opts+=("${_pvebridge_connect_opts[@]}") ;;
+        serve) opts+=("${_pvebridge_serve_opts[@]}") ;;
         list) opts+=("${_pvebridge_list_opts[@]}") ;;
         term | shell) opts+=("${_pvebridge_term_opts[@]}") ;;
       esac
@@ -270,9 +277,9 @@ _pvebridge_complete_word() {
   fi
   case $_pvebridge_command in
     "") _pvebridge_add_matching "$cur" "${_pvebridge_commands[@]}" ;;
-    connect | term) _pvebridge_add_guests "$cur" ;;
+    connect | serve | term) _pvebridge_add_guests "$cur" ;;
     shell) _pvebridge_add_nodes "$cur" ;;
-    help) _pvebridge_add_matching "$cur" connect list term config ;;
+    help) _pvebridge_add_matching "$cur" connect serve list term config ;;
   esac
   return 0
 }

@@ -156,6 +156,9 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
   UpstreamOptions o;
   o.rfb = !options_.passthrough;
   o.shared = !options_.exclusive;
+  // Always shared unless --exclusive, whatever the client's ClientInit says: remote-viewer and
+  // TigerVNC ask for shared=0, which would make every serve client (and a reconnecting viewer)
+  // drop the guest's other viewers, the endpoint's other clients and a noVNC tab included.
   o.timeout_ms = options_.timeout_ms;
   o.keepalive_ms = options_.keepalive_ms;
   o.ws_frame_payload = options_.ws_frame_payload;
@@ -357,7 +360,8 @@ void ConsoleSession::admit(AcceptedClient accepted) {
   c->sink.session = this;
   c->sink.client_id = c->id;
   const int client_id = c->id;
-  log("local client " + std::to_string(client_id) + " connected from " + accepted.peer);
+  log("local client connected from " + accepted.peer + " (client " + std::to_string(client_id) +
+      ")");
   if (options_.passthrough) {
     // Exactly one client, authenticated by the node itself: nobody else may connect.
     endpoint_.close();
@@ -502,6 +506,13 @@ void ConsoleSession::client_gone(int client_id, const Error& e) {
     }
   }
   drop_client(client_id);
+  // connect: a client that left before it was ever spliced does not end the wait for one.
+  if (state_ < State::ending && options_.mode == SessionMode::connect && end_.clients == 0 &&
+      clients_.empty() && !client_wait_timer_.active()) {
+    client_wait_timer_.start(options_.client_wait_ms, [this] {
+      if (state_ < State::ending) end_with(CloseReason::error, client_wait_over());
+    });
+  }
   maybe_finish();
 }
 

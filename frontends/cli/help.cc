@@ -8,11 +8,13 @@ static const char* kOverview =
 
 Usage:
   pvebridge connect GUEST... [options]   open a VNC console (GUEST: vmid, name, or node/vmid)
+  pvebridge serve GUEST[=PORT]... [opts] persistent local VNC endpoints for any VNC client
+                                         (help serve)
   pvebridge list [PATTERN...] [options]  list the guests this user can see (filters: help list)
   pvebridge term GUEST [options]         a container's console or a VM's serial console, here in
                                          this terminal (help term)
   pvebridge shell [NODE] [options]       the node's shell (default: the node that answers)
-  pvebridge help [connect|list|term|config]   show help (config: the config file and its profiles)
+  pvebridge help [connect|serve|list|term|config]   show help (config: the config file and its profiles)
   pvebridge --version
 
 Connection and authentication (every command):
@@ -31,8 +33,12 @@ Exit codes:
 static const char* kConnect = R"(pvebridge connect GUEST... [options]
 
 Opens the VNC console of each GUEST (vmid "100", name "web01", or "pve1/100") through the
-Proxmox API port: a one-shot VNC ticket from vncproxy, a WebSocket to pveproxy, a listener on
-127.0.0.1 for the viewer, and remote-viewer started on a private .vv file.
+Proxmox API port. pvebridge starts remote-viewer on a private .vv file and, at the same time,
+gets a VNC ticket (vncproxy), opens the console's WebSocket to pveproxy and answers the node's
+VNC authentication itself; the viewer authenticates to pvebridge's listener on 127.0.0.1 with a
+local one-time password (the .vv carries only that). So the node's 30-second password never
+races the viewer's start-up, and a viewer that reconnects (or a .vv opened again while the
+viewer runs) is served again with a fresh ticket. --passthrough restores the old byte pipe.
 
 Options (plus the connection options of 'pvebridge --help'):
 )";
@@ -43,11 +49,33 @@ ends first, the viewer is closed after 2 seconds.
 
 --json events (one object per line, each with "event" and "session"):
   starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
-  listening {address, port, vv_file, guest{node, vmid, type, name}}, client_connected,
-  viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
+  listening {address, port, vv_file, guest{node, vmid, type, name}, local_auth},
+  client_connected {client}, client_closed {client, bytes_to_guest, bytes_from_guest, code and
+  message when it failed}, local_auth_failed {client, peer}, viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
   bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}.
   copied_bytes and tls_copied_bytes count the bytes the process copied in its own code and into
   or out of the TLS library (for benchmarks).
+)";
+
+static const char* kServe = R"(pvebridge serve GUEST[=PORT]... [options]
+
+Runs a persistent VNC endpoint on 127.0.0.1 for each GUEST, until SIGINT or SIGTERM (exit 130 or
+143). PORT defaults to the first free port from 5900 up. Every client that connects gets its own
+fresh console (a new ticket): any VNC client works (remote-viewer, TigerVNC's vncviewer, Remmina,
+vncsnapshot), several at once. Clients of other users are refused. Each endpoint authenticates
+clients with its own local password (8 random characters), written with the address into a
+private .vv file whose path is printed (remote-viewer FILE uses it); --show-password prints it
+too, --local-auth none drops it (a trusted single-user machine only).
+
+Options (plus the connection options of 'pvebridge --help'):
+)";
+
+static const char* kServeEnd = R"(
+--json events (one object per line, each with "event" and "session"): listening {address, port,
+url, vv_file, guest, local_auth, password (with --show-password)}, client_connected {client},
+client_closed {client, bytes_to_guest, bytes_from_guest, code and message when it failed},
+local_auth_failed {client, peer}, client_refused {message}, closed {reason}, error {code,
+message}.
 )";
 
 static const char* kList = R"(pvebridge list [PATTERN...] [options]
@@ -114,7 +142,8 @@ which beats the file.
 
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
 with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
-timeout, keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+timeout, keepalive, client_wait, local_auth (vnc or none), viewer, viewer_args, fullscreen and
+kiosk (yes or no).
 proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
 no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
 Proxy credentials are refused in the file: put them in https_proxy.
@@ -136,6 +165,7 @@ source given with it below); two alternatives at one level are an error naming b
 // The option lines come from the option table (option_table.h); the prose around them is here.
 std::string help_text(const std::string& topic) {
   if (topic == "connect") return kConnect + options_help(kForConnect) + kConnectEnd;
+  if (topic == "serve") return kServe + options_help(kForServe) + kServeEnd;
   if (topic == "list") return kList + options_help(kForList) + kListEnd;
   if (topic == "term" || topic == "shell") return kTerm + options_help(kForTerminal) + kTermEnd;
   if (topic == "config") return kConfig;

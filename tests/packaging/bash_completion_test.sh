@@ -29,7 +29,7 @@ case_() { cases+=("$@" ";;"); }
 c=$tmp/cache
 h=$tmp/home
 case_ "$c" "$h" "connect" "pvebridge con" pvebridge con
-case_ "$c" "$h" "connect help list shell term version" "pvebridge " pvebridge ""
+case_ "$c" "$h" "connect help list serve shell term version" "pvebridge " pvebridge ""
 case_ "$c" "$h" "web01 web02" "pvebridge term we" pvebridge term we
 case_ "$c" "$h" "--escape" "pvebridge term --esc" pvebridge term --esc
 case_ "$c" "$h" "--idle-exit" "pvebridge shell --idle" pvebridge shell --idle
@@ -65,9 +65,10 @@ case_ "$c" "$h" "$tmp/files/ca.pem" "pvebridge connect --ca-file=$tmp/files/c" \
 # Options per command; after "--" nothing is an option.
 case_ "$c" "$h" "--json" "pvebridge list --j" pvebridge list --j
 case_ "$c" "$h" "--status" "pvebridge list --st" pvebridge list --st
-case_ "$c" "$h" "config connect list term" "pvebridge help " pvebridge help ""
+case_ "$c" "$h" "config connect list serve term" "pvebridge help " pvebridge help ""
 case_ "$c" "$h" "" "pvebridge connect -- -" pvebridge connect -- -
-case_ "$c" "$h" "--password-file" "pvebridge connect --pass" pvebridge connect --pass
+case_ "$c" "$h" "--password-file" "pvebridge list --pass" pvebridge list --pass
+case_ "$c" "$h" "--password-file --passthrough" "pvebridge connect --pass" pvebridge connect --pass
 # No cache: nothing, quietly. Without XDG_CACHE_HOME, or with a relative one, the cache is under
 # $HOME/.cache, as pvebridge writes it.
 case_ "$tmp/nowhere" "$h" "" "pvebridge connect w (no cache)" pvebridge connect w

@@ -33,7 +33,7 @@ options_line() {
 }
 declare -A want=(
   ["pvebridge con"]="connect"
-  ["pvebridge "]="connect help list shell term version"
+  ["pvebridge "]="connect help list serve shell term version"
   ["pvebridge connect --st"]="--start"
   ["pvebridge connect we"]="web01 web02"
   ["pvebridge connect 10"]="100 101 104"
@@ -46,7 +46,7 @@ declare -A want=(
   ["pvebridge connect --listen "]="127.0.0.1:0 [::1]:0"
   ["pvebridge connect --ca-file $tmp/files/c"]="ca.pem"
   ["pvebridge connect --title w"]=""
-  ["pvebridge help "]="config connect list term"
+  ["pvebridge help "]="config connect list serve term"
   ["pvebridge connect --vv-stdin --v"]="--verbose --version --viewer --viewer-arg"
   ["pvebridge --"]="$(options_line "")"
   ["pvebridge connect --"]="$(options_line connect)"

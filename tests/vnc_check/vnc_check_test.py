@@ -122,8 +122,12 @@ class VncCheckTest(unittest.TestCase):
         time.sleep(0.3)
         code, err = self.check(vm.port, "--encodings", "zrle", "--seconds", "1", "--out", second)
         self.assertEqual(code, 0, err)
-        updates = int(err.split("pvb-vnc-check: ")[-1].split(" updates")[0])
+        summary = [line for line in err.split("\n") if " updates, " in line][0]
+        updates = int(summary.split("pvb-vnc-check: ")[1].split(" updates")[0])
+        rects = int(summary.split(" updates, ")[1].split(" rectangles")[0])
         self.assertGreaterEqual(updates, 5, err)
+        # Every update carries the whole screen (ZRLE: bands of 64 rows, 8 for 480 rows).
+        self.assertEqual(rects, 8 * updates, err)
         self.assertNotEqual(hash(read_ppm(first)[2]), hash(read_ppm(second)[2]))
 
     def test_a_frozen_screen_steps_and_the_client_follows(self):

@@ -225,7 +225,8 @@ TEST(ListOptions, Mistakes) {
   EXPECT_EQ(msg({"connect", "web01", "--format", "vmid"}),
             "--format is an option of 'list' (see: pvebridge help list)");
   EXPECT_EQ(msg({"list", "--start"}),
-            "--start is an option of 'connect', 'term' and 'shell' (see: pvebridge help connect)");
+            "--start is an option of 'connect', 'serve', 'term' and 'shell' (see: pvebridge help "
+            "connect)");
   EXPECT_EQ(msg({"connect", "web01", "--escape", "none"}),
             "--escape is an option of 'term' and 'shell' (see: pvebridge help term)");
   EXPECT_EQ(msg({"term", "web01", "--listen", "127.0.0.1:0"}),

@@ -43,7 +43,8 @@ Set table_flags(unsigned commands, bool values_only = false) {
 Set all_value_flags() {
   Set out;
   for (unsigned c :
-       {unsigned{kForEvery}, unsigned{kForConnect}, unsigned{kForList}, unsigned{kForTerminal}}) {
+       {unsigned{kForEvery}, unsigned{kForConnect}, unsigned{kForServe}, unsigned{kForList},
+        unsigned{kForTerminal}}) {
     Set part = table_flags(c, true);
     out.insert(part.begin(), part.end());
   }
@@ -119,6 +120,7 @@ TEST(OptionTable, EveryEntryIsComplete) {
 TEST(OptionTable, HelpListsEachOptionOfItsCommand) {
   for (auto [topic, commands] : {std::pair<std::string, unsigned>{"", kForEvery},
                                  {"connect", kForConnect},
+                                 {"serve", kForServe},
                                  {"list", kForList},
                                  {"term", kForTerm},
                                  {"shell", kForShell}}) {
@@ -146,6 +148,9 @@ TEST(OptionTable, BashCompletionOffersTheTablesOptions) {
       << difference(connect, bash_array(bash, "_pvebridge_connect_opts"));
   EXPECT_EQ(bash_array(bash, "_pvebridge_list_opts"), list)
       << difference(list, bash_array(bash, "_pvebridge_list_opts"));
+  Set serve = table_flags(kForServe);
+  EXPECT_EQ(bash_array(bash, "_pvebridge_serve_opts"), serve)
+      << difference(serve, bash_array(bash, "_pvebridge_serve_opts"));
   // An option followed by a value must be known as such, or its value is taken for a command.
   EXPECT_EQ(bash_array(bash, "_pvebridge_value_opts"), values)
       << difference(values, bash_array(bash, "_pvebridge_value_opts"));
@@ -155,7 +160,7 @@ TEST(OptionTable, BashCompletionOffersTheTablesOptions) {
   EXPECT_EQ(bash_array(bash, "_pvebridge_term_opts"), term)
       << difference(term, bash_array(bash, "_pvebridge_term_opts"));
   EXPECT_EQ(bash_array(bash, "_pvebridge_commands"),
-            (Set{"connect", "list", "term", "shell", "help", "version"}));
+            (Set{"connect", "serve", "list", "term", "shell", "help", "version"}));
   EXPECT_EQ(bash.find("--password "), std::string::npos) << "offers the refused --password";
 }
 
@@ -166,6 +171,7 @@ TEST(OptionTable, ZshCompletionOffersTheTablesOptions) {
   const std::string any = R"((--[a-z0-9-]+)(=?\[|\}'\[))";
   for (auto [array, commands] : {std::pair<std::string, unsigned>{"global_opts", kForEvery},
                                  {"connect_opts", kForConnect},
+                                 {"serve_opts", kForServe},
                                  {"list_opts", kForList},
                                  {"term_opts", kForTerminal}}) {
     Set want = table_flags(commands), got = matches(specs(array), any);
@@ -238,6 +244,7 @@ TEST(OptionTable, ManPageDocumentsEveryOption) {
        {std::pair<std::string, unsigned>{".SS \"Connection and authentication (every command)\"",
                                          kForEvery},
         {".SS \"Options of connect\"", kForConnect},
+        {".SS \"Options of serve\"", kForServe},
         {".SS \"Options of list\"", kForList},
         {".SS \"Options of term and shell\"", kForTerminal}}) {
     std::string text = man_section(options, sub);
