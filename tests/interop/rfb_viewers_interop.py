@@ -16,6 +16,11 @@ Modes:
   remote-viewer   `pvebridge connect web01 --json` launching remote-viewer on its .vv (the local
                   one-time password): its window must contain exactly the VM's screen; closing
                   it ends pvebridge with 0.
+  remote-viewer-qemu
+                  a real QEMU behind the mock (--qemu) and `pvebridge serve web01`: remote-viewer
+                  on serve's .vv and, at the same time, pvb-vnc-check (libvncclient) as a second
+                  client; remote-viewer's window must contain exactly the picture libvncclient
+                  decoded (two independent decoders agree on QEMU's screen, SeaBIOS's text).
 
 In both: the node's password and any VNC ticket appear neither in the .vv nor in pvebridge's
 output. Exit status: 0 passed, 1 failed, 77 skipped (a program missing). Every wait has a
@@ -276,16 +281,105 @@ def run_remote_viewer(session):
     log("pvebridge exited 0; no node secret in the .vv or its output")
 
 
+def run_remote_viewer_qemu(session):
+    mock = session.procs.start(
+        "mock-pveproxy", [session.args.mock_pveproxy, "--listen", "127.0.0.1:0",
+                          "--exit-on-stdin-eof", "--qemu", "--vnc-password", NODE_PASSWORD],
+        session.log_path("mock-pveproxy.log"), env=session.env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE)
+    ready = json.loads(LineReader(mock.stdout).next_line(session.deadline, "mock-pveproxy ready"))
+    env = dict(session.env, PVE_API_TOKEN=ready["api_token"])
+    argv = [session.args.pvebridge, "serve", GUEST, "--host", "127.0.0.1:%d" % ready["port"],
+            "--fingerprint", ready["fingerprint"], "--json"]
+    stdout_log = session.log_path("pvebridge-stdout.log")
+    bridge = session.procs.start("pvebridge", argv, session.log_path("pvebridge.log"), env=env,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    events = LineReader(bridge.stdout, stdout_log)
+    listening = next_event(events, session, "listening")
+    password, vv_text = vv_password(listening["vv_file"])
+    check_no_node_secret(vv_text, "serve's .vv")
+    pw_file = session.log_path("password")
+    with os.fdopen(os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(password + "\n")
+    reference = session.log_path("libvncclient.ppm")
+
+    def libvncclient_picture():
+        """pvb-vnc-check's picture of QEMU's screen (a client of its own), once QEMU is in
+        SeaBIOS's 720x400 text mode (libvncclient 0.9.14 cannot follow QEMU's mode switch)."""
+        while True:
+            done = subprocess.run(
+                [session.args.vnc_check, "127.0.0.1:%d" % listening["port"], "--password-file",
+                 pw_file, "--encodings", "zrle raw", "--seconds", "1", "--out", reference],
+                capture_output=True, text=True, env=session.env,
+                timeout=max(1, session.deadline.left()))
+            if done.returncode == 0 and ", 720x400" in done.stderr:
+                return read_ppm(reference)
+            if session.deadline.expired():
+                raise TestFailure("pvb-vnc-check never saw QEMU's 720x400 screen: " + done.stderr)
+            time.sleep(session.deadline.left(_POLL_SECONDS))
+
+    libvncclient_picture()  # QEMU is up and in text mode before the viewer starts
+    viewer = session.procs.start(
+        "remote-viewer", ["remote-viewer", listening["vv_file"]], env=session.env,
+        stdin=subprocess.DEVNULL, log_path=session.log_path("remote-viewer.log"))
+    window = None
+    while window is None:
+        window = next((w for w in viewer_user.viewer_windows(session.display)
+                       if w.width >= 720 and w.height >= 400), None)
+        if window is None:
+            if session.deadline.expired() or viewer.poll() is not None:
+                raise TestFailure("no remote-viewer window of QEMU's size appeared")
+            time.sleep(session.deadline.left(_POLL_SECONDS))
+    # SeaBIOS rewrites its text now and then: take the reference again until both agree.
+    while True:
+        picture = libvncclient_picture()
+        try:
+            image = session.display.capture(window.x, window.y, window.width, window.height)
+        except X11Error as e:
+            log("capture failed (window changing?): %s" % e)
+            image = None
+        if image is not None and find_exact(image, picture) is not None:
+            screen_picture.write_png(image, session.log_path("viewer.png"))
+            screen_picture.write_png(picture, session.log_path("libvncclient.png"))
+            log("remote-viewer's window shows exactly libvncclient's picture of QEMU's screen")
+            break
+        if session.deadline.expired():
+            if image is not None:
+                screen_picture.write_png(image, session.log_path("viewer.png"))
+            screen_picture.write_png(picture, session.log_path("libvncclient.png"))
+            raise TestFailure("remote-viewer's window and libvncclient's picture of QEMU differ "
+                              "(viewer.png, libvncclient.png)")
+        time.sleep(session.deadline.left(_POLL_SECONDS))
+    connected = 0
+    bridge.send_signal(signal.SIGTERM)
+    code = wait_exit(bridge, session.deadline, "pvebridge serve")
+    for line in events.rest(session.deadline, "the end of serve's output"):
+        connected += '"client_connected"' in line
+        check_no_node_secret(line, "serve's output")
+    if code != 143:
+        raise TestFailure("serve exited %d on SIGTERM, not 143" % code)
+    log("serve exited 143 after %d more clients" % connected)
+    mock.stdin.close()
+    wait_exit(mock, session.deadline, "mock-pveproxy")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=("tigervnc-serve", "remote-viewer"), required=True)
+    parser.add_argument("--mode", choices=("tigervnc-serve", "remote-viewer",
+                                           "remote-viewer-qemu"), required=True)
     parser.add_argument("--work", required=True, help="directory for logs and screenshots")
     parser.add_argument("--pvebridge", required=True)
     parser.add_argument("--mock-pveproxy", required=True)
+    parser.add_argument("--vnc-check", help="pvb-vnc-check (remote-viewer-qemu)")
     parser.add_argument("--timeout", type=float, default=90, help="seconds for the whole run")
     args = parser.parse_args()
 
     missing = rvi.missing_prerequisites()
+    if args.mode == "remote-viewer-qemu":
+        if shutil.which("qemu-system-x86_64") is None:
+            missing.append("qemu-system-x86_64")
+        if not args.vnc_check:
+            missing.append("pvb-vnc-check (libvncserver-dev at build time)")
     if args.mode == "tigervnc-serve":
         missing = [m for m in missing if m != "remote-viewer"]
         missing += [p for p in ("vncviewer", "vncpasswd") if shutil.which(p) is None]
@@ -303,9 +397,12 @@ def main():
         session.start_xvfb()
         if args.mode == "tigervnc-serve":
             run_tigervnc_serve(session)
-        else:
+        elif args.mode == "remote-viewer":
             run_remote_viewer(session)
-    except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
+        else:
+            run_remote_viewer_qemu(session)
+    except (TestFailure, X11Error, subprocess.CalledProcessError,
+            subprocess.TimeoutExpired) as e:
         log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
         return 1
     finally:
