@@ -13,7 +13,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # independent peers for interop tests
   curl python3 python3-websockets vncsnapshot tightvncpasswd libnet-vnc-perl libvncserver-dev
-  xvfb virt-viewer libxtst6 libx11-6
+  xvfb virt-viewer libxtst6 libx11-6 tigervnc-viewer
   # packaging: the .deb (dpkg-shlibdeps), man page rendering, completion tests
   dpkg-dev groff-base man-db zsh bash-completion
   # a real VNC server (the mock's --qemu) and an independent HTTP CONNECT proxy

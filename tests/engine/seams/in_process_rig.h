@@ -21,7 +21,8 @@ namespace pvb::seams {
 // connections fail (as an unreachable node does) before a byte is exchanged.
 class InProcessCluster {
  public:
-  InProcessCluster();
+  // `options`: the mock's timers, faults and fixed VNC password.
+  explicit InProcessCluster(mock::MockOptions options = {});
   mock::test::Harness& mock() { return mock_; }
   Loop& loop() { return mock_.loop; }
   Dialer& dialer() { return dialer_; }
