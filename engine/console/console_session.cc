@@ -74,7 +74,11 @@ struct ConsoleSession::Client {
   std::unique_ptr<Upstream> upstream;
   std::unique_ptr<Pump> pump;
   bool viewer_ready = false;  // its handshake is done
+  bool refused = false;       // its handshake failed (a wrong password): it is only closing
   bool spliced = false;
+  // A local client must finish its RFB handshake within --timeout: a silent one (a stuck program,
+  // a port probe) must not hold connect's one-client slot.
+  std::unique_ptr<Timer> handshake_deadline;
   Error failure;  // why the session closed it (its upstream failed)
 };
 
@@ -164,6 +168,7 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
   o.ws_frame_payload = options_.ws_frame_payload;
   o.high_mark = options_.pump.high_mark;
   o.low_mark = options_.pump.low_mark;
+  o.watch_size = client_id == 0 && !options_.passthrough;
   if (!first_upstream_opened_) {
     first_upstream_opened_ = true;
     o.on_websocket_open = options_.on_console_open;
@@ -349,7 +354,7 @@ void ConsoleSession::admit(AcceptedClient accepted) {
                             "refused a local connection: the console is closing",
                             "the console is closing");
   }
-  if (options_.mode == SessionMode::connect && !clients_.empty()) {
+  if (options_.mode == SessionMode::connect && has_ready_client()) {
     return endpoint_.refuse(
         std::move(accepted),
         "refused a second local connection: a console serves one client at a time",
@@ -392,6 +397,15 @@ void ConsoleSession::admit(AcceptedClient accepted) {
   c->local = std::move(link);
   c->local->set_sink(&c->sink);
   c->local->set_write_watermarks(options_.pump.high_mark, options_.pump.low_mark);
+  c->handshake_deadline = std::make_unique<Timer>(loop_);
+  c->handshake_deadline->start(options_.timeout_ms, [this, weak, client_id] {
+    Client* late = weak.expired() ? nullptr : find_client(client_id);
+    if (!late || late->viewer_ready || late->refused) return;
+    log("local client " + std::to_string(client_id) + " did not finish its RFB handshake within " +
+        describe_timeout(options_.timeout_ms) + ": closed");
+    late->refused = true;
+    late->local->close(CloseMode::Abort);
+  });
   Transport& local = *c->local;
   clients_.push_back(std::move(c));
   local.start();
@@ -400,6 +414,16 @@ void ConsoleSession::admit(AcceptedClient accepted) {
 void ConsoleSession::viewer_handshake_done(int client_id) {
   Client* c = find_client(client_id);
   if (!c || state_ >= State::ending) return;
+  c->handshake_deadline.reset();
+  if (options_.mode == SessionMode::connect && has_ready_client()) {
+    // Two clients shook hands at once: the first one keeps the console.
+    log("refused local client " + std::to_string(client_id) +
+        ": a console serves one client at a time");
+    observer_.on_client_refused(id_, "a client is already connected");
+    c->refused = true;
+    c->local->close(CloseMode::Flush);
+    return;
+  }
   c->viewer_ready = true;
   client_wait_timer_.stop();
   if (!c->upstream) {
@@ -418,6 +442,8 @@ void ConsoleSession::viewer_handshake_done(int client_id) {
 void ConsoleSession::viewer_handshake_failed(int client_id, const Error& e) {
   Client* c = find_client(client_id);
   if (!c) return;
+  c->refused = true;  // it no longer counts as connect's client
+  c->handshake_deadline.reset();
   if (e.code() == Errc::auth) {
     log("refused local client " + std::to_string(client_id) + " from " + c->peer +
         ": wrong local password");
@@ -534,6 +560,13 @@ ConsoleSession::Client* ConsoleSession::find_client(int client_id) {
     if (c->id == client_id) return c.get();
   }
   return nullptr;
+}
+
+bool ConsoleSession::has_ready_client() const {
+  for (const auto& c : clients_) {
+    if (c->viewer_ready && !c->refused) return true;
+  }
+  return false;
 }
 
 bool ConsoleSession::launched_viewer_running() const {

@@ -205,6 +205,8 @@ class ConsoleSession {
   void drop_client(int client_id);
   Client* find_client(int client_id);
   bool launched_viewer_running() const;
+  // connect's one client: one whose handshake is done and that was not refused.
+  bool has_ready_client() const;
   // The node's side ended the console (error: why, ok for an orderly end).
   void server_ended(const Error& error);
   void viewer_exited(int64_t status, int signal);

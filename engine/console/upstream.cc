@@ -1,6 +1,7 @@
 #include "engine/console/upstream.h"
 
 #include "engine/core/platform.h"
+#include "engine/rfb/encodings.h"
 
 namespace pvb {
 
@@ -106,6 +107,8 @@ void Upstream::on_data(ByteChain& data, bool end_stream) {
       events_.on_log("RFB session with the node ready (" + std::to_string(server_init().width) +
                      "x" + std::to_string(server_init().height) + ", RFB 3." +
                      std::to_string(static_cast<int>(handshake_.version())) + ")");
+      current_init_ = handshake_.server_init();
+      if (options_.watch_size) start_watching_size();
       become_ready();
       if (failed_) return;
     }
@@ -113,6 +116,7 @@ void Upstream::on_data(ByteChain& data, bool end_stream) {
   // Bytes for the pump (the passthrough greeting, or what followed ServerInit): keep them, but
   // never more than the pump would buffer.
   early_.move_from(data);
+  if (size_watch_) absorb_size_changes();
   if (early_.size() > options_.high_mark && ws_->reading_enabled()) ws_->read_disable(true);
   if (end_stream) {
     fail(Error(Errc::connection_lost, ready_ ? "the node closed the console before it was used"
@@ -142,7 +146,64 @@ void Upstream::fail(const Error& e, bool clean) {
   events_.on_failed(e, clean);
 }
 
+void Upstream::start_watching_size() {
+  // Only the size pseudo-encodings: the node sends nothing else unasked, and the viewer's own
+  // SetEncodings replaces this list before its first update request.
+  const int32_t watch[] = {rfb::kPseudoExtendedDesktopSize, rfb::kPseudoDesktopSize};
+  ByteChain out;
+  rfb::write_set_encodings(watch, out);
+  ws_->write(out);
+  size_watch_.emplace(current_init_.pixel_format, current_init_.width, current_init_.height);
+  size_watch_->set_client_encodings(watch);
+}
+
+void Upstream::absorb_size_changes() {
+  for (;;) {
+    // One whole update at a time, from a copy of the delimiter: an update still arriving is
+    // looked at again from its start.
+    rfb::RfbServerStream walk = *size_watch_;
+    size_t offset = 0;
+    bool only_sizes = true, whole = false;
+    for (;;) {
+      auto step = walk.next(early_, offset);
+      if (!step.ok() || !step->found() || offset + step->unit->length > early_.size()) break;
+      const rfb::ServerUnit& u = *step->unit;
+      offset += u.length;
+      if (u.kind == rfb::ServerUnitKind::rect) {
+        only_sizes = only_sizes && (u.rect.encoding == rfb::kPseudoDesktopSize ||
+                                    u.rect.encoding == rfb::kPseudoExtendedDesktopSize);
+      } else if (u.kind != rfb::ServerUnitKind::update_header) {
+        only_sizes = false;
+      }
+      if (u.ends_update ||
+          (u.kind != rfb::ServerUnitKind::update_header && u.kind != rfb::ServerUnitKind::rect)) {
+        whole = true;
+        break;
+      }
+    }
+    if (!whole) {
+      // An update still arriving: look again when more comes; unless it already holds
+      // something the viewer must see (then stop watching and keep it all for the viewer).
+      if (!only_sizes) size_watch_.reset();
+      return;
+    }
+    if (!only_sizes) {
+      size_watch_.reset();
+      return;
+    }
+    early_.drain(offset);
+    *size_watch_ = walk;
+    if (walk.width() != current_init_.width || walk.height() != current_init_.height) {
+      events_.on_log("the node's screen is now " + std::to_string(walk.width()) + "x" +
+                     std::to_string(walk.height()));
+    }
+    current_init_.width = walk.width();
+    current_init_.height = walk.height();
+  }
+}
+
 ByteChain Upstream::take_early_bytes() {
+  size_watch_.reset();
   ByteChain out;
   out.move_from(early_);
   if (ws_ && !ws_->reading_enabled()) ws_->read_disable(false);

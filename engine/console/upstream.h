@@ -20,6 +20,7 @@
 #include "engine/io/websocket.h"
 #include "engine/proxmox/proxmox_client.h"
 #include "engine/rfb/client_handshake.h"
+#include "engine/rfb/server_stream.h"
 
 namespace pvb {
 
@@ -28,6 +29,9 @@ struct UpstreamOptions {
   bool shared = true;  // ClientInit's shared flag (false: --exclusive)
   // The node's handshake in two round trips instead of four (rfb::ClientHandshakeConfig).
   bool pipelined_handshake = true;
+  // Prepared before any viewer: ask the node to tell size changes while it waits, so the viewer
+  // gets the current ServerInit (QEMU switches from 640x480 to 720x400 as a guest boots, say).
+  bool watch_size = false;
   uint64_t timeout_ms = 15000;    // WebSocket handshake, and then the node's RFB handshake
   uint64_t keepalive_ms = 30000;  // 0 = off
   size_t ws_frame_payload = 16 * 1024 - 8;
@@ -62,7 +66,8 @@ class Upstream : private TransportSink {
 
   // Valid when ready.
   WebSocketStream& websocket() { return *ws_; }
-  const rfb::ServerInit& server_init() const { return handshake_.server_init(); }
+  // The node's ServerInit, with the size it told since (watch_size).
+  const rfb::ServerInit& server_init() const { return current_init_; }
   // Passthrough: what the viewer must answer the node's challenge with.
   const VncTicket& ticket() const { return ticket_; }
   // The node's bytes that came after the handshake (passthrough: its greeting), for the pump.
@@ -80,6 +85,9 @@ class Upstream : private TransportSink {
   void on_data(ByteChain& data, bool end_stream) override;
   void on_closed(const Error& error) override;
   void become_ready();
+  void start_watching_size();
+  // Consumes the size changes at the front of early_ (watch_size); stops at anything else.
+  void absorb_size_changes();
   void fail(const Error& e, bool clean = false);
   void start_keepalive();
   void keepalive_tick();
@@ -93,6 +101,8 @@ class Upstream : private TransportSink {
   std::unique_ptr<WebSocketStream> ws_;
   rfb::RfbClientHandshake handshake_;
   ByteChain early_;
+  rfb::ServerInit current_init_;
+  std::optional<rfb::RfbServerStream> size_watch_;  // while it watches
   bool ready_ = false;
   bool failed_ = false;
   bool handed_over_ = false;

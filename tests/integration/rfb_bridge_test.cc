@@ -497,28 +497,21 @@ TEST_F(RfbBridgeTest, QemuDropsTheOtherViewerWhenServeIsExclusive) {
   EXPECT_EQ(m.process().wait(kPeerWaitMs), 0);
 }
 
-// FINDING (engine/console, the upstream opened before the viewer spoke; plus libvncclient
-// 0.9.14): connect prepares the upstream at once, so the ServerInit the viewer gets is the one
-// the node sent then. A QEMU started by that console says 640x480 and switches to 720x400 before
-// the viewer arrives; the viewer learns it only from a resize message, and libvncclient 0.9.14
-// (Remmina, vncsnapshot's library) ignores QEMU's ExtendedDesktopSize (screen id 0) and then fails
-// on the first 720-wide rectangle: "protocol error ... after 0 updates". Connected straight to
-// QEMU, or through --passthrough, or through serve (the upstream opens when the client comes),
-// the same client gets 720x400 in its ServerInit and works. A viewer that announces neither
-// DesktopSize nor ExtendedDesktopSize would be as stuck. Kept disabled until the bridge refreshes
-// a stale ServerInit (e.g. opens a fresh upstream when the prepared one is older than the guest's
-// last mode switch, or asks for the size before the splice).
-TEST_F(RfbBridgeTest, DISABLED_ConnectToAFreshQemuServesLibvncclientTheCurrentSize) {
+// connect prepares its upstream before the viewer arrives: the node's ServerInit may go stale
+// before the viewer comes (QEMU says 640x480, then switches to 720x400 as SeaBIOS starts). The
+// prepared upstream asks the node for size changes while it waits, so the viewer's ServerInit
+// has the current size. libvncclient shows why it matters: 0.9.14 ignores QEMU's
+// ExtendedDesktopSize (screen id 0) and then fails on the first 720-wide rectangle.
+TEST_F(RfbBridgeTest, ConnectToAFreshQemuServesLibvncclientTheCurrentSize) {
   require("qemu-system-x86_64", "qemu-system-x86");
   require_vnc_check();
   MockPveproxy m({"--qemu"});
   ASSERT_TRUE(m.ok());
-  Bridge b = start_bridge(m, {"connect", "web01", "--json", "--no-viewer"});
+  Bridge b = start_bridge(m, {"connect", "web01", "--json", "--no-viewer", "--verbose"});
   ASSERT_NE(b.port, 0);
-  // The prepared upstream's handshake started QEMU (the mock starts it with the first console)
-  // and took its 640x480 ServerInit; the viewer comes now, as QEMU switches to 720x400 (seen
-  // failing: "connected ..., 640x480" then "protocol error ... after 3 updates").
-  ASSERT_TRUE(wait_for_stderr(m.process(), "VNC password set in QEMU"));
+  // The viewer comes once the prepared upstream has seen QEMU switch modes.
+  ASSERT_TRUE(wait_for_stderr(*b.process, "the node's screen is now 720x400"))
+      << b.process->stderr_text();
   std::string err;
   EXPECT_EQ(run_vnc_check(dir_->path(), b.port, b.password, {"--seconds", "2"}, &err), 0) << err;
   EXPECT_NE(err.find(", 720x400"), std::string::npos) << err;

@@ -185,13 +185,10 @@ TEST_F(ConsoleModes, AWrongLocalPasswordIsRefusedAndTheRightOneStillGetsIn) {
   EXPECT_EQ(events_.end->reason, CloseReason::interrupted);
 }
 
-// BUG (engine/console/console_session.cc, admit): in connect mode a client whose local
-// authentication failed still counts as "the" client until its transport has finished closing
-// (close(Flush): over TCP up to the 1 s linger for the peer's FIN; here, as long as the refused
-// peer keeps its end open). The legitimate viewer arriving in that window is refused with "a
-// client is already connected" instead of being served. Fix: admit() should not count clients
-// whose handshake failed (drop them from the count in viewer_handshake_failed).
-TEST_F(ConsoleModes, DISABLED_TheViewerRightAfterARefusedOneIsServedWhileTheRefusedOneLingers) {
+// In connect mode a client whose local authentication failed no longer counts as "the" client
+// while its transport finishes closing (over TCP up to the 1 s linger for the peer's FIN; here,
+// as long as the refused peer keeps its end open): the viewer arriving meanwhile is served.
+TEST_F(ConsoleModes, TheViewerRightAfterARefusedOneIsServedWhileTheRefusedOneLingers) {
   ConsoleOptions o;
   o.launch_viewer = false;
   open_and_listen(o);
@@ -208,14 +205,11 @@ TEST_F(ConsoleModes, DISABLED_TheViewerRightAfterARefusedOneIsServedWhileTheRefu
   EXPECT_TRUE(viewer.got_picture()) << viewer.why();
 }
 
-// BUG (engine/console: no deadline for a local client's RFB handshake): in connect mode a local
-// client that connects and never answers our ProtocolVersion (a stuck program of the same user,
-// a port probe that keeps the socket open) holds the one-client slot for as long as it likes: the
-// viewer is refused ("a client is already connected") and, since the client-wait timer stops
-// only when a handshake completes, the session later ends with "the viewer did not connect".
-// Fix: a deadline for the local handshake (--timeout), or let a client whose handshake is done
-// replace one that is still silent.
-TEST_F(ConsoleModes, DISABLED_ASilentLocalClientDoesNotLockTheViewerOut) {
+// In connect mode a local client that connects and never answers our ProtocolVersion (a stuck
+// program of the same user, a port probe that keeps the socket open) does not hold the
+// one-client slot: only a client whose handshake is done does, and a silent one is closed after
+// --timeout.
+TEST_F(ConsoleModes, ASilentLocalClientDoesNotLockTheViewerOut) {
   ConsoleOptions o;
   o.launch_viewer = false;
   open_and_listen(o);
