@@ -114,7 +114,9 @@ void ProxmoxClient::try_host(size_t index, std::function<void(Error)> done, std:
     }
     done(hosts_.size() > 1 ? Error(e.code(), "no host answered: " + all, e.native()) : e);
   };
-  if (credentials_.token) {
+  if (credentials_.token && probe_with_guest_list_) {
+    probe_token_with_guest_list(answered);
+  } else if (credentials_.token) {
     // Tokens need no login: one cheap call proves the host answers and the token is valid.
     request("GET", "/version", std::nullopt, [this, answered](Result<RestResponse> r) {
       if (!r.ok()) return answered(r.error());
@@ -230,7 +232,37 @@ void ProxmoxClient::answer_tfa(std::string challenge, int attempt,
       });
 }
 
+void ProxmoxClient::probe_token_with_guest_list(std::function<void(Error)> answered) {
+  request(
+      "GET", "/cluster/resources", std::nullopt,
+      [this, answered](Result<RestResponse> r) {
+        if (!r.ok()) return answered(r.error());
+        if (r->status == 401) {
+          const ApiToken& t = *credentials_.token;
+          return answered(Error(Errc::auth, "API token " + t.user + "!" + t.token_id +
+                                                " rejected (wrong secret, or the token was "
+                                                "removed): GET /cluster/resources answered 401 " +
+                                                r->reason));
+        }
+        if (!r->ok()) {
+          return answered(first_reply_error(*r, "GET /cluster/resources",
+                                            error_from_status(*r, "listing guests", Errc::auth)));
+        }
+        auto guests = decode_resources(r->body);
+        if (!guests.ok()) return answered(guests.error());
+        probed_guests_ = std::move(*guests);
+        log("authenticated with API token on " + host().authority());
+        answered(Error());
+      },
+      FormFields{{"type", "vm"}});
+}
+
 void ProxmoxClient::list_guests(std::function<void(Result<std::vector<Guest>>)> done) {
+  if (probed_guests_) {
+    std::vector<Guest> guests = std::move(*probed_guests_);
+    probed_guests_.reset();
+    return done(std::move(guests));
+  }
   request(
       "GET", "/cluster/resources", std::nullopt,
       [done](Result<RestResponse> r) {

@@ -56,6 +56,11 @@ class ProxmoxClient {
   void connect(std::function<void(Error)> done);
 
   void list_guests(std::function<void(Result<std::vector<Guest>>)> done);
+  // With an API token, connect() proves the host and the token with GET /cluster/resources
+  // instead of GET /version, and the next list_guests() is answered from that reply: a console
+  // needs the list anyway, so the viewer starts one round trip sooner. (The version is asked
+  // later, before vncproxy needs it, while the viewer starts.)
+  void set_probe_with_guest_list(bool on) { probe_with_guest_list_ = on; }
   void guest_status(const Guest& g, std::function<void(Result<GuestStatus>)> done);
   // Starts a stopped guest (or resumes a paused one), waits for the task, then for "running".
   void start_guest(const Guest& g, bool resume, std::function<void(Error)> done);
@@ -103,6 +108,7 @@ class ProxmoxClient {
   // Calls `then` once the version is known (or known to be unknown).
   void with_version(std::function<void()> then);
   void remember_version(std::string_view text);
+  void probe_token_with_guest_list(std::function<void(Error)> answered);
   void request_vncproxy(Guest g, bool generate, bool retried,
                         std::function<void(Result<VncTicket>)> done);
   void request(std::string method, std::string path, std::optional<FormFields> form,
@@ -123,6 +129,8 @@ class ProxmoxClient {
   std::string csrf_;
   std::optional<PveVersion> version_;
   bool version_asked_ = false;
+  bool probe_with_guest_list_ = false;
+  std::optional<std::vector<Guest>> probed_guests_;  // the probe's reply, for list_guests
   std::unique_ptr<Timer> poll_timer_;
   AliveToken alive_;
 };
