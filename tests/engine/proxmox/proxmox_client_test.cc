@@ -134,6 +134,33 @@ TEST_P(GenerationTest, AsksOnlyServersThatNeedItAndRecoversFromAWrongGuess) {
   }
 }
 
+// connect and serve: with a token the guest list proves the host and the token (one round trip
+// before the viewer starts, not two); the version is asked once, before the first vncproxy.
+TEST_F(ProxmoxClientTest, TheGuestListCanProveTheTokenAndTheVersionComesBeforeVncproxy) {
+  make(mock::MockOptions{}, token_login());
+  client_->set_probe_with_guest_list(true);
+  ASSERT_TRUE(connect().ok());
+  EXPECT_EQ(dialer_->sent_to("/cluster/resources").size(), 1u);
+  EXPECT_EQ(dialer_->sent_to("/version").size(), 0u);
+  std::optional<Result<std::vector<Guest>>> listed;
+  client_->list_guests([&](Result<std::vector<Guest>> g) { listed.emplace(std::move(g)); });
+  ASSERT_TRUE(loop_.run_until([&] { return listed.has_value(); }));
+  ASSERT_TRUE(listed->ok());
+  EXPECT_FALSE(listed->value().empty());
+  EXPECT_EQ(dialer_->sent_to("/cluster/resources").size(), 1u) << "the probe's list is used";
+  ASSERT_TRUE(vncproxy(guest(100)).ok());
+  EXPECT_EQ(dialer_->sent_to("/version").size(), 1u);
+
+  // A wrong secret is still told as such, naming the request that proved it.
+  make(mock::MockOptions{}, token_login("root@pam!pvebridge=00000000-0000-0000-0000-000000000000"));
+  client_->set_probe_with_guest_list(true);
+  Error e = connect();
+  EXPECT_EQ(e.code(), Errc::auth);
+  EXPECT_NE(e.message().find("rejected (wrong secret"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("GET /cluster/resources answered 401"), std::string::npos)
+      << e.message();
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Generations, GenerationTest,
     ::testing::Values(
