@@ -20,8 +20,7 @@ Error websocket_error(Error e) {
 
 Upstream::Upstream(Loop& loop, ProxmoxClient& api, Guest guest, UpstreamOptions options,
                    Events events)
-    : loop_(loop),
-      api_(api),
+    : api_(api),
       guest_(std::move(guest)),
       options_(std::move(options)),
       events_(std::move(events)),

@@ -92,7 +92,6 @@ class Upstream : private TransportSink {
   void start_keepalive();
   void keepalive_tick();
 
-  Loop& loop_;
   ProxmoxClient& api_;
   Guest guest_;
   UpstreamOptions options_;
