@@ -33,7 +33,9 @@ void LocalEndpoint::close() {
 }
 
 void LocalEndpoint::accepted(AcceptedClient client) {
-  if (!listening_) return refuse(std::move(client), "refused a local connection: the console is closing", "the console is closing");
+  if (!listening_)
+    return refuse(std::move(client), "refused a local connection: the console is closing",
+                  "the console is closing");
   if (require_same_uid_) {
     const auto& uid = client.peer_uid;
     if (!uid || *uid != current_user_id()) {

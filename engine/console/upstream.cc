@@ -99,9 +99,8 @@ void Upstream::on_data(ByteChain& data, bool end_stream) {
       return fail(e);
     }
     if (status == rfb::HandshakeStatus::done) {
-      events_.on_log("RFB session with the node ready (" +
-                     std::to_string(server_init().width) + "x" +
-                     std::to_string(server_init().height) + ", RFB 3." +
+      events_.on_log("RFB session with the node ready (" + std::to_string(server_init().width) +
+                     "x" + std::to_string(server_init().height) + ", RFB 3." +
                      std::to_string(static_cast<int>(handshake_.version())) + ")");
       become_ready();
       if (failed_) return;
