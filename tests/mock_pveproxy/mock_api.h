@@ -128,6 +128,8 @@ class MockApi {
   void release_console(uint16_t port);
 
   const Inventory& inventory() const { return inventory_; }
+  // In-process tests change the cluster while a client uses it (a token that expires).
+  Inventory& mutable_inventory() { return inventory_; }
   const MockOptions& options() const { return options_; }
   std::optional<GuestStatus> guest_status(uint32_t vmid);
   size_t open_consoles();
