@@ -12,7 +12,7 @@
 _pvebridge_global_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
   --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
-_pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
+_pvebridge_connect_opts=(--start --listen --keepalive --reconnect --viewer --viewer-arg --fullscreen --kiosk
   --title --client-wait --vv-file --vv-stdin --no-viewer)
 # Options of `pvebridge list` only.
 _pvebridge_list_opts=(--node --type --status --tag --pool --format)
@@ -20,7 +20,7 @@ _pvebridge_list_opts=(--node --type --status --tag --pool --format)
 _pvebridge_term_opts=(--start --keepalive --escape --idle-exit --serial)
 # Options followed by a value (the next word, or after '='): that word is never a command or guest.
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
-  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait --vv-file
+  --tls-backend --timeout --listen --keepalive --reconnect --viewer --viewer-arg --title --client-wait --vv-file
   --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
   --serial)
 _pvebridge_commands=(connect list term shell help version)

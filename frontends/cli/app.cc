@@ -196,6 +196,7 @@ ConsoleOptions console_options(const CliOptions& o) {
   c.keepalive_ms = o.keepalive_s * 1000;
   c.timeout_ms = o.timeout_s * 1000;
   c.client_wait_ms = o.client_wait_s * 1000;
+  c.reconnect_ms = o.reconnect_s * 1000;
   c.passthrough = o.passthrough;
   c.exclusive = o.exclusive;
   c.local_auth = o.local_auth_none ? LocalAuth::none : LocalAuth::one_time_password;
@@ -223,7 +224,6 @@ ConsoleOptions console_options(const CliOptions& o) {
   return c;
 }
 
-
 // A guest of `serve`, with the port it asked for (0: the first free one from 5900 on).
 struct ServedGuest {
   std::string spec;
@@ -238,7 +238,8 @@ Result<ServedGuest> parse_served_guest(const std::string& text) {
   g.spec = text.substr(0, eq);
   auto port = parse_number(std::string_view(text).substr(eq + 1), 1, 65535);
   if (!port || g.spec.empty()) {
-    return Error(Errc::usage, "serve: expected GUEST or GUEST=PORT (1 to 65535), got '" + text + "'");
+    return Error(Errc::usage,
+                 "serve: expected GUEST or GUEST=PORT (1 to 65535), got '" + text + "'");
   }
   g.port = static_cast<uint16_t>(*port);
   return g;

@@ -114,7 +114,7 @@ which beats the file.
 
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
 with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
-timeout, keepalive, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
+timeout, keepalive, reconnect, client_wait, viewer, viewer_args, fullscreen and kiosk (yes or no).
 proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
 no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
 Proxy credentials are refused in the file: put them in https_proxy.

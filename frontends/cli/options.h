@@ -63,10 +63,11 @@ struct CliOptions {
   bool start = false;
   uint64_t keepalive_s = 30;
   uint64_t client_wait_s = 60;
-  bool passthrough = false;    // --passthrough: the byte pipe, no RFB termination
-  bool exclusive = false;      // --exclusive: ClientInit shared=0 toward the node
+  uint64_t reconnect_s = 60;     // 0 = off
+  bool passthrough = false;      // --passthrough: the byte pipe, no RFB termination
+  bool exclusive = false;        // --exclusive: ClientInit shared=0 toward the node
   bool local_auth_none = false;  // --local-auth none
-  bool show_password = false;  // serve --show-password
+  bool show_password = false;    // serve --show-password
   std::string vv_file;
   bool vv_stdin = false;
   bool no_viewer = false;

@@ -112,7 +112,8 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     w.key("guest").begin_object();
     guest_identity_json(w, info.guest);
     w.end_object();
-    w.key("local_auth").value(info.passthrough ? "node_password" : local_auth_name(info.local_auth));
+    w.key("local_auth")
+        .value(info.passthrough ? "node_password" : local_auth_name(info.local_auth));
     if (serve_) w.key("url").value("vnc://" + where + "/");
     if (info.password) w.key("password").value(*info.password);
     w.end_object();
@@ -127,8 +128,8 @@ void Output::on_listening(int session, const ListeningInfo& info) {
     if (info.password) line += "  password " + *info.password;
     if (!info.password && info.local_auth == LocalAuth::none) line += "  (no password)";
   } else {
-    line = "console of " + info.guest.display_name() + " on " + info.guest.node +
-           " listening on " + where;
+    line = "console of " + info.guest.display_name() + " on " + info.guest.node + " listening on " +
+           where;
     if (info.vv_file) line += " (.vv file " + *info.vv_file + ")";
   }
   human_line(line);  // names its guest already
@@ -163,6 +164,37 @@ void Output::on_client_closed(int session, int client, const ClientEnd& end) {
     std::string line = "client " + std::to_string(client) + " closed";
     if (end.error.failed()) line += ": " + end.error.message();
     human(session, line);
+  }
+}
+
+void Output::on_reconnecting(int session, int client, int attempt, const Error& reason,
+                             std::string_view host) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("reconnecting").key("session").value(session);
+    if (serve_) w.key("client").value(client);
+    w.key("attempt").value(attempt).key("reason").value(reason.message());
+    w.key("code").value(errc_name(reason.code())).end_object();
+    emit(w.str());
+  } else if (attempt == 1) {
+    human(session, (serve_ ? "client " + std::to_string(client) + ": " : std::string()) +
+                       "connection to " + std::string(host) + " lost (" + reason.message() +
+                       "); reconnecting\u2026");
+  }
+}
+
+void Output::on_reconnected(int session, int client, int attempts, uint64_t downtime_ms) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("reconnected").key("session").value(session);
+    if (serve_) w.key("client").value(client);
+    w.key("attempts").value(attempts).key("downtime_ms").value(downtime_ms).end_object();
+    emit(w.str());
+  } else {
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.1f", static_cast<double>(downtime_ms) / 1000.0);
+    human(session, (serve_ ? "client " + std::to_string(client) + ": " : std::string()) +
+                       "reconnected after " + secs + " s");
   }
 }
 
@@ -232,6 +264,7 @@ void Output::on_closed(int session, const SessionEnd& end) {
     w.key("reason").value(close_reason_name(end.reason));
     w.key("bytes_to_guest").value(end.bytes_to_guest);
     w.key("bytes_from_guest").value(end.bytes_from_guest);
+    w.key("reconnects").value(static_cast<uint64_t>(end.reconnects));
     // For the throughput benchmark (bench/bridge_throughput): payload bytes copied so far by our
     // code (ByteChain, the codecs) and handed into or out of the TLS library, process-wide.
     const TlsCopyStats& tls = tls_copy_stats();
