@@ -91,6 +91,7 @@ struct ConsoleSession::Client {
     bool relogged = false;     // this attempt has logged in again already
     std::unique_ptr<Timer> timer;
   } rc;
+  uint64_t resumed_at = 0;  // when the last reconnect completed (0: never)
 };
 
 ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, ListenerFactory& listeners,
@@ -508,6 +509,9 @@ ConsoleSession::Client* ConsoleSession::owner_of(const Upstream* up) {
 
 namespace {
 
+// A loss this soon after a reconnect completed counts as flapping.
+constexpr uint64_t kFlappingMs = 1000;
+
 // Failures a new attempt cannot fix: credentials (after logging in again), permissions, a guest
 // that is gone or stopped, a certificate that no longer verifies.
 bool permanent_failure(const Error& e) {
@@ -553,6 +557,14 @@ void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
   // The lost connection goes; the slot no longer references its WebSocket.
   loop_.defer_delete(std::move(c->upstream));
   log("connection to " + rc.host + " lost (" + loss.message() + "); reconnecting");
+  // A connection lost again right after a reconnect is flapping: the first attempt waits too,
+  // so a node that drops every console at once is not hammered.
+  if (c->resumed_at != 0 && rc.lost_at - c->resumed_at < kFlappingMs) {
+    const uint64_t wait = rc.backoff_ms;
+    rc.backoff_ms = std::min(rc.backoff_ms * 2, options_.reconnect_max_backoff_ms);
+    rc.timer->start(wait, [this, client_id] { reconnect_attempt(client_id); });
+    return;
+  }
   reconnect_attempt(client_id);
 }
 
@@ -669,6 +681,7 @@ void ConsoleSession::reconnect_ready(int client_id) {
   const int attempts = rc.attempts;
   rc.timer.reset();
   rc = Client::Reconnect();
+  c->resumed_at = loop_.now_ms();
   ++end_.reconnects;
   char secs[32];
   snprintf(secs, sizeof secs, "%.1f", static_cast<double>(downtime) / 1000.0);

@@ -165,6 +165,7 @@ class MockApi {
 
   Inventory inventory_;
   MockOptions options_;
+  uint64_t vncproxy_calls_ = 0;
   Clock& clock_;
   Random& random_;
   TicketAuthority authority_;

@@ -19,8 +19,11 @@ class FakeListener final : public Listener {
 
 }  // namespace
 
-InProcessCluster::InProcessCluster()
-    : dialer_(
+InProcessCluster::InProcessCluster() : InProcessCluster(mock::MockOptions()) {}
+
+InProcessCluster::InProcessCluster(mock::MockOptions options)
+    : mock_(std::move(options)),
+      dialer_(
           mock_.loop, [this](const ApiHost& h) { return connect(h); }, mock_.random) {}
 
 std::unique_ptr<Transport> InProcessCluster::connect(const ApiHost& host) {

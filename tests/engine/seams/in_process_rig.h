@@ -23,6 +23,8 @@ namespace pvb::seams {
 class InProcessCluster {
  public:
   InProcessCluster();
+  // A mock with these options (its faults).
+  explicit InProcessCluster(mock::MockOptions options);
   mock::test::Harness& mock() { return mock_; }
   Loop& loop() { return mock_.loop; }
   Dialer& dialer() { return dialer_; }
