@@ -312,6 +312,13 @@ int run_consoles(const CliOptions& o, Output& out) {
     void on_viewer_exited(int s, int c, std::string_view o) override {
       out.on_viewer_exited(s, c, o);
     }
+    void on_reconnecting(int s, int c, int attempt, const Error& reason,
+                         std::string_view host) override {
+      out.on_reconnecting(s, c, attempt, reason, host);
+    }
+    void on_reconnected(int s, int c, int attempts, uint64_t downtime_ms) override {
+      out.on_reconnected(s, c, attempts, downtime_ms);
+    }
     void on_closed(int s, const SessionEnd& end) override {
       out.on_closed(s, end);
       int code = session_exit_code(end);
