@@ -119,7 +119,15 @@ void ViewerRfbLink::splice_up(bool end_stream) {
     if (!relay_up(*step->unit, up)) break;
     if (splice_error_.failed()) return;
   }
-  if (away_ || (up.empty() && !end_stream)) return;
+  if (away_) {
+    // The viewer left while the node is away: the session ends (its kept input goes nowhere).
+    if (end_stream) {
+      ByteChain none;
+      emit_data(none, true);
+    }
+    return;
+  }
+  if (up.empty() && !end_stream) return;
   emit_data(up, end_stream);
 }
 

@@ -21,7 +21,7 @@ class ReconnectTest : public FaultTest {
   // Screens: 1 + `updates` whole 640x480 screens (1.2 MB each in Raw) through the bridge.
   Run run(MockPveproxy& m, int updates, std::vector<std::string> extra = {}) {
     Run r;
-    std::vector<std::string> a = {"connect", "web01", "--json", "--no-viewer"};
+    std::vector<std::string> a = {"connect", "web01", "--json", "--no-viewer", "--verbose"};
     a.insert(a.end(), extra.begin(), extra.end());
     auto p = start_pvebridge(args(m, a), token_env(m));
     auto listening = p->wait_for_line("\"listening\"", 20000);
@@ -62,7 +62,7 @@ TEST_F(ReconnectTest, TheViewerGetsEveryScreenThroughCutsOfEveryKind) {
     EXPECT_EQ(r.bridge_exit, 0) << r.err;
     EXPECT_GE(count(r.events, "reconnecting"), 1) << r.err;
     EXPECT_GE(count(r.events, "reconnected"), 1) << r.err;
-    EXPECT_EQ(json_get(closed_line(r.events), "reason"), "client_closed");
+    EXPECT_EQ(json_get(closed_line(r.events), "reason"), "client_closed") << r.err;
     EXPECT_EQ(json_get(closed_line(r.events), "reconnects"),
               std::to_string(count(r.events, "reconnected")));
   }

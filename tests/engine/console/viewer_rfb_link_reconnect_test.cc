@@ -21,7 +21,11 @@ namespace {
 // What the link sends up to the node.
 struct NodeSide : TransportSink {
   ByteChain data;
-  void on_data(ByteChain& chain, bool) override { data.move_from(chain); }
+  bool ended = false;
+  void on_data(ByteChain& chain, bool end_stream) override {
+    data.move_from(chain);
+    ended = ended || end_stream;
+  }
   void on_closed(const Error&) override {}
 };
 
@@ -200,6 +204,12 @@ TEST_F(LinkAcrossReconnect, ASizeChangeTheViewerCannotFollowIsRefused) {
   Error e = link_->resume(bigger);
   EXPECT_EQ(e.code(), Errc::protocol);
   EXPECT_TRUE(link_->suspended());
+}
+
+TEST_F(LinkAcrossReconnect, AViewerThatLeavesWhileTheNodeIsAwayEndsTheSplice) {
+  ASSERT_TRUE(link_->suspend().ok());
+  viewer_->close();
+  ASSERT_TRUE(loop_.run_until([&] { return node_.ended; }));
 }
 
 }  // namespace
