@@ -82,7 +82,7 @@ class Upstream : private TransportSink {
   void start_keepalive();
   void keepalive_tick();
 
-  Loop& loop_;
+  [[maybe_unused]] Loop& loop_;
   ProxmoxClient& api_;
   Guest guest_;
   UpstreamOptions options_;
