@@ -46,7 +46,7 @@ def sample():
         time.sleep(0.25)
 threading.Thread(target=sample, daemon=True).start()
 # The viewer asks for screens until it is killed after --seconds (it reports on exit only when it
-# ends by itself, so it is given a count it cannot reach, then SIGTERMed: the bridge sees it leave).
+# ends by itself, so it is given a count it cannot reach, then killed: the bridge sees its connection close).
 t0 = time.monotonic()
 viewer = subprocess.Popen([f"{B}/tests/integration/test-viewer", vv, "--updates", "100000000"],
                           env=dict(os.environ, PVB_TEST_VIEWER_OUT=f"{d}/v.json"))
@@ -56,12 +56,12 @@ def read_events():
         collected.append(json.loads(line))
 threading.Thread(target=read_events, daemon=True).start()
 time.sleep(a.seconds)
-viewer.terminate()
+viewer.kill()
 viewer.wait()
 bridge.wait(timeout=30)
 stop = True
 elapsed = time.monotonic() - t0
-mock.stdin.close()
+mock.terminate()
 mock.wait()
 rec = [e for e in collected if e.get("event") == "reconnected"]
 down = sorted(e["downtime_ms"] for e in rec)
