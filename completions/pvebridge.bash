@@ -12,19 +12,19 @@
 _pvebridge_global_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
   --insecure --tls-backend --timeout --json --verbose --help --version --config --profile --proxy)
 # Options of `pvebridge connect` only.
-_pvebridge_connect_opts=(--start --listen --keepalive --viewer --viewer-arg --fullscreen --kiosk
-  --title --client-wait --local-auth --exclusive --passthrough --vv-file --vv-stdin --no-viewer
-  --protocol --spice-proxy --spice-relay)
+_pvebridge_connect_opts=(--start --listen --keepalive --reconnect --viewer --viewer-arg --fullscreen
+  --kiosk --title --client-wait --local-auth --exclusive --passthrough --vv-file --vv-stdin
+  --no-viewer --protocol --spice-proxy --spice-relay)
 # Options of `pvebridge serve` only.
-_pvebridge_serve_opts=(--start --keepalive --local-auth --exclusive --show-password)
+_pvebridge_serve_opts=(--start --keepalive --reconnect --local-auth --exclusive --show-password)
 # Options of `pvebridge list` only.
 _pvebridge_list_opts=(--node --type --status --tag --pool --format)
 # Options of `pvebridge term` and `pvebridge shell`.
 _pvebridge_term_opts=(--start --keepalive --escape --idle-exit --serial)
 # Options followed by a value (the next word, or after '='): that word is never a command or guest.
 _pvebridge_value_opts=(--host --user --password-file --otp --api-token --fingerprint --ca-file
-  --tls-backend --timeout --listen --keepalive --viewer --viewer-arg --title --client-wait
-  --local-auth --vv-file
+  --tls-backend --timeout --listen --keepalive --reconnect --viewer --viewer-arg --title
+  --client-wait --local-auth --vv-file
   --config --profile --node --type --status --tag --pool --format --proxy --escape --idle-exit
   --serial --protocol --spice-proxy)
 _pvebridge_commands=(connect serve list term shell help version)

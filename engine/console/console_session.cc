@@ -1,6 +1,7 @@
 #include "engine/console/console_session.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "engine/core/random.h"
 #include "engine/core/signals.h"
@@ -72,6 +73,7 @@ struct ConsoleSession::Client {
   std::unique_ptr<Transport> local;
   ViewerRfbLink* link = nullptr;  // local, when RFB is terminated here
   std::unique_ptr<Upstream> upstream;
+  std::unique_ptr<UpstreamSlot> slot;  // the pump's node side, when RFB is terminated here
   std::unique_ptr<Pump> pump;
   bool viewer_ready = false;  // its handshake is done
   bool refused = false;       // its handshake failed (a wrong password): it is only closing
@@ -80,6 +82,20 @@ struct ConsoleSession::Client {
   // a port probe) must not hold connect's one-client slot.
   std::unique_ptr<Timer> handshake_deadline;
   Error failure;  // why the session closed it (its upstream failed)
+  // A reconnect in progress (lost_at != 0).
+  struct Reconnect {
+    uint64_t lost_at = 0;
+    int attempts = 0;
+    uint64_t backoff_ms = 0;
+    Error loss;  // what was lost, and why: the session ends with this when the budget runs out
+    CloseReason close_reason = CloseReason::error;
+    std::string host;          // the API host the lost connection was on
+    bool check_guest = false;  // the node ended the console in order: did the guest stop?
+    bool relogin = false;      // log in again (and fail over) before the next vncproxy
+    bool relogged = false;     // this attempt has logged in again already
+    std::unique_ptr<Timer> timer;
+  } rc;
+  uint64_t resumed_at = 0;  // when the last reconnect completed (0: never)
 };
 
 ConsoleSession::ConsoleSession(Loop& loop, int id, ProxmoxClient& api, ListenerFactory& listeners,
@@ -156,7 +172,7 @@ void ConsoleSession::open() {
   start_listening();
 }
 
-std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
+std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id, bool reconnecting) {
   UpstreamOptions o;
   o.rfb = !options_.passthrough;
   o.shared = !options_.exclusive;
@@ -174,15 +190,34 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
     o.on_websocket_open = options_.on_console_open;
   }
   auto weak = alive_.weak();
+  auto self = std::make_shared<Upstream*>(nullptr);
   Upstream::Events events;
-  events.on_ready = [this, weak, client_id] {
-    if (!weak.expired()) upstream_ready(client_id);
+  events.on_ready = [this, weak, client_id, reconnecting] {
+    if (weak.expired()) return;
+    if (reconnecting) return reconnect_ready(client_id);
+    upstream_ready(client_id);
   };
-  events.on_failed = [this, weak, client_id](const Error& e, bool clean) {
-    if (!weak.expired()) upstream_failed(client_id, e, clean);
+  events.on_failed = [this, weak, client_id, reconnecting](const Error& e, bool clean) {
+    if (weak.expired()) return;
+    if (reconnecting) {
+      return reconnect_failed(
+          client_id, clean ? Error(Errc::connection_lost, "the server closed the console") : e);
+    }
+    upstream_failed(client_id, e, clean);
   };
-  events.on_keepalive_timeout = [this, weak, client_id](const Error& e) {
+  events.on_keepalive_timeout = [this, weak, client_id, self](const Error& e) {
     if (weak.expired() || state_ >= State::ending) return;
+    if (Client* c = owner_of(*self);
+        c && c->slot && c->slot->attached() && options_.reconnect_ms > 0) {
+      // A stalled connection is a lost one: the viewer stays while a new one opens.
+      const int id = c->id;
+      c->slot->detach();
+      upstream_lost(id, e, false);
+      if (Client* again = find_client(id); again && again->rc.lost_at != 0) {
+        again->rc.close_reason = CloseReason::keepalive_timeout;
+      }
+      return;
+    }
     if (options_.mode == SessionMode::serve && client_id != 0) {
       if (Client* c = find_client(client_id)) {
         log("client " + std::to_string(client_id) + ": " + e.message());
@@ -198,7 +233,9 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id) {
             ? "client " + std::to_string(client_id) + ": " + line
             : line);
   };
-  return std::make_unique<Upstream>(loop_, api_, guest_, std::move(o), std::move(events));
+  auto up = std::make_unique<Upstream>(loop_, api_, guest_, std::move(o), std::move(events));
+  *self = up.get();
+  return up;
 }
 
 void ConsoleSession::upstream_ready(int client_id) {
@@ -457,26 +494,230 @@ void ConsoleSession::viewer_handshake_failed(int client_id, const Error& e) {
 void ConsoleSession::splice(Client& c) {
   c.spliced = true;
   Upstream& up = *c.upstream;
-  if (c.link) c.link->begin_splice(up.server_init());
   auto weak = alive_.weak();
   const int client_id = c.id;
-  c.pump = std::make_unique<Pump>(*c.local, up.websocket(), options_.pump,
-                                  [this, weak, client_id](const Pump::Result& r) {
-                                    if (!weak.expired()) pump_done(client_id, r);
-                                  });
-  c.pump->start(up.take_early_bytes(), ByteChain());
-  if (!c.link) c.local->start();  // passthrough: the bare transport starts now
+  auto done = [this, weak, client_id](const Pump::Result& r) {
+    if (!weak.expired()) pump_done(client_id, r);
+  };
+  if (c.link) {
+    c.link->begin_splice(up.server_init());
+    c.slot =
+        std::make_unique<UpstreamSlot>(loop_, [this, weak, client_id](const Error& e, bool clean) {
+          if (!weak.expired()) upstream_lost(client_id, e, clean);
+        });
+    c.pump = std::make_unique<Pump>(*c.local, *c.slot, options_.pump, std::move(done));
+    c.pump->start();
+    c.slot->attach(up.websocket(), up.take_early_bytes());
+  } else {
+    c.pump = std::make_unique<Pump>(*c.local, up.websocket(), options_.pump, std::move(done));
+    c.pump->start(up.take_early_bytes(), ByteChain());
+    c.local->start();  // passthrough: the bare transport starts now
+  }
+  hand_over(c);
+  state_ = State::active;
+  ++end_.clients;
+  observer_.on_client_connected(id_, client_id);
+}
+
+void ConsoleSession::hand_over(Client& c) {
   Pump* pump = c.pump.get();
   uint64_t seen_pauses = 0;
-  up.hand_over([pump, seen_pauses]() mutable {
+  c.upstream->hand_over([pump, seen_pauses]() mutable {
     const uint64_t pauses = pump->read_pauses(Pump::Side::b);
     const bool blind = pump->read_paused(Pump::Side::b) || pauses != seen_pauses;
     seen_pauses = pauses;
     return blind;
   });
-  state_ = State::active;
-  ++end_.clients;
-  observer_.on_client_connected(id_, client_id);
+}
+
+ConsoleSession::Client* ConsoleSession::owner_of(const Upstream* up) {
+  for (auto& c : clients_) {
+    if (up && c->upstream.get() == up) return c.get();
+  }
+  return nullptr;
+}
+
+namespace {
+
+// A loss this soon after a reconnect completed counts as flapping.
+constexpr uint64_t kFlappingMs = 1000;
+
+// Failures a new attempt cannot fix: credentials (after logging in again), permissions, a guest
+// that is gone or stopped, a certificate that no longer verifies.
+bool permanent_failure(const Error& e) {
+  switch (e.code()) {
+    case Errc::auth:
+    case Errc::tls_verify:
+    case Errc::not_found:
+    case Errc::template_guest:
+    case Errc::not_running:
+    case Errc::usage:
+      return true;
+    case Errc::console_refused:
+      return e.native() == 401 || e.native() == 403;  // vncproxy's HTTP status
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
+  Client* c = find_client(client_id);
+  if (!c) return;
+  Error loss =
+      clean ? Error(Errc::connection_lost, "the server ended the console") : websocket_error(e);
+  const bool can_reconnect = state_ < State::ending && options_.reconnect_ms > 0 && c->link &&
+                             c->link->splicing() && !c->link->closed();
+  if (!can_reconnect) return c->slot->fail(e, clean);
+  const CloseReason reason = clean ? CloseReason::server_closed : CloseReason::error;
+  if (Error cut = c->link->suspend(); cut.failed()) {
+    log("cannot hide the lost console connection from the viewer: " + cut.message());
+    return c->slot->fail(loss, false);
+  }
+  auto& rc = c->rc;
+  rc = Client::Reconnect();
+  rc.timer = std::make_unique<Timer>(loop_);
+  rc.lost_at = loop_.now_ms();
+  rc.backoff_ms = options_.reconnect_first_backoff_ms;
+  rc.loss = loss;
+  rc.close_reason = reason;
+  rc.host = api_.host().host;
+  rc.check_guest = clean;
+  // The lost connection goes; the slot no longer references its WebSocket.
+  loop_.defer_delete(std::move(c->upstream));
+  log("connection to " + rc.host + " lost (" + loss.message() + "); reconnecting");
+  // A connection lost again right after a reconnect is flapping: the first attempt waits too,
+  // so a node that drops every console at once is not hammered.
+  if (c->resumed_at != 0 && rc.lost_at - c->resumed_at < kFlappingMs) {
+    const uint64_t wait = rc.backoff_ms;
+    rc.backoff_ms = std::min(rc.backoff_ms * 2, options_.reconnect_max_backoff_ms);
+    rc.timer->start(wait, [this, client_id] { reconnect_attempt(client_id); });
+    return;
+  }
+  reconnect_attempt(client_id);
+}
+
+void ConsoleSession::reconnect_attempt(int client_id) {
+  Client* c = find_client(client_id);
+  if (!c || state_ >= State::ending) return;
+  auto& rc = c->rc;
+  ++rc.attempts;
+  rc.relogged = false;
+  observer_.on_reconnecting(id_, client_id, rc.attempts, rc.loss, rc.host);
+  if (state_ >= State::ending) return;
+  auto weak = alive_.weak();
+  auto after_login = [this, weak, client_id] {
+    Client* c = find_client(client_id);
+    if (weak.expired() || !c || state_ >= State::ending) return;
+    if (!c->rc.check_guest) return reconnect_open(client_id);
+    // The node ended the console in order: a guest that shut down does that too.
+    api_.guest_status(guest_, [this, weak, client_id](Result<GuestStatus> s) {
+      Client* c = find_client(client_id);
+      if (weak.expired() || !c || state_ >= State::ending) return;
+      if (!s.ok()) return reconnect_failed(client_id, s.error());
+      if (s->status != "running") {
+        return end_with(
+            CloseReason::error,
+            Error(Errc::not_running, "guest " + guest_.display_name() + " on " + guest_.node +
+                                         " is " + s->status + ": its console ended"));
+      }
+      c->rc.check_guest = false;
+      reconnect_open(client_id);
+    });
+  };
+  if (!rc.relogin) return after_login();
+  rc.relogged = true;
+  api_.connect([this, weak, client_id, after_login](Error e) {
+    Client* c = find_client(client_id);
+    if (weak.expired() || !c || state_ >= State::ending) return;
+    if (e.failed()) return reconnect_failed(client_id, e);
+    c->rc.relogin = false;
+    after_login();
+  });
+}
+
+void ConsoleSession::reconnect_open(int client_id) {
+  Client* c = find_client(client_id);
+  if (!c) return;
+  c->upstream = make_upstream(client_id, true);
+  c->upstream->open();
+}
+
+void ConsoleSession::reconnect_failed(int client_id, const Error& e) {
+  Client* c = find_client(client_id);
+  if (!c || state_ >= State::ending) return;
+  if (c->upstream) loop_.defer_delete(std::move(c->upstream));
+  auto& rc = c->rc;
+  if (e.code() == Errc::auth && !rc.relogged && !api_.uses_token()) {
+    // The login ticket expired while the console ran: log in again, at once.
+    log("reconnect: " + e.message() + "; logging in again");
+    rc.relogin = true;
+    rc.relogged = true;
+    auto weak = alive_.weak();
+    api_.connect([this, weak, client_id](Error e2) {
+      Client* c = find_client(client_id);
+      if (weak.expired() || !c || state_ >= State::ending) return;
+      if (e2.failed()) return reconnect_failed(client_id, e2);
+      c->rc.relogin = false;
+      reconnect_open(client_id);
+    });
+    return;
+  }
+  if (permanent_failure(e)) {
+    log("reconnect failed: " + e.message());
+    return give_up(*c, e);
+  }
+  reconnect_later(*c, e);
+}
+
+void ConsoleSession::reconnect_later(Client& c, const Error& e) {
+  auto& rc = c.rc;
+  log("reconnect attempt " + std::to_string(rc.attempts) + " failed: " + e.message());
+  const uint64_t elapsed = loop_.now_ms() - rc.lost_at;
+  if (elapsed + rc.backoff_ms >= options_.reconnect_ms) {
+    Error out(rc.loss.code(), rc.loss.message() + "; no new connection within " +
+                                  describe_timeout(options_.reconnect_ms) +
+                                  " (--reconnect; last attempt: " + e.message() + ")");
+    return give_up(c, out);
+  }
+  // A failure may be the API's too (a restarted pveproxy, an unreachable node): log in again
+  // before the next ticket, which also fails over to the next host.
+  rc.relogin = true;
+  const int client_id = c.id;
+  const uint64_t wait = rc.backoff_ms;
+  rc.backoff_ms = std::min(rc.backoff_ms * 2, options_.reconnect_max_backoff_ms);
+  rc.timer->start(wait, [this, client_id] { reconnect_attempt(client_id); });
+}
+
+void ConsoleSession::give_up(Client& c, const Error& e) {
+  if (c.rc.timer) c.rc.timer->stop();
+  if (options_.mode == SessionMode::serve) {
+    log("client " + std::to_string(c.id) + ": " + e.message());
+    return c.slot->fail(e, false);
+  }
+  end_with(e.code() == c.rc.loss.code() ? c.rc.close_reason : CloseReason::error, e);
+}
+
+void ConsoleSession::reconnect_ready(int client_id) {
+  Client* c = find_client(client_id);
+  if (!c || state_ >= State::ending || !c->upstream) return;
+  Upstream& up = *c->upstream;
+  if (Error e = c->link->resume(up.server_init()); e.failed()) return give_up(*c, e);
+  c->slot->attach(up.websocket(), up.take_early_bytes());
+  hand_over(*c);
+  auto& rc = c->rc;
+  const uint64_t downtime = loop_.now_ms() - rc.lost_at;
+  const int attempts = rc.attempts;
+  rc.timer.reset();
+  rc = Client::Reconnect();
+  c->resumed_at = loop_.now_ms();
+  ++end_.reconnects;
+  char secs[32];
+  snprintf(secs, sizeof secs, "%.1f", static_cast<double>(downtime) / 1000.0);
+  log("reconnected after " + std::string(secs) + " s (" + std::to_string(attempts) +
+      (attempts == 1 ? " attempt)" : " attempts)"));
+  observer_.on_reconnected(id_, client_id, attempts, downtime);
 }
 
 void ConsoleSession::pump_done(int client_id, const Pump::Result& r) {

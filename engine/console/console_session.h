@@ -16,6 +16,14 @@
 // every client gets its own upstream, several at once. passthrough: the old byte pipe (the
 // viewer authenticates to the node with the ticket's password in the .vv; one client).
 //
+// Reconnect (issue 14, ConsoleOptions::reconnect_ms): a spliced client's node side is an
+// UpstreamSlot. When its WebSocket is lost while the viewer stays, the ViewerRfbLink completes
+// what the viewer was receiving and keeps its input, and the session opens new upstreams (a new
+// ticket; after a failure it logs in again first, which also fails over to the next host) with
+// backoff 0.25 s doubling to 4 s within the budget, then resumes the link on the new one.
+// Authentication and permission failures, and a guest that stopped, end it at once; an exhausted
+// budget ends it as the loss would have without a reconnect.
+//
 // Teardown happens once, on every path: the listener is closed, timers stopped, the .vv file
 // removed, the viewer given a grace period then SIGTERM if the bridge ended first, and the
 // observer told why (with byte counts).
@@ -31,6 +39,7 @@
 
 #include "engine/console/local_endpoint.h"
 #include "engine/console/upstream.h"
+#include "engine/console/upstream_slot.h"
 #include "engine/console/viewer_launch.h"
 #include "engine/console/viewer_process.h"
 #include "engine/console/viewer_rfb_link.h"
@@ -95,6 +104,10 @@ struct ConsoleOptions {
   // 16 KiB block and one TLS record exactly, so records are encrypted straight from the frames
   // instead of being gathered (copied) across blocks.
   size_t ws_frame_payload = 16 * 1024 - 8;
+  // How long a lost console connection is retried while the viewer stays connected (0 = off).
+  uint64_t reconnect_ms = 60000;
+  uint64_t reconnect_first_backoff_ms = 250;
+  uint64_t reconnect_max_backoff_ms = 4000;
   Pump::Options pump;
   bool require_same_uid = true;  // refuse local clients of other users (Linux)
   // Called once the session's first console WebSocket is open, with the host, the cluster CA
@@ -137,6 +150,7 @@ struct SessionEnd {
   std::optional<int> viewer_exit_code;  // when the viewer ran and exited
   int signal = 0;                       // CloseReason::interrupted
   uint32_t clients = 0;                 // local clients spliced to the node
+  uint32_t reconnects = 0;              // lost console connections replaced while a viewer stayed
 };
 
 class ConsoleObserver {
@@ -158,6 +172,12 @@ class ConsoleObserver {
   // `output`: when the viewer failed (code != 0), the last lines it wrote to standard error
   // (engine/console/viewer.h); else empty. Every line also went to on_log as it came.
   virtual void on_viewer_exited(int session, int code, std::string_view output) = 0;
+  // The console connection of a client was lost while its viewer stays connected: attempt N
+  // (from 1) to replace it begins. `host`: the API host it was on.
+  virtual void on_reconnecting(int session, int client, int attempt, const Error& reason,
+                               std::string_view host) {}
+  // A new console connection took over after `attempts` attempts, `downtime_ms` after the loss.
+  virtual void on_reconnected(int session, int client, int attempts, uint64_t downtime_ms) {}
   virtual void on_closed(int session, const SessionEnd& end) = 0;
 };
 
@@ -189,7 +209,17 @@ class ConsoleSession {
 
   void check_guest();
   void open();
-  std::unique_ptr<Upstream> make_upstream(int client_id);
+  // `reconnecting`: a replacement for a lost one (its events go to the reconnect handlers).
+  std::unique_ptr<Upstream> make_upstream(int client_id, bool reconnecting = false);
+  Client* owner_of(const Upstream* up);
+  void hand_over(Client& c);
+  void upstream_lost(int client_id, const Error& e, bool clean);
+  void reconnect_attempt(int client_id);
+  void reconnect_open(int client_id);
+  void reconnect_failed(int client_id, const Error& e);
+  void reconnect_later(Client& c, const Error& e);
+  void reconnect_ready(int client_id);
+  void give_up(Client& c, const Error& e);
   void upstream_ready(int client_id);
   void upstream_failed(int client_id, const Error& e, bool clean);
   void start_listening();

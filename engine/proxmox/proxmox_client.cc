@@ -390,7 +390,10 @@ void ProxmoxClient::request_vncproxy(Guest g, bool generate, bool retried,
               }
               Error e =
                   error_from_status(*r, "console for " + g.display_name(), Errc::console_refused);
-              if (e.code() == Errc::http) e = Error(Errc::console_refused, e.detail());
+              // The status stays readable (a reconnect tells a refusal from an outage by it).
+              if (e.code() == Errc::http || e.code() == Errc::console_refused) {
+                e = Error(Errc::console_refused, e.detail(), r->status);
+              }
               return done(e);
             }
             auto t = decode_vncproxy(r->body);

@@ -198,6 +198,7 @@ ConsoleOptions console_options(const CliOptions& o) {
   c.keepalive_ms = o.keepalive_s * 1000;
   c.timeout_ms = o.timeout_s * 1000;
   c.client_wait_ms = o.client_wait_s * 1000;
+  c.reconnect_ms = o.reconnect_s * 1000;
   c.passthrough = o.passthrough;
   c.exclusive = o.exclusive;
   c.local_auth = o.local_auth_none ? LocalAuth::none : LocalAuth::one_time_password;
@@ -350,6 +351,13 @@ int run_consoles(const CliOptions& o, Output& out) {
     void on_guest_paused(int s, const Guest& g) override { out.on_guest_paused(s, g); }
     void on_viewer_exited(int s, int c, std::string_view o) override {
       out.on_viewer_exited(s, c, o);
+    }
+    void on_reconnecting(int s, int c, int attempt, const Error& reason,
+                         std::string_view host) override {
+      out.on_reconnecting(s, c, attempt, reason, host);
+    }
+    void on_reconnected(int s, int c, int attempts, uint64_t downtime_ms) override {
+      out.on_reconnected(s, c, attempts, downtime_ms);
     }
     void on_closed(int s, const SessionEnd& end) override {
       out.on_closed(s, end);

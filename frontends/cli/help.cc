@@ -152,9 +152,9 @@ which beats the file.
 
 Keys: host (comma list; repeatable), user with password_file or password_command, or token_id
 with token_file or token_command; fingerprint (repeatable) or ca_file; proxy, tls_backend,
-timeout, keepalive, client_wait, local_auth (vnc or none), viewer, viewer_args, fullscreen and
-kiosk (yes or no), protocol (vnc, spice or auto), spice_proxy (HOST[:PORT]) and spice_relay (yes
-or no).
+timeout, keepalive, reconnect, client_wait, local_auth (vnc or none), viewer, viewer_args,
+fullscreen and kiosk (yes or no), protocol (vnc, spice or auto), spice_proxy (HOST[:PORT]) and
+spice_relay (yes or no).
 proxy (http://HOST:PORT) is used when neither --proxy nor https_proxy / HTTPS_PROXY names one;
 no_proxy / NO_PROXY in the environment still exempts hosts (no_proxy='*': no proxy this time).
 Proxy credentials are refused in the file: put them in https_proxy.

@@ -454,6 +454,11 @@ const OptionSpec kOptions[] = {
      .set = set_number,
      .help = "WebSocket ping interval, 0 = off (default 30); a missing pong ends\n"
              "the session (term, shell: the keepalive message's interval)"},
+    {.flag = "--reconnect", .metavar = "SECONDS", .config_key = "reconnect",
+     .commands = kForConsoles, .min = 0, .max = 86400, .number = &CliOptions::reconnect_s,
+     .set = set_number,
+     .help = "how long a lost console connection is retried while the viewer stays\n"
+             "connected, 0 = off (default 60)"},
     {.flag = "--viewer", .metavar = "PROGRAM", .config_key = "viewer", .commands = kForConnect,
      .form = Form::program, .set = set_viewer,
      .help = "viewer to start (default remote-viewer, from the virt-viewer package)",

@@ -63,6 +63,7 @@ struct CliOptions {
   bool start = false;
   uint64_t keepalive_s = 30;
   uint64_t client_wait_s = 60;
+  uint64_t reconnect_s = 60;     // 0 = off
   bool passthrough = false;      // --passthrough: the byte pipe, no RFB termination
   bool exclusive = false;        // --exclusive: ClientInit shared=0 toward the node
   bool local_auth_none = false;  // --local-auth none

@@ -183,6 +183,37 @@ void Output::on_client_closed(int session, int client, const ClientEnd& end) {
   }
 }
 
+void Output::on_reconnecting(int session, int client, int attempt, const Error& reason,
+                             std::string_view host) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("reconnecting").key("session").value(session);
+    if (serve_) w.key("client").value(client);
+    w.key("attempt").value(attempt).key("reason").value(reason.message());
+    w.key("code").value(errc_name(reason.code())).end_object();
+    emit(w.str());
+  } else if (attempt == 1) {
+    human(session, (serve_ ? "client " + std::to_string(client) + ": " : std::string()) +
+                       "connection to " + std::string(host) + " lost (" + reason.message() +
+                       "); reconnecting\u2026");
+  }
+}
+
+void Output::on_reconnected(int session, int client, int attempts, uint64_t downtime_ms) {
+  if (json_) {
+    JsonWriter w;
+    w.begin_object().key("event").value("reconnected").key("session").value(session);
+    if (serve_) w.key("client").value(client);
+    w.key("attempts").value(attempts).key("downtime_ms").value(downtime_ms).end_object();
+    emit(w.str());
+  } else {
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.1f", static_cast<double>(downtime_ms) / 1000.0);
+    human(session, (serve_ ? "client " + std::to_string(client) + ": " : std::string()) +
+                       "reconnected after " + secs + " s");
+  }
+}
+
 void Output::on_local_auth_failed(int session, int client, std::string_view peer) {
   if (json_) {
     JsonWriter w;
@@ -254,6 +285,7 @@ void Output::on_closed(int session, const SessionEnd& end) {
     w.key("reason").value(close_reason_name(end.reason));
     w.key("bytes_to_guest").value(end.bytes_to_guest);
     w.key("bytes_from_guest").value(end.bytes_from_guest);
+    w.key("reconnects").value(static_cast<uint64_t>(end.reconnects));
     // For the throughput benchmark (bench/bridge_throughput): payload bytes copied so far by our
     // code (ByteChain, the codecs) and handed into or out of the TLS library, process-wide.
     const TlsCopyStats& tls = tls_copy_stats();

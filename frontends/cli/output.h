@@ -40,6 +40,10 @@ class Output : public ConsoleObserver {
   // serve: clients are numbered and reported as they come and go.
   void set_serve(bool serve) { serve_ = serve; }
   void on_viewer_exited(int session, int code, std::string_view output) override;
+  // stderr says it once per loss (attempt 1); --json has an event per attempt.
+  void on_reconnecting(int session, int client, int attempt, const Error& reason,
+                       std::string_view host) override;
+  void on_reconnected(int session, int client, int attempts, uint64_t downtime_ms) override;
   void on_closed(int session, const SessionEnd& end) override;
 
   bool json() const { return json_; }

@@ -10,6 +10,8 @@
 // --crash kills the viewer with SIGKILL right after the first screen (its report written first).
 // --warn TEXT writes TEXT to standard error first, as GTK warns on a desktop lacking something.
 // --ready-file PATH: PATH is created once the first screen has arrived (tests wait for it).
+// --updates N: after the first screen, asks for N more whole screens, one after the other (through
+// reconnects of the bridge's upstream), and reports how many arrived ("updates").
 #include <glib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +101,8 @@ int main(int argc, char** argv) {
   bool hold = false;
   bool crash = false;
   std::optional<size_t> disconnect_after;
+  int updates = 0;
+  int updates_done = 0;
   std::string ready_file;
   std::string vv_path;
   for (int i = 1; i < argc; ++i) {
@@ -107,6 +111,8 @@ int main(int argc, char** argv) {
       exit_code = std::atoi(argv[++i]);
     } else if (a == "--keys" && i + 1 < argc) {
       keys = std::atoi(argv[++i]);
+    } else if (a == "--updates" && i + 1 < argc) {
+      updates = std::atoi(argv[++i]);
     } else if (a == "--hold") {
       hold = true;
     } else if (a == "--crash") {
@@ -169,6 +175,17 @@ int main(int argc, char** argv) {
           client->send_key(0x61 + (k % 26), true);
           client->send_key(0x61 + (k % 26), false);
         }
+        if (updates > 0) {
+          client->set_on_update([&] {
+            if (++updates_done < updates) {
+              client->request_update(false);
+            } else if (!hold) {
+              client->close();
+            }
+          });
+          client->request_update(false);
+          return;
+        }
         if (!hold) client->close();
       }
     });
@@ -193,6 +210,7 @@ int main(int argc, char** argv) {
     report.key("name").value(s.name).key("width").value(static_cast<int>(s.width));
     report.key("height").value(static_cast<int>(s.height)).key("nonblank").value(nonblank);
     report.key("keys_sent").value(keys);
+    if (updates > 0) report.key("updates").value(updates_done);
   }
   report.end_object();
   write_report(report.str());

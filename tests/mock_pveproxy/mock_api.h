@@ -144,6 +144,8 @@ class MockApi {
   void release_console(uint16_t port);
 
   const Inventory& inventory() const { return inventory_; }
+  // In-process tests change the cluster while a client uses it (a token that expires).
+  Inventory& mutable_inventory() { return inventory_; }
   const MockOptions& options() const { return options_; }
   int64_t unix_now() const { return clock_.unix_seconds(); }
   std::optional<GuestStatus> guest_status(uint32_t vmid);
@@ -182,6 +184,7 @@ class MockApi {
 
   Inventory inventory_;
   MockOptions options_;
+  uint64_t vncproxy_calls_ = 0;
   Clock& clock_;
   Random& random_;
   TicketAuthority authority_;

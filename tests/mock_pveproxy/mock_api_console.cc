@@ -78,6 +78,12 @@ std::variant<UpgradeHeaders, MockResponse> check_upgrade_headers(const HttpHeade
 
 MockResponse MockApi::vncproxy(const MockRequest& request, const GuestEntry& g, const AuthId& who) {
   std::string vmid = std::to_string(g.vmid);
+  // refuse_vncproxy=N: the N calls after the first are refused, as a node busy restarting.
+  ++vncproxy_calls_;
+  if (std::optional<uint64_t> n = options_.refuse_vncproxy();
+      n && vncproxy_calls_ > 1 && vncproxy_calls_ <= *n + 1) {
+    return error_reply(503, "service temporarily unavailable (fault refuse_vncproxy)");
+  }
   if (!state_.guest(g.vmid).running) {
     return error_reply(500, std::string(guest_word(g.type)) + " " + vmid + " not running");
   }

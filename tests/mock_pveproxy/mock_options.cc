@@ -13,7 +13,9 @@ constexpr std::string_view kKnownFaults =
     "wrong_types=PATH_SUBSTRING, no_reply=PATH_SUBSTRING, close_reused=PATH_SUBSTRING, "
     "bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
-    "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token";
+    "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token, "
+    "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K], stall_ws_after=BYTES, "
+    "refuse_vncproxy=N";
 
 constexpr RawFrameKind kRawKinds[] = {
     RawFrameKind::masked_frame,    RawFrameKind::rsv_bits,        RawFrameKind::huge_length,
@@ -28,7 +30,8 @@ constexpr FaultKind kFaultKinds[] = {
     FaultKind::bad_ws_accept,     FaultKind::reset_upgrade,   FaultKind::reset_after,
     FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
     FaultKind::cert_change_after, FaultKind::not_proxmox,     FaultKind::term,
-    FaultKind::close_reused};
+    FaultKind::close_reused,      FaultKind::cut_ws,          FaultKind::stall_ws_after,
+    FaultKind::refuse_vncproxy};
 
 constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
     {TermFault::no_ok, "no_ok"},
@@ -63,6 +66,46 @@ std::optional<uint64_t> parse_number(std::string_view s) {
 
 Error usage(std::string message) {
   return Error(Errc::usage, std::move(message));
+}
+
+std::optional<CutSpec> parse_cut(std::string_view arg) {
+  CutSpec c;
+  bool first = true;
+  while (!arg.empty()) {
+    size_t comma = arg.find(',');
+    std::string_view part = arg.substr(0, comma);
+    arg = comma == std::string_view::npos ? std::string_view() : arg.substr(comma + 1);
+    if (first) {
+      first = false;
+      size_t colon = part.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;
+      std::string_view where = part.substr(0, colon);
+      if (where == "down") {
+        c.where = CutSpec::Where::down;
+      } else if (where == "up") {
+        c.where = CutSpec::Where::up;
+      } else if (where == "random") {
+        c.where = CutSpec::Where::random;
+      } else if (where == "time") {
+        c.where = CutSpec::Where::time;
+      } else {
+        return std::nullopt;
+      }
+      std::optional<uint64_t> n = parse_number(part.substr(colon + 1));
+      if (!n || *n == 0) return std::nullopt;
+      c.at = *n;
+    } else if (part == "rst") {
+      c.rst = true;
+    } else if (part.substr(0, 6) == "times=") {
+      std::optional<uint64_t> n = parse_number(part.substr(6));
+      if (!n) return std::nullopt;
+      c.times = *n;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (first) return std::nullopt;
+  return c;
 }
 
 }  // namespace
@@ -111,6 +154,12 @@ std::string_view fault_name(FaultKind kind) {
       return "cert_change_after";
     case FaultKind::term:
       return "term";
+    case FaultKind::cut_ws:
+      return "cut_ws";
+    case FaultKind::stall_ws_after:
+      return "stall_ws_after";
+    case FaultKind::refuse_vncproxy:
+      return "refuse_vncproxy";
     case FaultKind::not_proxmox:
       return "not_proxmox";
   }
@@ -168,14 +217,28 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::not_proxmox:
       if (arg) return usage(prefix + "takes no argument");
       return fault;
+    case FaultKind::cut_ws: {
+      std::optional<CutSpec> c = arg ? parse_cut(*arg) : std::nullopt;
+      if (!c) {
+        return usage(prefix +
+                     "needs down:BYTES, up:BYTES, random:BYTES or time:MS, then optionally ,rst "
+                     "and ,times=K (cut_ws=down:100000,rst)");
+      }
+      fault.cut = *c;
+      return fault;
+    }
+    case FaultKind::stall_ws_after:
+    case FaultKind::refuse_vncproxy:
     case FaultKind::drop_ws_after:
     case FaultKind::slow:
     case FaultKind::reset_after:
     case FaultKind::chunk_writes:
     case FaultKind::cert_change_after: {
-      const char* what = fault.kind == FaultKind::slow                ? "milliseconds"
-                         : fault.kind == FaultKind::cert_change_after ? "a connection count"
-                                                                      : "a byte count";
+      const char* what =
+          fault.kind == FaultKind::slow ? "milliseconds"
+          : fault.kind == FaultKind::cert_change_after || fault.kind == FaultKind::refuse_vncproxy
+              ? "a count"
+              : "a byte count";
       std::optional<uint64_t> n = arg ? parse_number(*arg) : std::nullopt;
       if (!n || (fault.kind == FaultKind::chunk_writes && *n == 0)) {
         return usage(prefix + "needs " + what + " (" + std::string(name) + "=N)");
@@ -245,6 +308,17 @@ const Fault* MockOptions::find(FaultKind kind) const {
 std::optional<uint64_t> MockOptions::number_of(FaultKind kind) const {
   const Fault* f = find(kind);
   return f ? std::optional<uint64_t>(f->number) : std::nullopt;
+}
+
+std::optional<CutSpec> MockOptions::cut_ws() const {
+  const Fault* f = find(FaultKind::cut_ws);
+  return f ? std::optional<CutSpec>(f->cut) : std::nullopt;
+}
+std::optional<uint64_t> MockOptions::stall_ws_after() const {
+  return number_of(FaultKind::stall_ws_after);
+}
+std::optional<uint64_t> MockOptions::refuse_vncproxy() const {
+  return number_of(FaultKind::refuse_vncproxy);
 }
 
 std::optional<uint64_t> MockOptions::drop_ws_after() const {

@@ -44,6 +44,10 @@ enum class FaultKind {
   tls_renegotiate,    // a TLS HelloRequest answers the first request; then handshake_failure
   cert_change_after,  // =N: connections after the Nth get another certificate (and CA)
   not_proxmox,        // every request gets "404 File not found", as another web server would
+  // Reconnects (issue 14), per console in the order consoles open:
+  cut_ws,           // =WHERE[,rst][,times=K]: cut the console (see CutSpec)
+  stall_ws_after,   // =BYTES: the first console goes silent after relaying BYTES toward the client
+  refuse_vncproxy,  // =N: the N vncproxy calls after the first answer 503
   // Terminal consoles (termproxy, server/terminal_console.h):
   term,  // =no_ok|garbage|close_mid_output|burst|refuse_token
 };
@@ -76,6 +80,20 @@ enum class TlsAlertPoint {
   request,    // after the handshake, a fatal internal_error alert in answer to the first request
 };
 
+// Where and how cut_ws cuts a console WebSocket. WHERE is down:BYTES (after relaying BYTES toward
+// the client), up:BYTES (toward the VM), random:BYTES (down, at an offset drawn from 1..BYTES for
+// each console) or time:MS (MS after the console opened). A cut is a clean end (a WebSocket Close
+// frame, then the connection closes) unless `rst` (a TCP reset). It strikes the first `times`
+// consoles (default 1; times=0: every console), so the reconnect that follows finds a healthy one.
+struct CutSpec {
+  enum class Where : uint8_t { down, up, random, time };
+  Where where = Where::down;
+  uint64_t at = 0;
+  bool rst = false;
+  uint64_t times = 1;
+  bool operator==(const CutSpec&) const = default;
+};
+
 struct Fault {
   FaultKind kind = FaultKind::slow;
   uint64_t number = 0;  // drop_ws_after / reset_after / chunk_writes bytes, slow milliseconds,
@@ -83,6 +101,7 @@ struct Fault {
   std::string text;     // path substring (malformed_json and the hostile replies)
   TlsAlertPoint alert = TlsAlertPoint::handshake;
   RawFrameKind raw = RawFrameKind::masked_frame;
+  CutSpec cut;
 
   bool operator==(const Fault&) const = default;
 };
@@ -176,6 +195,9 @@ struct MockOptions {
   bool tls_renegotiate() const;
   std::optional<uint64_t> cert_change_after() const;
   std::optional<TermFault> term_fault() const;
+  std::optional<CutSpec> cut_ws() const;
+  std::optional<uint64_t> stall_ws_after() const;
+  std::optional<uint64_t> refuse_vncproxy() const;
   bool not_proxmox() const;
   // Whether any fault below HTTP (server/connection_faults.h) is set.
   bool has_connection_faults() const;

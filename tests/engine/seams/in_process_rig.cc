@@ -32,7 +32,22 @@ std::unique_ptr<Transport> InProcessCluster::connect(const ApiHost& host) {
     far->close(CloseMode::Abort);
     return std::move(near);
   }
+  if (fault_for) {
+    if (std::optional<FaultPlan> plan = fault_for(connections)) {
+      return std::make_unique<FaultInjector>(mock_.open_connection(), *plan);
+    }
+  }
   return mock_.open_connection();
+}
+
+std::unique_ptr<ProxmoxClient> InProcessCluster::password_client() {
+  Credentials c;
+  c.user = "root@pam";
+  c.password = "mock-root-password";
+  ProxmoxClientOptions o;
+  o.timeout_ms = 5000;
+  return std::make_unique<ProxmoxClient>(mock_.loop, std::vector<ApiHost>{{"pve1", 8006}}, dialer_,
+                                         std::move(c), o);
 }
 
 std::unique_ptr<ProxmoxClient> InProcessCluster::client(std::vector<ApiHost> hosts) {

@@ -14,6 +14,7 @@
 #include "engine/proxmox/proxmox_client.h"
 #include "tests/mock_pveproxy/server/test/harness.h"
 #include "transports/stack/stack_dialer.h"
+#include "transports/testing/fault_injector.h"
 
 namespace pvb::seams {
 
@@ -28,9 +29,14 @@ class InProcessCluster {
   Dialer& dialer() { return dialer_; }
   std::vector<std::string> unreachable;
   size_t connections = 0;  // transports the dialer made
+  // A fault for the connection numbered n (from 1, in the order the dialer makes them), if any:
+  // the connection gets a FaultInjector with that plan.
+  std::function<std::optional<FaultPlan>(size_t n)> fault_for;
 
   // A client with root's API token for `hosts` (default: pve1:8006).
   std::unique_ptr<ProxmoxClient> client(std::vector<ApiHost> hosts = {{"pve1", 8006}});
+  // A client that logs in as root@pam with its password (a ticket that can expire).
+  std::unique_ptr<ProxmoxClient> password_client();
 
  private:
   std::unique_ptr<Transport> connect(const ApiHost& host);

@@ -14,6 +14,8 @@ const char* relay_end_name(RelayResult::End end) {
       return "vm_backlog";
     case RelayResult::End::drop_after:
       return "drop_after";
+    case RelayResult::End::cut:
+      return "cut";
   }
   return "?";
 }
@@ -57,10 +59,49 @@ bool ConsoleRelay::spend_budget(ByteChain& data) {
   return true;
 }
 
+bool ConsoleRelay::trim_to(ByteChain& data, uint64_t sent, std::optional<uint64_t> limit) {
+  if (!limit) return false;
+  const uint64_t left = *limit > sent ? *limit - sent : 0;
+  if (data.size() < left) return false;
+  if (data.size() > left) {
+    ByteChain allowed;
+    allowed.move_from(data, static_cast<size_t>(left));
+    data.clear();
+    data.move_from(allowed);
+  }
+  return true;
+}
+
+void ConsoleRelay::cut() {
+  if (ending_) return;
+  ending_ = true;
+  result_.ended_by = RelayResult::End::cut;
+  if (!client_side_.closed) {
+    // A reset, or a WebSocket Close (the node ending the console in order).
+    if (rules_.cut_rst) {
+      client_lower_.close(CloseMode::Abort);
+    } else {
+      client_.close(CloseMode::Flush);
+    }
+  }
+  if (!vm_side_.closed) vm_.close(CloseMode::Abort);
+  maybe_done();
+}
+
+void ConsoleRelay::stall() {
+  // Silence: nothing read from either side (the client's pings go unanswered), nothing written.
+  stalled_ = true;
+  client_.read_disable(true);
+  vm_.read_disable(true);
+}
+
 void ConsoleRelay::to_vm(ByteChain& data) {
+  if (stalled_) return data.clear();
+  const bool cut_now = trim_to(data, result_.to_vm, rules_.cut_up);
   const bool budget_used_up = spend_budget(data);
   result_.to_vm += data.size();
   if (!data.empty()) vm_.write(data);
+  if (cut_now) return cut();
   if (budget_used_up) {
     end(RelayResult::End::drop_after, Error());
     return;
@@ -69,9 +110,14 @@ void ConsoleRelay::to_vm(ByteChain& data) {
 }
 
 void ConsoleRelay::to_client(ByteChain& data) {
+  if (stalled_) return data.clear();
+  const bool cut_now = trim_to(data, result_.to_client, rules_.cut_down);
+  const bool stall_now = trim_to(data, result_.to_client, rules_.stall_after);
   const bool budget_used_up = spend_budget(data);
   result_.to_client += data.size();
   if (!data.empty()) client_.write(data);
+  if (cut_now) return cut();
+  if (stall_now) return stall();
   if (budget_used_up) end(RelayResult::End::drop_after, Error());
   // Pausing waits for on_write_high: it is re-checked when it runs, and only after it has fired
   // is on_write_low promised. A pause taken here could miss its resume when the websocket drains
@@ -114,6 +160,7 @@ void ConsoleRelay::end(RelayResult::End how, Error error) {
         vm_.close(how == RelayResult::End::vm ? CloseMode::Flush : CloseMode::Abort);
       }
       break;
+    case RelayResult::End::cut:
     case RelayResult::End::vm_backlog:
       if (!client_side_.closed) client_.close(CloseMode::Abort);
       if (!vm_side_.closed) vm_.close(CloseMode::Abort);

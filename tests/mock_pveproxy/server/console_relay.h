@@ -27,19 +27,26 @@ namespace pvb::mock {
 struct RelayRules {
   size_t max_vm_backlog = 640 * 1024;
   std::optional<uint64_t> drop_after;
+  // cut_ws / stall_ws_after (issue 14): a cut after this many bytes toward the client (down) or
+  // the VM (up); by TCP reset, or by a WebSocket Close. A stall: silence after `stall_after`
+  // bytes toward the client (nothing more is read or written, so pings go unanswered).
+  std::optional<uint64_t> cut_down;
+  std::optional<uint64_t> cut_up;
+  bool cut_rst = false;
+  std::optional<uint64_t> stall_after;
   size_t client_high_mark = 256 * 1024;
   size_t client_low_mark = 64 * 1024;
 };
 
 struct RelayResult {
-  enum class End { client, vm, vm_backlog, drop_after };
+  enum class End { client, vm, vm_backlog, drop_after, cut };
   End ended_by = End::client;
   Error error;  // ok for an orderly end; else why (the backlog drop is Errc::too_large)
   uint64_t to_vm = 0;
   uint64_t to_client = 0;
 };
 
-// "client", "vm", "vm_backlog", "drop_after"
+// "client", "vm", "vm_backlog", "drop_after", "cut"
 const char* relay_end_name(RelayResult::End end);
 
 class ConsoleRelay {
@@ -58,6 +65,8 @@ class ConsoleRelay {
   void start();
 
   const RelayResult& result() const { return result_; }
+  // Cuts the console now, as RelayRules say (rst or a Close).
+  void cut();
   bool vm_paused() const { return vm_paused_; }
 
  private:
@@ -75,6 +84,10 @@ class ConsoleRelay {
   void to_client(ByteChain& data);
   // Cuts `data` to what drop_after still allows; true when that budget is now used up.
   bool spend_budget(ByteChain& data);
+  // Trims data to what `limit` allows after `sent` bytes; true when the limit is reached.
+  static bool trim_to(ByteChain& data, uint64_t sent, std::optional<uint64_t> limit);
+  void stall();
+  bool stalled_ = false;
   void schedule_backlog_check();
 
   void end(RelayResult::End how, Error error);

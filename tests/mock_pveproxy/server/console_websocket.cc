@@ -8,7 +8,7 @@ namespace pvb::mock {
 ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain leftover,
                                    ConsoleGrant grant, const MockOptions& options, Clock& clock,
                                    Random& random, std::function<void(const std::string&)> log,
-                                   DoneFn done)
+                                   DoneFn done, uint64_t ordinal)
     : grant_(std::move(grant)), done_(std::move(done)) {
   summary_.port = grant_.port;
   summary_.vmid = grant_.vmid;
@@ -57,6 +57,26 @@ ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain l
   RelayRules rules;
   rules.max_vm_backlog = MockOptions::ws_max_buffered_bytes;
   rules.drop_after = options.drop_ws_after();
+  // Reconnect faults strike the first consoles only (`ordinal` counts them from 1).
+  if (std::optional<CutSpec> cut = options.cut_ws();
+      cut && (cut->times == 0 || ordinal <= cut->times)) {
+    rules.cut_rst = cut->rst;
+    switch (cut->where) {
+      case CutSpec::Where::down:
+        rules.cut_down = cut->at;
+        break;
+      case CutSpec::Where::up:
+        rules.cut_up = cut->at;
+        break;
+      case CutSpec::Where::random:
+        rules.cut_down = 1 + random.next_u32() % cut->at;
+        break;
+      case CutSpec::Where::time:
+        cut_after_ms_ = cut->at;
+        break;
+    }
+  }
+  if (ordinal == 1) rules.stall_after = options.stall_ws_after();
   relay_ = std::make_unique<ConsoleRelay>(*ws_, *ws_lower_, *vm_.transport, rules,
                                           [this](const RelayResult& r) { finish(r); });
 }
@@ -75,6 +95,12 @@ void ConsoleWebsocket::start() {
   }
   relay_->start();
   if (vm_.rfb) vm_.rfb->start();
+  if (cut_after_ms_ != 0) {
+    cut_timer_ = std::make_unique<Timer>(ws_->loop());
+    cut_timer_->start(cut_after_ms_, [this] {
+      if (relay_) relay_->cut();
+    });
+  }
 }
 
 void ConsoleWebsocket::finish(const RelayResult& result) {

@@ -43,7 +43,7 @@ class ConsoleWebsocket {
   // outlive the session. `log` hears why the fake VM refused a client (wrong or expired password).
   ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain leftover, ConsoleGrant grant,
                    const MockOptions& options, Clock& clock, Random& random,
-                   std::function<void(const std::string&)> log, DoneFn done);
+                   std::function<void(const std::string&)> log, DoneFn done, uint64_t ordinal = 1);
   ~ConsoleWebsocket();
   ConsoleWebsocket(const ConsoleWebsocket&) = delete;
   ConsoleWebsocket& operator=(const ConsoleWebsocket&) = delete;
@@ -69,6 +69,8 @@ class ConsoleWebsocket {
   std::unique_ptr<ConsoleRelay> relay_;
   bool started_ = false;
   bool finished_ = false;
+  uint64_t cut_after_ms_ = 0;  // cut_ws=time:MS
+  std::unique_ptr<Timer> cut_timer_;
   bool client_close_seen_ = false;  // a Close frame came from the client
 };
 

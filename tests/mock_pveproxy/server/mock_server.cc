@@ -77,7 +77,8 @@ void MockServer::connection_upgraded(HttpConnection& connection,
   auto session = std::make_unique<ConsoleWebsocket>(
       std::move(transport), std::move(leftover), std::move(grant), api_.options(), clock_, random_,
       log_,
-      [this](ConsoleWebsocket& s, const ConsoleSummary& summary) { console_done(s, summary); });
+      [this](ConsoleWebsocket& s, const ConsoleSummary& summary) { console_done(s, summary); },
+      ++consoles_opened_);
   ConsoleWebsocket* raw = session.get();
   consoles_.emplace(raw, std::move(session));
   raw->start();

@@ -75,6 +75,7 @@ class MockServer {
   std::vector<ConsoleSummary> finished_;
   std::function<void(const ConsoleSummary&)> on_console_end_;
   uint64_t connections_up_ = 0;
+  uint64_t consoles_opened_ = 0;  // console WebSockets so far (the reconnect faults count them)
 };
 
 // One line about an ended console for the log: port, guest, mode, bytes, how it ended.

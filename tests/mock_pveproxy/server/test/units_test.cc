@@ -154,6 +154,33 @@ WsFrameInfo frame(bool fin, uint8_t rsv, uint8_t opcode, bool masked, uint64_t l
   return WsFrameInfo{fin, rsv, opcode, masked, length};
 }
 
+TEST(ServerArgs, ReconnectFaults) {
+  Result<ParsedArgs> a = parse({"--fault", "cut_ws=random:5000,rst,times=0", "--fault",
+                                "stall_ws_after=100", "--fault", "refuse_vncproxy=2"});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  std::optional<CutSpec> cut = a->config.api.cut_ws();
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->where, CutSpec::Where::random);
+  EXPECT_EQ(cut->at, 5000u);
+  EXPECT_TRUE(cut->rst);
+  EXPECT_EQ(cut->times, 0u);
+  EXPECT_EQ(a->config.api.stall_ws_after(), 100u);
+  EXPECT_EQ(a->config.api.refuse_vncproxy(), 2u);
+
+  Result<ParsedArgs> b = parse({"--fault", "cut_ws=up:7"});
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  EXPECT_EQ(b->config.api.cut_ws()->where, CutSpec::Where::up);
+  EXPECT_FALSE(b->config.api.cut_ws()->rst);
+  EXPECT_EQ(b->config.api.cut_ws()->times, 1u);
+
+  for (const char* bad : {"cut_ws", "cut_ws=sideways:5", "cut_ws=down:0", "cut_ws=down:5,loud",
+                          "cut_ws=time:x", "stall_ws_after", "refuse_vncproxy=many"}) {
+    Result<ParsedArgs> r = parse({"--fault", bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::usage);
+  }
+}
+
 TEST(FrameRulesUnit, CurrentPveproxy) {
   MockOptions o;
   EXPECT_TRUE(check_client_frame(frame(true, 0, 2, true, 128 * 1024), o).ok());
