@@ -567,8 +567,12 @@ void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
   if (!c) return;
   Error loss =
       clean ? Error(Errc::connection_lost, "the server ended the console") : websocket_error(e);
-  const bool can_reconnect = state_ < State::ending && options_.reconnect_ms > 0 && c->link &&
-                             c->link->splicing() && !c->link->closed();
+  // An exclusive console the node closed in order was most likely taken by another exclusive
+  // viewer (QEMU drops the others then): reconnecting would take it back, and the two would
+  // fight. Only a loss (reset, timeout, TLS) is reconnected then.
+  const bool kicked = clean && options_.exclusive;
+  const bool can_reconnect = state_ < State::ending && options_.reconnect_ms > 0 && !kicked &&
+                             c->link && c->link->splicing() && !c->link->closed();
   if (!can_reconnect) return c->slot->fail(e, clean);
   const CloseReason reason = clean ? CloseReason::server_closed : CloseReason::error;
   if (Error cut = c->link->suspend(); cut.failed()) {
