@@ -140,8 +140,8 @@ TEST_F(HostileWebsocket, DeafPingFloodDoesNotOutliveTheViewer) {
   MockPveproxy m({"--fault", "raw_after_upgrade=deaf_ping_flood"});
   ASSERT_TRUE(m.ok());
   const int64_t start = now_ms();
-  std::unique_ptr<ChildProcess> p =
-      start_pvebridge(args(m, {"connect", "web01", "--no-viewer", "--json", "--passthrough"}), token_env(m));
+  std::unique_ptr<ChildProcess> p = start_pvebridge(
+      args(m, {"connect", "web01", "--no-viewer", "--json", "--passthrough"}), token_env(m));
   std::optional<std::string> listening = find_line(*p, "\"listening\"");
   ASSERT_TRUE(listening) << p->stderr_text();
   LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));

@@ -44,8 +44,8 @@ TEST_F(LocalFault, ViewerThatStopsReadingCostsBoundedMemoryAndLosesNothing) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());
   const int64_t start = now_ms();
-  std::unique_ptr<ChildProcess> p =
-      start_pvebridge(args(m, {"connect", "source", "--no-viewer", "--json", "--passthrough"}), token_env(m));
+  std::unique_ptr<ChildProcess> p = start_pvebridge(
+      args(m, {"connect", "source", "--no-viewer", "--json", "--passthrough"}), token_env(m));
   std::optional<std::string> listening = find_line(*p, "\"listening\"");
   ASSERT_TRUE(listening) << p->stderr_text();
   LocalClient client(std::stoi(json_get(*listening, "port").value_or("0")));
@@ -133,8 +133,8 @@ TEST_F(LocalFault, SecondLocalClientIsRefusedAndTheFirstStreamsOn) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());
   const int64_t start = now_ms();
-  std::unique_ptr<ChildProcess> p =
-      start_pvebridge(args(m, {"connect", "source", "--no-viewer", "--json", "--passthrough"}), token_env(m));
+  std::unique_ptr<ChildProcess> p = start_pvebridge(
+      args(m, {"connect", "source", "--no-viewer", "--json", "--passthrough"}), token_env(m));
   std::optional<std::string> listening = find_line(*p, "\"listening\"");
   ASSERT_TRUE(listening) << p->stderr_text();
   const int port = std::stoi(json_get(*listening, "port").value_or("0"));

@@ -58,7 +58,8 @@ class Integrity : public FaultTest {
   // Starts pvebridge --no-viewer on `guest` and connects a local client to it.
   void open(const MockPveproxy& m, const std::string& guest) {
     start_ = now_ms();
-    bridge_ = start_pvebridge(args(m, {"connect", guest, "--no-viewer", "--json", "--passthrough"}), token_env(m));
+    bridge_ = start_pvebridge(args(m, {"connect", guest, "--no-viewer", "--json", "--passthrough"}),
+                              token_env(m));
     std::optional<std::string> listening = find_line(*bridge_, "\"listening\"");
     ASSERT_TRUE(listening) << bridge_->stderr_text();
     client_ = std::make_unique<LocalClient>(std::stoi(json_get(*listening, "port").value_or("0")));

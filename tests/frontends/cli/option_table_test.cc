@@ -42,9 +42,8 @@ Set table_flags(unsigned commands, bool values_only = false) {
 
 Set all_value_flags() {
   Set out;
-  for (unsigned c :
-       {unsigned{kForEvery}, unsigned{kForConnect}, unsigned{kForServe}, unsigned{kForList},
-        unsigned{kForTerminal}}) {
+  for (unsigned c : {unsigned{kForEvery}, unsigned{kForConnect}, unsigned{kForServe},
+                     unsigned{kForList}, unsigned{kForTerminal}}) {
     Set part = table_flags(c, true);
     out.insert(part.begin(), part.end());
   }
