@@ -73,6 +73,8 @@ class ClusterState {
   // Begins a start that completes at now + delay_ms.
   void begin_start(uint32_t vmid, uint64_t delay_ms);
   void resume(uint32_t vmid) { guests_.at(vmid).paused = false; }
+  // The guest is off now (no pending start).
+  void stop(uint32_t vmid) { guests_.at(vmid) = GuestState{}; }
 
   // Creates a task record ending at end_ms with `exitstatus`; returns its UPID
   // (UPID:node:PID:PSTART:STARTTIME:type:id:user: with 8-digit hex numbers).

@@ -275,6 +275,10 @@ void MockApi::release_console(uint16_t port) {
   state_.release_console(port);
 }
 
+void MockApi::stop_guest(uint32_t vmid) {
+  if (inventory_.find_guest(vmid) != nullptr) state_.stop(vmid);
+}
+
 std::optional<GuestStatus> MockApi::guest_status(uint32_t vmid) {
   state_.settle(options_.ws_window_ms);
   const GuestEntry* guest = inventory_.find_guest(vmid);

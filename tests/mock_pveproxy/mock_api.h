@@ -142,6 +142,8 @@ class MockApi {
   // The I/O layer reports that a console session ended: the port is free again and the vncproxy
   // task ends with OK.
   void release_console(uint16_t port);
+  // The guest powers off at once (a test hook: cut_ws=...,stop).
+  void stop_guest(uint32_t vmid);
 
   const Inventory& inventory() const { return inventory_; }
   // In-process tests change the cluster while a client uses it (a token that expires).

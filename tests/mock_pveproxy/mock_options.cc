@@ -14,7 +14,8 @@ constexpr std::string_view kKnownFaults =
     "bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
     "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token, "
-    "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K], stall_ws_after=BYTES, "
+    "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K][,resize=WxH][,stop], "
+    "stall_ws_after=BYTES, "
     "refuse_vncproxy=N";
 
 constexpr RawFrameKind kRawKinds[] = {
@@ -96,6 +97,17 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
       c.at = *n;
     } else if (part == "rst") {
       c.rst = true;
+    } else if (part == "stop") {
+      c.stop_guest = true;
+    } else if (part.substr(0, 7) == "resize=") {
+      std::string_view size = part.substr(7);
+      size_t x = size.find('x');
+      if (x == std::string_view::npos) return std::nullopt;
+      std::optional<uint64_t> w = parse_number(size.substr(0, x));
+      std::optional<uint64_t> h = parse_number(size.substr(x + 1));
+      if (!w || !h || *w == 0 || *h == 0 || *w > 8192 || *h > 8192) return std::nullopt;
+      c.resize_width = static_cast<uint16_t>(*w);
+      c.resize_height = static_cast<uint16_t>(*h);
     } else if (part.substr(0, 6) == "times=") {
       std::optional<uint64_t> n = parse_number(part.substr(6));
       if (!n) return std::nullopt;
@@ -221,8 +233,8 @@ Result<Fault> parse_fault(std::string_view spec) {
       std::optional<CutSpec> c = arg ? parse_cut(*arg) : std::nullopt;
       if (!c) {
         return usage(prefix +
-                     "needs down:BYTES, up:BYTES, random:BYTES or time:MS, then optionally ,rst "
-                     "and ,times=K (cut_ws=down:100000,rst)");
+                     "needs down:BYTES, up:BYTES, random:BYTES or time:MS, then optionally ,rst, "
+                     ",times=K, ,resize=WxH and ,stop (cut_ws=down:100000,rst)");
       }
       fault.cut = *c;
       return fault;

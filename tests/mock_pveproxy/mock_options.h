@@ -85,12 +85,18 @@ enum class TlsAlertPoint {
 // each console) or time:MS (MS after the console opened). A cut is a clean end (a WebSocket Close
 // frame, then the connection closes) unless `rst` (a TCP reset). It strikes the first `times`
 // consoles (default 1; times=0: every console), so the reconnect that follows finds a healthy one.
+// What else happens to the guest at the moment of the cut: `resize=WxH` switches its fake VM screen
+// to that size (the next console's ServerInit has it: a size change across a reconnect); `stop`
+// stops the guest (status/current says `stopped`, vncproxy refuses it), as when it powers off.
 struct CutSpec {
   enum class Where : uint8_t { down, up, random, time };
   Where where = Where::down;
   uint64_t at = 0;
   bool rst = false;
   uint64_t times = 1;
+  uint16_t resize_width = 0;  // 0: no resize
+  uint16_t resize_height = 0;
+  bool stop_guest = false;
   bool operator==(const CutSpec&) const = default;
 };
 

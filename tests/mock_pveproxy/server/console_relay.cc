@@ -76,6 +76,7 @@ void ConsoleRelay::cut() {
   if (ending_) return;
   ending_ = true;
   result_.ended_by = RelayResult::End::cut;
+  if (rules_.on_cut) rules_.on_cut();
   if (!client_side_.closed) {
     // A reset, or a WebSocket Close (the node ending the console in order).
     if (rules_.cut_rst) {

@@ -34,6 +34,8 @@ struct RelayRules {
   std::optional<uint64_t> cut_up;
   bool cut_rst = false;
   std::optional<uint64_t> stall_after;
+  // Called as a cut strikes, before either side is closed (cut_ws's resize and stop).
+  std::function<void()> on_cut;
   size_t client_high_mark = 256 * 1024;
   size_t client_low_mark = 64 * 1024;
 };

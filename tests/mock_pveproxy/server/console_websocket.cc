@@ -61,6 +61,9 @@ ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain l
   if (std::optional<CutSpec> cut = options.cut_ws();
       cut && (cut->times == 0 || ordinal <= cut->times)) {
     rules.cut_rst = cut->rst;
+    rules.on_cut = [this, spec = *cut] {
+      if (on_cut_) on_cut_(grant_, spec);
+    };
     switch (cut->where) {
       case CutSpec::Where::down:
         rules.cut_down = cut->at;

@@ -49,6 +49,10 @@ class ConsoleWebsocket {
   ConsoleWebsocket& operator=(const ConsoleWebsocket&) = delete;
 
   void start();
+  // Hears each cut_ws cut as it strikes (MockServer applies its resize and stop there).
+  void set_on_cut(std::function<void(const ConsoleGrant&, const CutSpec&)> fn) {
+    on_cut_ = std::move(fn);
+  }
 
   const ConsoleGrant& grant() const { return grant_; }
   const ConsoleSummary& summary() const { return summary_; }
@@ -72,6 +76,7 @@ class ConsoleWebsocket {
   uint64_t cut_after_ms_ = 0;  // cut_ws=time:MS
   std::unique_ptr<Timer> cut_timer_;
   bool client_close_seen_ = false;  // a Close frame came from the client
+  std::function<void(const ConsoleGrant&, const CutSpec&)> on_cut_;
 };
 
 }  // namespace pvb::mock

@@ -1,5 +1,6 @@
 #include "tests/mock_pveproxy/server/mock_server.h"
 
+#include "tests/fake_vm/fake_vm_screens.h"
 #include "transports/tls/tls_transport.h"
 
 namespace pvb::mock {
@@ -80,8 +81,24 @@ void MockServer::connection_upgraded(HttpConnection& connection,
       [this](ConsoleWebsocket& s, const ConsoleSummary& summary) { console_done(s, summary); },
       ++consoles_opened_);
   ConsoleWebsocket* raw = session.get();
+  raw->set_on_cut([this](const ConsoleGrant& g, const CutSpec& cut) { console_cut(g, cut); });
   consoles_.emplace(raw, std::move(session));
   raw->start();
+}
+
+void MockServer::console_cut(const ConsoleGrant& grant, const CutSpec& cut) {
+  if (cut.resize_width != 0) {
+    if (std::shared_ptr<FakeScreen> screen = fake_vm_screens().find(grant.vmid)) {
+      screen->resize(cut.resize_width, cut.resize_height);
+      log_("console " + std::to_string(grant.port) + ": cut; the guest's screen is now " +
+           std::to_string(cut.resize_width) + "x" + std::to_string(cut.resize_height));
+    }
+  }
+  if (cut.stop_guest) {
+    api_.stop_guest(grant.vmid);
+    log_("console " + std::to_string(grant.port) + ": cut; guest " + std::to_string(grant.vmid) +
+         " stopped");
+  }
 }
 
 void MockServer::console_done(ConsoleWebsocket& session, const ConsoleSummary& summary) {

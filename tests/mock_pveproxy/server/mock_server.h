@@ -62,6 +62,7 @@ class MockServer {
   void connection_upgraded(HttpConnection& connection, std::unique_ptr<Transport> transport,
                            ByteChain leftover, ConsoleGrant grant);
   void console_done(ConsoleWebsocket& session, const ConsoleSummary& summary);
+  void console_cut(const ConsoleGrant& grant, const CutSpec& cut);
 
   Loop& loop_;
   MockApi& api_;

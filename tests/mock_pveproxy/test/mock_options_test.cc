@@ -64,6 +64,27 @@ TEST(ParseFault, ArgumentsAreChecked) {
   EXPECT_NE(raw.error().detail().find("masked_frame"), std::string::npos);
 }
 
+TEST(ParseFault, CutWsTakesAResizeAndAStop) {
+  Result<Fault> f = parse_fault("cut_ws=random:5000,rst,times=2,resize=800x600,stop");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->cut.where, CutSpec::Where::random);
+  EXPECT_EQ(f->cut.at, 5000u);
+  EXPECT_TRUE(f->cut.rst);
+  EXPECT_EQ(f->cut.times, 2u);
+  EXPECT_EQ(f->cut.resize_width, 800);
+  EXPECT_EQ(f->cut.resize_height, 600);
+  EXPECT_TRUE(f->cut.stop_guest);
+  Result<Fault> plain = parse_fault("cut_ws=down:10");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->cut.resize_width, 0);
+  EXPECT_FALSE(plain->cut.stop_guest);
+  for (const char* bad :
+       {"cut_ws=down:10,resize=800", "cut_ws=down:10,resize=0x600",
+        "cut_ws=down:10,resize=9000x600", "cut_ws=down:10,resize=axb", "cut_ws=down:10,stopped"}) {
+    EXPECT_FALSE(parse_fault(bad).ok()) << bad;
+  }
+}
+
 TEST(MockOptions, AccessorsReflectAddedFaults) {
   MockOptions o;
   EXPECT_FALSE(o.drop_ws_after());
