@@ -4,6 +4,9 @@
 //
 // Exit status: 0 after SIGINT/SIGTERM (or the end of stdin with --exit-on-stdin-eof), 2 for bad
 // arguments or a bad inventory, 1 when it cannot start (certificate, listening).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -157,6 +160,25 @@ int run(int argc, char** argv) {
     if (e.failed()) log_line("fake VM screens: " + e.message());
   });
   SignalWatcher sigusr2(loop, SIGUSR2, [&](int) { fake_vm_screens().step_all(); });
+  int key_log = -1;
+  if (!config.fake_vm_key_log.empty()) {
+    key_log =
+        ::open(config.fake_vm_key_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (key_log < 0) {
+      std::fprintf(stderr, "mock-pveproxy: cannot open --fake-vm-key-log %s\n",
+                   config.fake_vm_key_log.c_str());
+      return 1;
+    }
+    set_fake_vm_key_listener([key_log](uint32_t vmid, uint32_t keysym, bool down) {
+      char line[48];
+      const int n =
+          std::snprintf(line, sizeof line, "%u %s 0x%08x\n", vmid, down ? "down" : "up", keysym);
+      // One write per line, O_APPEND: a reader never sees half a line.
+      if (::write(key_log, line, static_cast<size_t>(n)) != n) {
+        log_line("cannot write the fake VM key log");
+      }
+    });
+  }
   std::unique_ptr<StdinEofWatch> stdin_watch;
   if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 
@@ -167,6 +189,8 @@ int run(int argc, char** argv) {
   std::printf("%s\n", ready_line(ready, api.inventory()).c_str());
   std::fflush(stdout);
   loop.run();
+  set_fake_vm_key_listener(nullptr);
+  if (key_log >= 0) ::close(key_log);
   log_line("stopped");
   return 0;
 }

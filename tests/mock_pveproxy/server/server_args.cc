@@ -17,6 +17,7 @@ const char* const kServerUsage =
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
     "                     [--fake-vm-freeze-at TICK] [--fake-vm-dump-dir DIR]\n"
+    "                     [--fake-vm-key-log PATH]\n"
     "                     [--spice-x509-dir DIR] [--spice-host-subject SUBJECT]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
@@ -67,6 +68,8 @@ const char* const kServerUsage =
     "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
     "  --fake-vm-freeze-at TICK  the fake VMs' screens stand still at TICK (SIGUSR2: next tick)\n"
     "  --fake-vm-dump-dir DIR    SIGUSR1 writes each guest's fake VM screen to DIR/VMID.ppm\n"
+    "  --fake-vm-key-log PATH    the fake VMs append every key event they get to PATH\n"
+    "                            (\"VMID down|up 0xKEYSYM\" lines, in arrival order)\n"
     "  --spice-x509-dir DIR      with --qemu: every QEMU also serves SPICE (-vga qxl) over TLS "
     "with\n"
     "                            DIR/ca-cert.pem, server-cert.pem, server-key.pem; spiceproxy's\n"
@@ -221,8 +224,8 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
                  arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
                  arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
                  arg == "--vnc-password" || arg == "--fake-vm-freeze-at" ||
-                 arg == "--fake-vm-dump-dir" || arg == "--spice-x509-dir" ||
-                 arg == "--spice-host-subject";
+                 arg == "--fake-vm-dump-dir" || arg == "--fake-vm-key-log" ||
+                 arg == "--spice-x509-dir" || arg == "--spice-host-subject";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -268,6 +271,7 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       if (arg == "--key") c.key_file = s;
       if (arg == "--cluster-ca") c.cluster_ca_file = s;
       if (arg == "--fake-vm-dump-dir") c.fake_vm_dump_dir = s;
+      if (arg == "--fake-vm-key-log") c.fake_vm_key_log = s;
       if (arg == "--spice-x509-dir") c.spice_x509_dir = s;
       if (arg == "--spice-host-subject") c.api.spice_host_subject = s;
       if (arg == "--qemu-binary") {

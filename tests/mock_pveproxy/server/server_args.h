@@ -31,6 +31,8 @@ struct ServerConfig {
   // each guest's screen to DIR/<vmid>.ppm.
   std::optional<uint64_t> fake_vm_freeze_at;
   std::string fake_vm_dump_dir;
+  // Every fake VM's key events, appended to this file (reconnect tests: keys arrive in order).
+  std::string fake_vm_key_log;
   std::string spice_x509_dir;  // --spice-x509-dir (with --qemu: QEMUs serve SPICE)
   TlsBackendKind tls_backend = kDefaultTlsBackend;
   MockOptions api;  // timers, pveproxy generation, faults

@@ -9,7 +9,15 @@ namespace pvb::mock {
 
 namespace {
 QemuConsoleSource* g_qemu_console_source = nullptr;
+std::function<void(uint32_t, uint32_t, bool)>& key_listener() {
+  static std::function<void(uint32_t, uint32_t, bool)> listener;
+  return listener;
+}
 }  // namespace
+
+void set_fake_vm_key_listener(std::function<void(uint32_t, uint32_t, bool)> listener) {
+  key_listener() = std::move(listener);
+}
 
 void set_qemu_console_source(QemuConsoleSource* source) {
   g_qemu_console_source = source;
@@ -51,6 +59,11 @@ VmConsole make_vm_console(Loop& loop, const ConsoleGrant& grant, bool stalled, C
     if (clock.unix_seconds() > expires) return std::nullopt;
     return password;
   };
+  if (key_listener()) {
+    options.on_key = [vmid = grant.vmid](uint32_t keysym, bool down) {
+      if (key_listener()) key_listener()(vmid, keysym, down);
+    };
+  }
   // One screen per guest, shared by its consoles: a reconnecting viewer sees the same, still
   // ticking picture (and mock-pveproxy can freeze, step and dump it).
   options.screen =

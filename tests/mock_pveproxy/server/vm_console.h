@@ -4,6 +4,7 @@
 // sees `transport`.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "engine/core/clock.h"
@@ -36,6 +37,10 @@ class QemuConsoleSource {
 // process-wide setting, as --qemu is one for the whole mock: the program sets it before serving
 // and clears it before the source goes away.
 void set_qemu_console_source(QemuConsoleSource* source);
+
+// Hears every key event a fake VM console receives (guest, keysym, down), in arrival order. A
+// process-wide setting like the one above (mock-pveproxy --fake-vm-key-log); empty: none.
+void set_fake_vm_key_listener(std::function<void(uint32_t, uint32_t, bool)> listener);
 
 // The desktop name QEMU reports for a Proxmox guest: its name, or "vm<vmid>" without one.
 std::string vm_desktop_name(const ConsoleGrant& grant);
