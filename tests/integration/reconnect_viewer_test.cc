@@ -129,7 +129,7 @@ class ReconnectViewerCutsTest : public ReconnectViewerTest,
                                 public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(ReconnectViewerCutsTest, LibvncclientStaysConnectedThroughCutsAndEndsWithTheVmsExactScreen) {
-  for (const char* fault : {"cut_ws=random:150000,rst,times=3", "cut_ws=random:150000,times=3",
+  for (const char* fault : {"cut_ws=random:40000,rst,times=3", "cut_ws=random:40000,times=3",
                             "cut_ws=up:90,rst,times=3", "cut_ws=up:90,times=3"}) {
     SCOPED_TRACE(fault);
     auto m = frozen_mock(fault);
@@ -206,7 +206,7 @@ TEST_F(ReconnectViewerTest, KeysTypedThroughCutsArriveInOrderAndNoneSticks) {
 // id 1 for this reason (tests/fake_vm/README.md); with id 1 this test passes.
 TEST_F(ReconnectViewerTest, DISABLED_AScreenSizeChangeAcrossAReconnectReachesTheViewer) {
   for (const char* fault :
-       {"cut_ws=random:150000,rst,resize=800x600", "cut_ws=random:150000,resize=800x600"}) {
+       {"cut_ws=random:40000,rst,resize=800x600", "cut_ws=random:40000,resize=800x600"}) {
     for (const char* encodings : {"tight", "hextile"}) {
       SCOPED_TRACE(std::string(encodings) + " / " + fault);
       auto m = frozen_mock(fault);
@@ -225,7 +225,7 @@ TEST_F(ReconnectViewerTest, DISABLED_AScreenSizeChangeAcrossAReconnectReachesThe
 // The guest powers off: the node ends its console and status/current says `stopped`. That is not
 // a network loss: the session ends with exit 6 (not running) at once, no reconnect loop.
 TEST_F(ReconnectViewerTest, AGuestThatStopsEndsTheSessionWithNotRunning) {
-  for (const char* fault : {"cut_ws=random:150000,rst,stop", "cut_ws=random:150000,stop"}) {
+  for (const char* fault : {"cut_ws=random:40000,rst,stop", "cut_ws=random:40000,stop"}) {
     SCOPED_TRACE(fault);
     auto m = frozen_mock(fault);
     ASSERT_TRUE(m->ok());
