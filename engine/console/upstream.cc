@@ -103,10 +103,10 @@ void Upstream::on_data(ByteChain& data, bool end_stream) {
       return fail(e);
     }
     if (status == rfb::HandshakeStatus::done) {
-      events_.on_log("RFB session with the node ready (" + std::to_string(server_init().width) +
-                     "x" + std::to_string(server_init().height) + ", RFB 3." +
-                     std::to_string(static_cast<int>(handshake_.version())) + ")");
       current_init_ = handshake_.server_init();
+      events_.on_log("RFB session with the node ready (" + std::to_string(current_init_.width) +
+                     "x" + std::to_string(current_init_.height) + ", RFB 3." +
+                     std::to_string(static_cast<int>(handshake_.version())) + ")");
       if (options_.watch_size) start_watching_size();
       become_ready();
       if (failed_) return;

@@ -56,7 +56,9 @@ ResizeResult write_resize(uint16_t old_w, uint16_t old_h, uint16_t new_w, uint16
     uint8_t* s = b + n;
     s[0] = 1;  // number-of-screens, then 3 bytes of padding
     uint8_t* screen = s + 4;
-    put_u32(screen + 0, 0);  // id
+    // Screen id 1, not QEMU's 0: libvncclient 0.9.14 (Debian 12) ignores a screen whose id is 0
+    // and would keep its old size. The id is the server's to choose.
+    put_u32(screen + 0, 1);  // id
     put_u16(screen + 4, 0);  // x
     put_u16(screen + 6, 0);  // y
     put_u16(screen + 8, new_w);

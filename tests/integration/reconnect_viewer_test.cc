@@ -199,13 +199,10 @@ TEST_F(ReconnectViewerTest, KeysTypedThroughCutsArriveInOrderAndNoneSticks) {
 // The guest's screen goes from 640x480 to 800x600 while its console is down: the new console's
 // ServerInit has the new size, and libvncclient (which announces DesktopSize and
 // ExtendedDesktopSize) must be told and end with the whole new screen.
-//
-// DISABLED: a bug in engine/rfb/resume.cc write_resize(): the ExtendedDesktopSize rectangle it
-// synthesises for the viewer gives its one screen id 0, which libvncclient 0.9.14 (Debian 12)
-// ignores, so it keeps its 640x480 framebuffer and drops the connection on the first rectangle of
-// the new screen ("Rect too large: 128x64 at (640, 0)", pvb-vnc-check exit 5). The fake VM uses
-// id 1 for this reason (tests/fake_vm/README.md); with id 1 this test passes.
-TEST_F(ReconnectViewerTest, DISABLED_AScreenSizeChangeAcrossAReconnectReachesTheViewer) {
+// It found that the ExtendedDesktopSize rectangle write_resize() synthesised gave its screen id
+// 0, which libvncclient 0.9.14 (Debian 12) ignores: it kept 640x480 and dropped the connection
+// on the first rectangle of the new screen. The bridge now says id 1 (as the fake VM does).
+TEST_F(ReconnectViewerTest, AScreenSizeChangeAcrossAReconnectReachesTheViewer) {
   for (const char* fault :
        {"cut_ws=random:40000,rst,resize=800x600", "cut_ws=random:40000,resize=800x600"}) {
     for (const char* encodings : {"tight", "hextile"}) {

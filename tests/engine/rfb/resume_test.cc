@@ -78,7 +78,7 @@ TEST(Resume, ResizeIsTheViewersKindOrCannotResize) {
                                  .rect(0, 0, 1024, 768, kPseudoExtendedDesktopSize)
                                  .u8(1)
                                  .fill(3, 0)
-                                 .u32(0)
+                                 .u32(1)  // screen id 1: libvncclient 0.9.14 ignores id 0
                                  .u16(0)
                                  .u16(0)
                                  .u16(1024)
