@@ -241,7 +241,6 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id, bool reco
 void ConsoleSession::upstream_ready(int client_id) {
   if (state_ >= State::ending) return;
   if (client_id == 0) {
-    spare_was_ready_ = true;
     if (options_.passthrough) return start_listening();
     // A client whose handshake ended first took it while it opened.
     for (auto& c : clients_) {
@@ -264,7 +263,11 @@ void ConsoleSession::upstream_failed(int client_id, const Error& e, bool clean) 
   } else {
     owner = find_client(client_id);
   }
-  const bool was_ready = client_id == 0 ? spare_was_ready_ : false;
+  // The prepared upstream (still spare, or taken by a waiting client) had become ready.
+  const Upstream* prepared = client_id != 0 ? nullptr
+                             : owner        ? owner->upstream.get()
+                                            : spare_.get();
+  const bool was_ready = prepared && prepared->ready();
   if (client_id == 0 && !owner && was_ready && !options_.passthrough) {
     // The pre-opened upstream died while nobody used it: the next client gets a fresh one.
     log("the prepared console connection ended (" + e.message() + "); a new one opens on demand");

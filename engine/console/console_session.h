@@ -258,7 +258,6 @@ class ConsoleSession {
   std::unique_ptr<ViewerLaunch> viewer_;
   // connect: the upstream opened together with the viewer, for the first client (id 0 = none).
   std::unique_ptr<Upstream> spare_;
-  bool spare_was_ready_ = false;
   bool first_upstream_opened_ = false;
   std::list<std::unique_ptr<Client>> clients_;
   int next_client_id_ = 0;
