@@ -7,6 +7,9 @@
 // (cut_ws=...,resize=WxH), and a guest that stops (cut_ws=...,stop: the console ends and the
 // guest's status is `stopped`) ends the session with exit 6 instead of a reconnect loop.
 //
+// Twenty armed cuts (cut_ws=...,armed,mixed) each followed by a check that the viewer's picture is
+// the VM's exact screen again.
+//
 // Keys typed during the cuts reach the fake VM in order, none stuck (mock-pveproxy
 // --fake-vm-key-log). The same cuts against a real QEMU (mock-pveproxy --qemu). The size change
 // test is DISABLED_ for a bug in the bridge (see there).
@@ -148,6 +151,75 @@ TEST_P(ReconnectViewerCutsTest, LibvncclientStaysConnectedThroughCutsAndEndsWith
 
 INSTANTIATE_TEST_SUITE_P(Encodings, ReconnectViewerCutsTest,
                          ::testing::Values("tight", "zrle", "hextile"));
+
+// Twenty cuts, each checked as it happens (cut_ws=random:3000,armed,mixed,times=20): the test
+// arms the cut of the live console and steps the frozen fake VM screen (SIGUSR2) until the cut
+// strikes inside the update that carries the new picture (down, at a random offset, by RST or a
+// Close) or inside the viewer's next request (up); then, once the bridge says `reconnected`,
+// libvncclient's framebuffer (dumped on SIGUSR1) must come to equal the VM's screen exactly
+// before the next cut is armed. The viewer stays connected all along and the bridge counts 20.
+TEST_P(ReconnectViewerCutsTest, TwentyCutsEachFollowedByTheVmsExactScreen) {
+  constexpr size_t kCuts = 20;
+  auto m = frozen_mock("cut_ws=random:3000,armed,mixed,times=" + std::to_string(kCuts));
+  ASSERT_TRUE(m->ok());
+  auto bridge = start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host",
+                                 m->info().host(), "--fingerprint", m->info().fingerprint},
+                                base_env({{"PVE_API_TOKEN", m->info().api_token}}));
+  auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
+  ASSERT_TRUE(listening) << bridge->stderr_text();
+  const int port = std::stoi(json_get(*listening, "port").value_or("0"));
+  const std::string vv = read_file(json_get(*listening, "vv_file").value_or(""));
+  const std::string seen_file = path("viewer.ppm");
+  auto viewer =
+      start_vnc_check(dir_->path(), port, vv_value(vv, "password"),
+                      {"--encodings", GetParam(), "--seconds", "600", "--out", seen_file});
+  ASSERT_TRUE(viewer && viewer->started());
+  ASSERT_TRUE(bridge->wait_for_line("\"client_connected\"", kPeerWaitMs)) << bridge->stderr_text();
+
+  // The viewer's framebuffer comes to equal the VM's screen (polled: it is another process).
+  auto viewer_catches_up = [&] {
+    const Picture vm = vm_screen(*m);
+    Picture seen;
+    const bool same = wait_until(
+        [&] {
+          std::remove(seen_file.c_str());
+          viewer->signal(SIGUSR1);
+          if (!wait_until([&] { return file_exists(seen_file); }, 5000)) return false;
+          seen = read_picture(seen_file);
+          return seen.width == vm.width && seen.height == vm.height && seen.pixels == vm.pixels;
+        },
+        15000);
+    return same && vm.width != 0;
+  };
+  auto count = [&](const char* event) { return event_lines(bridge->stdout_lines(), event).size(); };
+
+  ASSERT_TRUE(viewer_catches_up()) << "no first picture\n" << bridge->stderr_text();
+  size_t checked = 0;
+  while (count("reconnecting") < kCuts) {
+    const size_t before = count("reconnecting");
+    // Arm and step until the cut strikes (an offset past this step's update waits for the next).
+    for (int i = 0; i < 100 && count("reconnecting") == before; ++i) {
+      m->process().signal(SIGUSR2);
+      bridge->wait_for_line("\"reconnecting\"", 300);
+    }
+    ASSERT_GT(count("reconnecting"), before) << "the armed cut never struck\n"
+                                             << bridge->stderr_text();
+    while (count("reconnected") < count("reconnecting")) {
+      ASSERT_TRUE(bridge->wait_for_line("\"reconnected\"", kPeerWaitMs)) << bridge->stderr_text();
+    }
+    ++checked;
+    ASSERT_TRUE(viewer_catches_up()) << "after cut " << count("reconnected")
+                                     << " the viewer's framebuffer is not the VM's screen\n"
+                                     << bridge->stderr_text();
+  }
+  EXPECT_GE(checked, kCuts / 2) << "most cuts get a check of their own";
+  EXPECT_EQ(viewer->wait(0), std::nullopt) << "the viewer stayed connected through every cut";
+  viewer->signal(SIGTERM);
+  viewer->wait(kPeerWaitMs);
+  EXPECT_EQ(bridge->wait(kPeerWaitMs).value_or(-1), 0) << bridge->stderr_text();
+  const std::string closed = event_line(bridge->stdout_lines(), "closed");
+  EXPECT_EQ(json_get(closed, "reconnects"), std::to_string(kCuts)) << closed;
+}
 
 // Keys typed while the consoles are cut (each of the first three 600 ms after it opened, while
 // libvncclient types one key every 100 ms): the fake VM gets them in the order typed, none twice,

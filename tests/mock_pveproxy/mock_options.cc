@@ -14,7 +14,8 @@ constexpr std::string_view kKnownFaults =
     "bad_ws_accept, reset_upgrade, "
     "reset_after=BYTES, chunk_writes=BYTES, tls_alert=handshake|request, tls_renegotiate, "
     "cert_change_after=N, not_proxmox, term=no_ok|garbage|close_mid_output|burst|refuse_token, "
-    "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K][,resize=WxH][,stop], "
+    "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K][,resize=WxH][,stop]"
+    "[,armed][,mixed], "
     "stall_ws_after=BYTES, "
     "refuse_vncproxy=N";
 
@@ -99,6 +100,10 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
       c.rst = true;
     } else if (part == "stop") {
       c.stop_guest = true;
+    } else if (part == "armed") {
+      c.armed = true;
+    } else if (part == "mixed") {
+      c.mixed = true;
     } else if (part.substr(0, 7) == "resize=") {
       std::string_view size = part.substr(7);
       size_t x = size.find('x');
@@ -117,6 +122,9 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
     }
   }
   if (first) return std::nullopt;
+  // A mixed cut's up half counts from the moment it was armed: from a console's start it would
+  // fall inside the RFB handshake, which is another test.
+  if (c.mixed && (!c.armed || c.where != CutSpec::Where::random)) return std::nullopt;
   return c;
 }
 
@@ -234,7 +242,8 @@ Result<Fault> parse_fault(std::string_view spec) {
       if (!c) {
         return usage(prefix +
                      "needs down:BYTES, up:BYTES, random:BYTES or time:MS, then optionally ,rst, "
-                     ",times=K, ,resize=WxH and ,stop (cut_ws=down:100000,rst)");
+                     ",times=K, ,resize=WxH, ,stop, ,armed and ,mixed (random:BYTES,armed only) "
+                     "(cut_ws=down:100000,rst)");
       }
       fault.cut = *c;
       return fault;

@@ -88,6 +88,12 @@ enum class TlsAlertPoint {
 // What else happens to the guest at the moment of the cut: `resize=WxH` switches its fake VM screen
 // to that size (the next console's ServerInit has it: a size change across a reconnect); `stop`
 // stops the guest (status/current says `stopped`, vncproxy refuses it), as when it powers off.
+// `armed`: a console is cut only once armed (SIGUSR2 to mock-pveproxy arms every console open
+// then, and steps the frozen fake VM screens), and WHERE counts from that moment, so a test can
+// check the viewer's picture between cuts and say when the next one comes. `mixed` (with `armed`)
+// varies the cut with the console's ordinal k: k = 1, 2, 3, 4, 5, ... is cut down at a random
+// offset (1..BYTES) by RST, the same by a Close, up within the next 10 bytes by RST, the same by
+// a Close, and again.
 struct CutSpec {
   enum class Where : uint8_t { down, up, random, time };
   Where where = Where::down;
@@ -97,6 +103,8 @@ struct CutSpec {
   uint16_t resize_width = 0;  // 0: no resize
   uint16_t resize_height = 0;
   bool stop_guest = false;
+  bool armed = false;
+  bool mixed = false;
   bool operator==(const CutSpec&) const = default;
 };
 

@@ -89,6 +89,12 @@ void ConsoleRelay::cut() {
   maybe_done();
 }
 
+void ConsoleRelay::arm_cut(std::optional<uint64_t> down, std::optional<uint64_t> up, bool rst) {
+  rules_.cut_rst = rst;
+  if (down) rules_.cut_down = result_.to_client + *down;
+  if (up) rules_.cut_up = result_.to_vm + *up;
+}
+
 void ConsoleRelay::stall() {
   // Silence: nothing read from either side (the client's pings go unanswered), nothing written.
   stalled_ = true;

@@ -69,6 +69,9 @@ class ConsoleRelay {
   const RelayResult& result() const { return result_; }
   // Cuts the console now, as RelayRules say (rst or a Close).
   void cut();
+  // Sets a cut `down` more bytes toward the client or `up` more toward the VM from now (an armed
+  // cut_ws), by RST or by a Close.
+  void arm_cut(std::optional<uint64_t> down, std::optional<uint64_t> up, bool rst);
   bool vm_paused() const { return vm_paused_; }
 
  private:

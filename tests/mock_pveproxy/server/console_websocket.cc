@@ -9,7 +9,7 @@ ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain l
                                    ConsoleGrant grant, const MockOptions& options, Clock& clock,
                                    Random& random, std::function<void(const std::string&)> log,
                                    DoneFn done, uint64_t ordinal)
-    : grant_(std::move(grant)), done_(std::move(done)) {
+    : grant_(std::move(grant)), done_(std::move(done)), ordinal_(ordinal), random_(random) {
   summary_.port = grant_.port;
   summary_.vmid = grant_.vmid;
   summary_.console = grant_.console;
@@ -64,19 +64,23 @@ ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain l
     rules.on_cut = [this, spec = *cut] {
       if (on_cut_) on_cut_(grant_, spec);
     };
-    switch (cut->where) {
-      case CutSpec::Where::down:
-        rules.cut_down = cut->at;
-        break;
-      case CutSpec::Where::up:
-        rules.cut_up = cut->at;
-        break;
-      case CutSpec::Where::random:
-        rules.cut_down = 1 + random.next_u32() % cut->at;
-        break;
-      case CutSpec::Where::time:
-        cut_after_ms_ = cut->at;
-        break;
+    if (cut->armed) {
+      armable_cut_ = *cut;
+    } else {
+      switch (cut->where) {
+        case CutSpec::Where::down:
+          rules.cut_down = cut->at;
+          break;
+        case CutSpec::Where::up:
+          rules.cut_up = cut->at;
+          break;
+        case CutSpec::Where::random:
+          rules.cut_down = 1 + random.next_u32() % cut->at;
+          break;
+        case CutSpec::Where::time:
+          cut_after_ms_ = cut->at;
+          break;
+      }
     }
   }
   if (ordinal == 1) rules.stall_after = options.stall_ws_after();
@@ -98,12 +102,53 @@ void ConsoleWebsocket::start() {
   }
   relay_->start();
   if (vm_.rfb) vm_.rfb->start();
-  if (cut_after_ms_ != 0) {
-    cut_timer_ = std::make_unique<Timer>(ws_->loop());
-    cut_timer_->start(cut_after_ms_, [this] {
-      if (relay_) relay_->cut();
-    });
+  if (cut_after_ms_ != 0) start_cut_timer(cut_after_ms_);
+}
+
+void ConsoleWebsocket::start_cut_timer(uint64_t ms) {
+  cut_timer_ = std::make_unique<Timer>(ws_->loop());
+  cut_timer_->start(ms, [this] {
+    if (relay_) relay_->cut();
+  });
+}
+
+std::optional<std::string> ConsoleWebsocket::arm_cut() {
+  if (!armable_cut_ || !relay_ || !started_ || finished_) return std::nullopt;
+  const CutSpec spec = *armable_cut_;
+  armable_cut_.reset();
+  const auto said = [](const char* where, uint64_t n, bool rst) {
+    return std::string(where) + " +" + std::to_string(n) + (rst ? " bytes, rst" : " bytes, close");
+  };
+  if (spec.mixed) {
+    // k = 1, 2, 3, 4: down by RST, down by a Close, up by RST, up by a Close; then again.
+    const uint64_t phase = (ordinal_ - 1) % 4;
+    const bool rst = phase % 2 == 0;
+    if (phase < 2) {
+      const uint64_t n = 1 + random_.next_u32() % spec.at;
+      relay_->arm_cut(n, std::nullopt, rst);
+      return said("down", n, rst);
+    }
+    const uint64_t n = 1 + random_.next_u32() % 10;
+    relay_->arm_cut(std::nullopt, n, rst);
+    return said("up", n, rst);
   }
+  switch (spec.where) {
+    case CutSpec::Where::down:
+      relay_->arm_cut(spec.at, std::nullopt, spec.rst);
+      return said("down", spec.at, spec.rst);
+    case CutSpec::Where::up:
+      relay_->arm_cut(std::nullopt, spec.at, spec.rst);
+      return said("up", spec.at, spec.rst);
+    case CutSpec::Where::random: {
+      const uint64_t n = 1 + random_.next_u32() % spec.at;
+      relay_->arm_cut(n, std::nullopt, spec.rst);
+      return said("down", n, spec.rst);
+    }
+    case CutSpec::Where::time:
+      start_cut_timer(spec.at);
+      return "in " + std::to_string(spec.at) + " ms" + (spec.rst ? ", rst" : ", close");
+  }
+  return std::nullopt;
 }
 
 void ConsoleWebsocket::finish(const RelayResult& result) {

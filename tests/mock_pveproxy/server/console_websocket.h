@@ -54,6 +54,11 @@ class ConsoleWebsocket {
     on_cut_ = std::move(fn);
   }
 
+  // cut_ws=...,armed: arms this console's cut (from now on, as the CutSpec says) and says how
+  // ("down +1234 bytes, rst"). Nothing when it is not one the fault strikes, or is armed already
+  // (a cut not reached yet keeps its offset).
+  std::optional<std::string> arm_cut();
+
   const ConsoleGrant& grant() const { return grant_; }
   const ConsoleSummary& summary() const { return summary_; }
   // For tests: the fake VM (rfb consoles), the relay (not for raw sessions).
@@ -73,8 +78,13 @@ class ConsoleWebsocket {
   std::unique_ptr<ConsoleRelay> relay_;
   bool started_ = false;
   bool finished_ = false;
+  void start_cut_timer(uint64_t ms);
+
   uint64_t cut_after_ms_ = 0;  // cut_ws=time:MS
   std::unique_ptr<Timer> cut_timer_;
+  std::optional<CutSpec> armable_cut_;  // cut_ws=...,armed, until arm_cut()
+  uint64_t ordinal_ = 1;
+  Random& random_;
   bool client_close_seen_ = false;  // a Close frame came from the client
   std::function<void(const ConsoleGrant&, const CutSpec&)> on_cut_;
 };

@@ -159,7 +159,11 @@ int run(int argc, char** argv) {
     Error e = fake_vm_screens().dump_all(config.fake_vm_dump_dir, loop.now_ms());
     if (e.failed()) log_line("fake VM screens: " + e.message());
   });
-  SignalWatcher sigusr2(loop, SIGUSR2, [&](int) { fake_vm_screens().step_all(); });
+  // Armed before the step, so the update that carries the new picture counts toward the cut.
+  SignalWatcher sigusr2(loop, SIGUSR2, [&](int) {
+    server.arm_console_cuts();
+    fake_vm_screens().step_all();
+  });
   int key_log = -1;
   if (!config.fake_vm_key_log.empty()) {
     key_log =

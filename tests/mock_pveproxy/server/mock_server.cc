@@ -86,6 +86,17 @@ void MockServer::connection_upgraded(HttpConnection& connection,
   raw->start();
 }
 
+size_t MockServer::arm_console_cuts() {
+  size_t armed = 0;
+  for (auto& [raw, session] : consoles_) {
+    if (std::optional<std::string> how = session->arm_cut()) {
+      ++armed;
+      log_("console " + std::to_string(session->grant().port) + ": cut armed: " + *how);
+    }
+  }
+  return armed;
+}
+
 void MockServer::console_cut(const ConsoleGrant& grant, const CutSpec& cut) {
   if (cut.resize_width != 0) {
     if (std::shared_ptr<FakeScreen> screen = fake_vm_screens().find(grant.vmid)) {

@@ -49,6 +49,8 @@ class MockServer {
   // Connections whose transport came up (with TLS: completed handshakes), since the start.
   uint64_t connections_up() const { return connections_up_; }
   size_t console_sessions() const { return consoles_.size(); }
+  // cut_ws=...,armed: arms the cut of every console open now; how many were armed.
+  size_t arm_console_cuts();
   // The running console session on that port, or null.
   ConsoleWebsocket* find_console(uint16_t port);
   const std::vector<ConsoleSummary>& finished_consoles() const { return finished_; }

@@ -85,6 +85,23 @@ TEST(ParseFault, CutWsTakesAResizeAndAStop) {
   }
 }
 
+TEST(ParseFault, CutWsCanWaitToBeArmedAndMixItsKinds) {
+  Result<Fault> f = parse_fault("cut_ws=random:3000,armed,mixed,times=20");
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->cut.armed);
+  EXPECT_TRUE(f->cut.mixed);
+  EXPECT_EQ(f->cut.times, 20u);
+  Result<Fault> armed = parse_fault("cut_ws=up:90,armed");
+  ASSERT_TRUE(armed.ok());
+  EXPECT_TRUE(armed->cut.armed);
+  EXPECT_FALSE(armed->cut.mixed);
+  // mixed draws its down offsets from random:BYTES and counts its up bytes from the arming.
+  for (const char* bad :
+       {"cut_ws=random:3000,mixed", "cut_ws=down:10,armed,mixed", "cut_ws=random:3000,armedx"}) {
+    EXPECT_FALSE(parse_fault(bad).ok()) << bad;
+  }
+}
+
 TEST(MockOptions, AccessorsReflectAddedFaults) {
   MockOptions o;
   EXPECT_FALSE(o.drop_ws_after());
