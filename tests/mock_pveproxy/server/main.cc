@@ -159,6 +159,7 @@ int run(int argc, char** argv) {
     }
     Error e = fake_vm_screens().dump_all(config.fake_vm_dump_dir, loop.now_ms());
     if (e.failed()) log_line("fake VM screens: " + e.message());
+    if (qemu) qemu->dump_screens(config.fake_vm_dump_dir);
   });
   // Armed before the step, so the update that carries the new picture counts toward the cut.
   SignalWatcher sigusr2(loop, SIGUSR2, [&](int) {
