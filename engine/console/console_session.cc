@@ -739,8 +739,14 @@ void ConsoleSession::pump_done(int client_id, const Pump::Result& r) {
   const Error splice_error = c->link ? c->link->splice_error() : Error();
   ce.error = splice_error.failed() ? splice_error : r.error;
   const bool server_first = r.ended_first == Pump::Side::b && splice_error.ok();
+  if (state_ >= State::ending) {
+    // serve says of every client that it closed, also of those the end took with it (before
+    // the session's own `closed`, which drop_client may report).
+    if (options_.mode == SessionMode::serve) observer_.on_client_closed(id_, client_id, ce);
+    drop_client(client_id);
+    return maybe_finish();
+  }
   drop_client(client_id);
-  if (state_ >= State::ending) return maybe_finish();
   observer_.on_client_closed(id_, client_id, ce);
   if (options_.mode == SessionMode::serve) {
     if (ce.error.failed()) log("client " + std::to_string(client_id) + ": " + ce.error.message());

@@ -72,6 +72,7 @@ const char* const kServerUsage =
     "  --fake-vm-tick-ms MS      a running screen's next tick comes every MS (1..60000, default\n"
     "                            1000)\n"
     "  --fake-vm-dump-dir DIR    SIGUSR1 writes each guest's fake VM screen to DIR/VMID.ppm\n"
+    "                            (with --qemu: also each QEMU's, by QMP screendump)\n"
     "  --fake-vm-key-log PATH    the fake VMs append every key event they get to PATH\n"
     "                            (\"VMID down|up 0xKEYSYM\" lines, in arrival order)\n"
     "  --spice-x509-dir DIR      with --qemu: every QEMU also serves SPICE (-vga qxl) over TLS "
