@@ -221,6 +221,31 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id, bool reco
   return up;
 }
 
+namespace {
+
+// A loss this soon after a reconnect completed counts as flapping.
+constexpr uint64_t kFlappingMs = 1000;
+
+// Failures a new attempt cannot fix: credentials (after logging in again), permissions, a guest
+// that is gone or stopped, a certificate that no longer verifies.
+bool permanent_failure(const Error& e) {
+  switch (e.code()) {
+    case Errc::auth:
+    case Errc::tls_verify:
+    case Errc::not_found:
+    case Errc::template_guest:
+    case Errc::not_running:
+    case Errc::usage:
+      return true;
+    case Errc::console_refused:
+      return e.native() == 401 || e.native() == 403;  // vncproxy's HTTP status
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void ConsoleSession::upstream_ready(int client_id) {
   if (state_ >= State::ending) return;
   if (client_id == 0) {
@@ -251,10 +276,22 @@ void ConsoleSession::upstream_failed(int client_id, const Error& e, bool clean) 
                              : owner        ? owner->upstream.get()
                                             : spare_.get();
   const bool was_ready = prepared && prepared->ready();
-  if (client_id == 0 && !owner && was_ready && !options_.passthrough) {
-    // The pre-opened upstream died while nobody used it: the next client gets a fresh one.
+  // The pre-opened upstream died while nobody used it (once ready, or lost on the way there
+  // while reconnecting is on): the next client gets a fresh one, and the user never knew.
+  const bool lost_on_the_way = (clean || e.code() == Errc::connection_lost) &&
+                               options_.reconnect_ms > 0 && !permanent_failure(e);
+  if (client_id == 0 && !owner && (was_ready || lost_on_the_way) && !options_.passthrough) {
     log("the prepared console connection ended (" + e.message() + "); a new one opens on demand");
     spare_.reset();
+    return;
+  }
+  if (client_id == 0 && owner && !was_ready && lost_on_the_way && !options_.passthrough &&
+      options_.mode == SessionMode::connect) {
+    // A viewer took it while it opened: it gets one more, its own (a second loss ends it).
+    log("the console connection was lost while it opened (" + e.message() + "); opening another");
+    loop_.defer_delete(std::move(owner->upstream));
+    owner->upstream = make_upstream(owner->id);
+    owner->upstream->open();
     return;
   }
   if (options_.mode == SessionMode::serve && owner) {
@@ -522,31 +559,6 @@ ConsoleSession::Client* ConsoleSession::owner_of(const Upstream* up) {
   }
   return nullptr;
 }
-
-namespace {
-
-// A loss this soon after a reconnect completed counts as flapping.
-constexpr uint64_t kFlappingMs = 1000;
-
-// Failures a new attempt cannot fix: credentials (after logging in again), permissions, a guest
-// that is gone or stopped, a certificate that no longer verifies.
-bool permanent_failure(const Error& e) {
-  switch (e.code()) {
-    case Errc::auth:
-    case Errc::tls_verify:
-    case Errc::not_found:
-    case Errc::template_guest:
-    case Errc::not_running:
-    case Errc::usage:
-      return true;
-    case Errc::console_refused:
-      return e.native() == 401 || e.native() == 403;  // vncproxy's HTTP status
-    default:
-      return false;
-  }
-}
-
-}  // namespace
 
 void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
   Client* c = find_client(client_id);

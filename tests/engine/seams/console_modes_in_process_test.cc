@@ -410,6 +410,62 @@ TEST_F(ConsoleModes, AViewerReadyBeforeTheUpstreamStillGetsThePicture) {
   EXPECT_EQ(events_.end->reason, CloseReason::client_closed);
 }
 
+// The console opened before the viewer came is lost in its own handshake (the first console
+// WebSocket is cut after 20 bytes): nobody was using it, so nothing ends; the viewer that comes
+// next gets a fresh one and the picture.
+TEST_F(ConsoleModes, APreparedConsoleLostBeforeTheViewerCameIsReplacedUnseen) {
+  ConsoleOptions o;
+  o.launch_viewer = false;
+  open_and_listen(o, node_options({"cut_ws=down:20,rst"}));
+  auto said = [&](const char* what) {
+    for (const auto& line : events_.log) {
+      if (line.find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(loop().run_until(
+      [&] { return said("the prepared console connection ended") || events_.end.has_value(); }));
+  ASSERT_FALSE(events_.end.has_value()) << events_.end->error.message();
+  Viewer viewer;
+  connect_viewer(viewer, session_->local_password());
+  ASSERT_TRUE(wait(viewer));
+  ASSERT_TRUE(viewer.got_picture()) << viewer.why();
+  EXPECT_EQ(counters().vncproxy, 2u);
+  viewer.client->close();
+  ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
+  EXPECT_EQ(events_.end->reason, CloseReason::client_closed);
+}
+
+// The same loss with a viewer already waiting for that console: it gets another. Once: a second
+// loss ends the session. With reconnecting off, the first loss ends it as before.
+class ConsoleLostWhileItOpened : public ConsoleModes,
+                                 public ::testing::WithParamInterface<uint64_t> {};
+
+TEST_P(ConsoleLostWhileItOpened, TheWaitingViewerGetsAnotherUnlessReconnectingIsOff) {
+  const uint64_t reconnect_ms = GetParam();
+  ConsoleOptions o;
+  o.launch_viewer = false;
+  o.reconnect_ms = reconnect_ms;
+  Viewer viewer;
+  events_.when_listening = [&] { connect_viewer(viewer, session_->local_password()); };
+  // Every REST reply 200 ms late: the viewer is waiting when the first console is cut.
+  open(o, node_options({"slow=200", "cut_ws=down:20,rst"}));
+  ASSERT_TRUE(loop().run_until([&] { return viewer.done() || events_.end.has_value(); }));
+  if (reconnect_ms == 0) {
+    ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
+    EXPECT_EQ(events_.end->reason, CloseReason::error);
+    EXPECT_FALSE(viewer.got_picture());
+    return;
+  }
+  ASSERT_TRUE(viewer.got_picture()) << viewer.why();
+  EXPECT_EQ(counters().vncproxy, 2u);
+  viewer.client->close();
+  ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
+  EXPECT_EQ(events_.end->reason, CloseReason::client_closed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Reconnect, ConsoleLostWhileItOpened, ::testing::Values(60000u, 0u));
+
 TEST_F(ConsoleModes, ANodeThatRefusesTheTicketEndsTheSessionWithAClearError) {
   ConsoleOptions o;
   o.launch_viewer = false;
