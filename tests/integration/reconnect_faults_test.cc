@@ -95,10 +95,11 @@ class ReconnectFaultsTest : public ::testing::Test {
     EXPECT_TRUE(wait_until([&] { return file_exists(ppm); })) << "the mock wrote no screen";
     return read_picture(ppm);
   }
-  // Stops the mock and returns everything it logged.
+  // Stops the mock and returns everything it logged. It must end in order (0): its restarts and
+  // dropped connections leave nothing broken behind (under sanitizers: no report).
   static std::string mock_log(MockPveproxy& m) {
     m.process().close_stdin();
-    m.process().wait(kPeerWaitMs);
+    EXPECT_EQ(m.process().wait(kPeerWaitMs), 0) << m.process().stderr_text();
     return m.process().stderr_text();
   }
 
@@ -156,10 +157,11 @@ class ReconnectFaultsTest : public ::testing::Test {
 // --- the node's pveproxy restarts ---
 
 // 600 ms after the console opened, the mock drops every connection (the API's and the console
-// WebSocket) and refuses new ones for 1.5 s. The bridge's first attempts are refused (0, 0.25,
-// 0.75 s after the loss); one after the API is back succeeds. The viewer never notices.
+// WebSocket) and refuses new ones for 1.2 s. The bridge's first attempts are refused (0, 0.25,
+// 0.75 s after the loss); the one at 1.75 s, after the API is back, succeeds. The viewer never
+// notices.
 TEST_F(ReconnectFaultsTest, AnApiRestartIsBridgedAndTheViewerEndsWithTheVmsExactScreen) {
-  auto m = frozen_mock({"--fault", "restart_api=after:600,down:1500"});
+  auto m = frozen_mock({"--fault", "restart_api=after:600,down:1200"});
   ASSERT_TRUE(m->ok());
   Session s = run(*m, {m->info().host()}, token_env(*m), 4);
   EXPECT_EQ(s.viewer_exit, 0) << s.viewer_err << "\n" << s.bridge_err;
@@ -251,7 +253,7 @@ TEST_F(ReconnectFaultsTest, AnUnreachableFirstHostFailsOverToTheNextForTicketAnd
   ASSERT_EQ(m->info().ports.size(), 2u);
   const std::string first = " (on :" + std::to_string(m->info().ports[0]) + "): ";
   const std::string second = " (on :" + std::to_string(m->info().ports[1]) + "): ";
-  Session s = run(*m, {m->info().host(0), m->info().host(1)}, token_env(*m), 4);
+  Session s = run(*m, {m->info().host(0), m->info().host(1)}, token_env(*m), 3);
   EXPECT_EQ(s.viewer_exit, 0) << s.viewer_err << "\n" << s.bridge_err;
   EXPECT_EQ(s.bridge_exit, 0) << s.bridge_err;
   EXPECT_EQ(event_lines(s.events, "reconnected").size(), 1u) << s.bridge_err;
@@ -266,11 +268,14 @@ TEST_F(ReconnectFaultsTest, AnUnreachableFirstHostFailsOverToTheNextForTicketAnd
 
 // --- serve ---
 
-// serve with two libvncclient clients at once while the mock cuts the first two consoles (one
-// each, at random offsets): each client stays, each gets its own `reconnected` (naming its
-// client), both end with the VM's exact screen; then a third client is served as before.
+// serve with two libvncclient clients at once while the mock cuts the first two consoles: each
+// client stays, each gets its own `reconnected` (naming its client), both end with the VM's exact
+// screen; then a third client is served as before. The cuts come 800 ms after each console
+// opened (cut_ws=time:800): both clients connect at once, so the first two consoles are theirs. A
+// cut after a count of bytes could strike the first client's console before the second client's
+// opened, and then its reconnected console again instead of the second client's.
 TEST_F(ReconnectFaultsTest, ServeReconnectsTwoClientsAtOnceAndGoesOnServing) {
-  auto m = frozen_mock({"--fault", "cut_ws=random:40000,times=2"});
+  auto m = frozen_mock({"--fault", "cut_ws=time:800,times=2"});
   ASSERT_TRUE(m->ok());
   auto bridge = start_pvebridge({"serve", "web01", "--json", "--verbose", "--host",
                                  m->info().host(), "--fingerprint", m->info().fingerprint},
@@ -325,10 +330,12 @@ TEST_F(ReconnectFaultsTest, ServeReconnectsTwoClientsAtOnceAndGoesOnServing) {
   for (const std::string& e : event_lines(events, "reconnecting")) {
     EXPECT_EQ(reconnected_clients.count(json_get(e, "client").value_or("")), 1u) << e;
   }
-  // Every client left in order: none failed (no code in its client_closed).
-  for (const std::string& e : event_lines(events, "client_closed")) {
-    EXPECT_FALSE(json_get(e, "code").has_value()) << e;
-  }
+  // No client's console was given up (a client_closed may still carry connection_lost: libvncclient
+  // leaves with updates unread, which resets its connection).
+  EXPECT_EQ(bridge->stderr_text().find("reconnect failed"), std::string::npos)
+      << bridge->stderr_text();
+  EXPECT_EQ(bridge->stderr_text().find("no new connection within"), std::string::npos)
+      << bridge->stderr_text();
 }
 
 }  // namespace
