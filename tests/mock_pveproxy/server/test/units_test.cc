@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/core/json.h"
+#include "tests/mock_pveproxy/server/api_restart.h"
 #include "tests/mock_pveproxy/server/close_frame_filter.h"
 #include "tests/mock_pveproxy/server/frame_rules.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
@@ -178,6 +179,55 @@ TEST(ServerArgs, AlsoListenIsRepeatable) {
   ASSERT_TRUE(f.ok()) << f.error().message();
   EXPECT_EQ(f->config.api.restart_api()->down_ms, 6u);
   EXPECT_TRUE(f->config.api.expire_auth());
+}
+
+// restart_api's schedule: a console arms one restart (more consoles meanwhile do not add any);
+// the API goes down, comes back, and only a console after that arms the next, up to `times`.
+TEST(ApiRestartUnit, OneRestartPerConsoleOpenedSinceTheLastCameBackUpToTimes) {
+  Loop loop;
+  std::vector<std::string> events;
+  ApiRestart::Hooks hooks;
+  hooks.go_down = [&] { events.push_back("down"); };
+  hooks.come_up = [&] {
+    events.push_back("up");
+    return Error();
+  };
+  hooks.log = [](const std::string&) {};
+  ApiRestart restart(loop, RestartSpec{1, 1, 2}, std::move(hooks));
+  restart.console_opened();
+  restart.console_opened();  // already armed
+  ASSERT_TRUE(loop.run_until([&] { return events.size() == 2; }));
+  EXPECT_EQ(events, (std::vector<std::string>{"down", "up"}));
+  EXPECT_FALSE(loop.run_until([&] { return events.size() > 2; })) << "nothing armed it again";
+  restart.console_opened();
+  ASSERT_TRUE(loop.run_until([&] { return events.size() == 4; }));
+  EXPECT_EQ(restart.restarts(), 2u);
+  restart.console_opened();  // times=2: done
+  EXPECT_FALSE(loop.run_until([&] { return events.size() > 4; }));
+  EXPECT_EQ(restart.restarts(), 2u);
+}
+
+// A port taken while the API was down: it stays down (and says so), and no further restart.
+TEST(ApiRestartUnit, APortTakenMeanwhileLeavesTheApiDown) {
+  Loop loop;
+  int downs = 0;
+  int ups = 0;
+  std::vector<std::string> logs;
+  ApiRestart::Hooks hooks;
+  hooks.go_down = [&] { ++downs; };
+  hooks.come_up = [&] {
+    ++ups;
+    return Error(Errc::io, "address in use");
+  };
+  hooks.log = [&](const std::string& line) { logs.push_back(line); };
+  ApiRestart restart(loop, RestartSpec{1, 1, 3}, std::move(hooks));
+  restart.console_opened();
+  ASSERT_TRUE(loop.run_until([&] { return ups == 1; }));
+  restart.console_opened();
+  EXPECT_FALSE(loop.run_until([&] { return downs > 1; }));
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.back().find("cannot listen again: address in use"), std::string::npos)
+      << logs.back();
 }
 
 TEST(ServerArgs, ReconnectFaults) {
