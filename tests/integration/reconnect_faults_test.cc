@@ -268,14 +268,15 @@ TEST_F(ReconnectFaultsTest, AnUnreachableFirstHostFailsOverToTheNextForTicketAnd
 
 // --- serve ---
 
-// serve with two libvncclient clients at once while the mock cuts the first two consoles: each
-// client stays, each gets its own `reconnected` (naming its client), both end with the VM's exact
-// screen; then a third client is served as before. The cuts come 800 ms after each console
-// opened (cut_ws=time:800): both clients connect at once, so the first two consoles are theirs. A
-// cut after a count of bytes could strike the first client's console before the second client's
-// opened, and then its reconnected console again instead of the second client's.
+// serve with two libvncclient clients at once while the mock cuts both their consoles at random
+// offsets (cut_ws=random:3000,armed,times=2: once both consoles are up, SIGUSR2 arms their cuts
+// and steps the VM's screen, so each cut falls inside the update that carries the new picture):
+// each client stays, each gets its own `reconnected` (naming its client), both end with the VM's
+// exact new screen; then a third client is served as before. (Unarmed, a cut after a count of
+// bytes could strike the first client's console before the second client's opened, and then its
+// reconnected console instead of the second client's.)
 TEST_F(ReconnectFaultsTest, ServeReconnectsTwoClientsAtOnceAndGoesOnServing) {
-  auto m = frozen_mock({"--fault", "cut_ws=time:800,times=2"});
+  auto m = frozen_mock({"--fault", "cut_ws=random:3000,armed,times=2"});
   ASSERT_TRUE(m->ok());
   auto bridge = start_pvebridge({"serve", "web01", "--json", "--verbose", "--host",
                                  m->info().host(), "--fingerprint", m->info().fingerprint},
@@ -290,6 +291,13 @@ TEST_F(ReconnectFaultsTest, ServeReconnectsTwoClientsAtOnceAndGoesOnServing) {
   auto two =
       start_vnc_check(dir_->path(), port, password,
                       {"--encodings", "hextile", "--seconds", "3", "--out", path("two.ppm")});
+  // Both consoles up, then their cuts armed.
+  auto ready = [&] {
+    bridge->read_line(20);
+    return lines_with(bridge->stderr_text(), {"RFB session with the node ready"}).size() >= 2;
+  };
+  ASSERT_TRUE(wait_until(ready)) << bridge->stderr_text();
+  m->process().signal(SIGUSR2);
   EXPECT_EQ(one->wait(kPeerWaitMs), 0) << one->stderr_text() << "\n" << bridge->stderr_text();
   EXPECT_EQ(two->wait(kPeerWaitMs), 0) << two->stderr_text() << "\n" << bridge->stderr_text();
   const Picture vm = vm_screen(*m);
