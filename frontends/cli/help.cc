@@ -61,8 +61,10 @@ TLS end to end between remote-viewer and the guest.
   starting {action: start|resume, guest} (--start), warning {code, message} (guest_paused),
   listening {address, port, vv_file, guest{node, vmid, type, name}, local_auth},
   client_connected {client}, client_closed {client, bytes_to_guest, bytes_from_guest, code and
-  message when it failed}, local_auth_failed {client, peer}, viewer_exited {code, output: its last stderr lines when it failed}, closed {reason,
-  bytes_to_guest, bytes_from_guest, copied_bytes, tls_copied_bytes}, error {code, message}.
+  message when it failed}, local_auth_failed {client, peer}, viewer_exited {code, output: its last stderr lines when it failed},
+  reconnecting {attempt, reason, code}, reconnected {attempts, downtime_ms}, closed {reason,
+  bytes_to_guest, bytes_from_guest, reconnects, copied_bytes, tls_copied_bytes; message when the
+  server ended the console}, error {code, message}.
   copied_bytes and tls_copied_bytes count the bytes the process copied in its own code and into
   or out of the TLS library (for benchmarks). Every event carries "protocol": "vnc" or "spice".
 )";
@@ -84,8 +86,8 @@ static const char* kServeEnd = R"(
 --json events (one object per line, each with "event" and "session"): listening {address, port,
 url, vv_file, guest, local_auth, password (with --show-password)}, client_connected {client},
 client_closed {client, bytes_to_guest, bytes_from_guest, code and message when it failed},
-local_auth_failed {client, peer}, client_refused {message}, closed {reason}, error {code,
-message}.
+local_auth_failed {client, peer}, client_refused {message}, reconnecting {client, attempt, reason,
+code}, reconnected {client, attempts, downtime_ms}, closed {reason}, error {code, message}.
 )";
 
 static const char* kList = R"(pvebridge list [PATTERN...] [options]

@@ -286,6 +286,11 @@ void Output::on_closed(int session, const SessionEnd& end) {
     w.key("bytes_to_guest").value(end.bytes_to_guest);
     w.key("bytes_from_guest").value(end.bytes_from_guest);
     w.key("reconnects").value(static_cast<uint64_t>(end.reconnects));
+    // The server ended the console; its message says more when reconnecting gave up (an `error`
+    // end has its own event).
+    if (end.reason == CloseReason::server_closed && end.error.failed()) {
+      w.key("message").value(end.error.message());
+    }
     // For the throughput benchmark (bench/bridge_throughput): payload bytes copied so far by our
     // code (ByteChain, the codecs) and handed into or out of the TLS library, process-wide.
     const TlsCopyStats& tls = tls_copy_stats();
@@ -303,7 +308,8 @@ void Output::on_closed(int session, const SessionEnd& end) {
       why = "the viewer exited";
       break;
     case CloseReason::server_closed:
-      why = "the server ended the console";
+      // With reconnecting, it also says that no new connection came within --reconnect.
+      why = end.error.failed() ? end.error.message() : "the server ended the console";
       break;
     case CloseReason::keepalive_timeout:
       why = end.error.message();

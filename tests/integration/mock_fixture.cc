@@ -58,6 +58,13 @@ MockPveproxy::MockPveproxy(std::vector<std::string> flags) {
   info_.totp_user = str("totp_user");
   info_.totp_secret = str("totp_secret");
   info_.spice_proxy_port = num("spice_proxy_port");
+  // "ports":[P1,P2,...] (minified JSON of small integers).
+  std::string ports = str("ports");
+  for (char& ch : ports) {
+    if (ch < '0' || ch > '9') ch = ' ';
+  }
+  std::istringstream list(ports);
+  for (int p = 0; list >> p;) info_.ports.push_back(p);
   ok_ = info_.port > 0 && !info_.fingerprint.empty();
   if (!ok_) ADD_FAILURE() << "bad ready line from mock-pveproxy: " << *line;
 }

@@ -24,7 +24,12 @@ struct MockInfo {
   std::string totp_user;
   std::string totp_secret;
   int spice_proxy_port = 0;  // the mock's spiceproxy (Proxmox's 3128)
+  // With --also-listen: every listening port, `port` first (else empty).
+  std::vector<int> ports;
   std::string host() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string host(size_t listener) const {
+    return "127.0.0.1:" + std::to_string(listener < ports.size() ? ports[listener] : port);
+  }
 };
 
 class MockPveproxy {

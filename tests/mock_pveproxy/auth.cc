@@ -64,6 +64,10 @@ TicketAuthority::TicketAuthority(const Clock& clock, Random& random, const MockO
   random.fill(csrf_key_.data(), csrf_key_.size());
 }
 
+void TicketAuthority::forget_tickets(Random& random) {
+  random.fill(ticket_key_.data(), ticket_key_.size());
+}
+
 std::string TicketAuthority::sign(std::string_view text) const {
   return base64_encode(hmac_sha256(ticket_key_, text));
 }

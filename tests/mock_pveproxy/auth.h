@@ -50,6 +50,10 @@ class TicketAuthority {
   bool verify_vnc_ticket(std::string_view ticket, std::string_view authid, std::string_view path,
                          uint16_t port) const;
 
+  // A new signing key: every ticket issued so far (login, TFA, vncticket) stops verifying, as if
+  // all had expired (the expire_auth fault). CSRF tokens keep theirs (a new login brings one).
+  void forget_tickets(Random& random);
+
  private:
   std::string assemble(std::string_view prefix, std::optional<std::string_view> data,
                        std::string_view secret_data) const;

@@ -279,6 +279,16 @@ void MockApi::stop_guest(uint32_t vmid) {
   if (inventory_.find_guest(vmid) != nullptr) state_.stop(vmid);
 }
 
+void MockApi::expire_auth() {
+  authority_.forget_tickets(random_);
+  // A second ago (0 would mean "never expires").
+  const int64_t now = clock_.unix_seconds();
+  const int64_t past = now - 1 != 0 ? now - 1 : -1;
+  for (UserEntry& user : inventory_.users) {
+    for (TokenEntry& token : user.tokens) token.expire = past;
+  }
+}
+
 std::optional<GuestStatus> MockApi::guest_status(uint32_t vmid) {
   state_.settle(options_.ws_window_ms);
   const GuestEntry* guest = inventory_.find_guest(vmid);

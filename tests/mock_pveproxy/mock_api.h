@@ -144,6 +144,10 @@ class MockApi {
   void release_console(uint16_t port);
   // The guest powers off at once (a test hook: cut_ws=...,stop).
   void stop_guest(uint32_t vmid);
+  // Authentication goes stale at once (a test hook: the expire_auth fault): every login ticket
+  // issued so far stops verifying (a client must log in again) and every API token is revoked
+  // (its expiry is set to the past: 401 "token '…' access expired").
+  void expire_auth();
 
   const Inventory& inventory() const { return inventory_; }
   // In-process tests change the cluster while a client uses it (a token that expires).

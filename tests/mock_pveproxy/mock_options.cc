@@ -17,7 +17,7 @@ constexpr std::string_view kKnownFaults =
     "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K][,resize=WxH][,stop]"
     "[,armed][,mixed], "
     "stall_ws_after=BYTES, "
-    "refuse_vncproxy=N";
+    "refuse_vncproxy=N, restart_api=after:MS,down:MS[,times=K], expire_auth";
 
 constexpr RawFrameKind kRawKinds[] = {
     RawFrameKind::masked_frame,    RawFrameKind::rsv_bits,        RawFrameKind::huge_length,
@@ -33,7 +33,7 @@ constexpr FaultKind kFaultKinds[] = {
     FaultKind::chunk_writes,      FaultKind::tls_alert,       FaultKind::tls_renegotiate,
     FaultKind::cert_change_after, FaultKind::not_proxmox,     FaultKind::term,
     FaultKind::close_reused,      FaultKind::cut_ws,          FaultKind::stall_ws_after,
-    FaultKind::refuse_vncproxy};
+    FaultKind::refuse_vncproxy,   FaultKind::restart_api,     FaultKind::expire_auth};
 
 constexpr std::pair<TermFault, std::string_view> kTermFaults[] = {
     {TermFault::no_ok, "no_ok"},
@@ -128,6 +128,40 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
   return c;
 }
 
+// after:MS,down:MS[,times=K]; both times at most a day, `after` and `down` at least 1 ms.
+std::optional<RestartSpec> parse_restart(std::string_view arg) {
+  RestartSpec r;
+  bool after = false;
+  bool down = false;
+  while (!arg.empty()) {
+    size_t comma = arg.find(',');
+    std::string_view part = arg.substr(0, comma);
+    arg = comma == std::string_view::npos ? std::string_view() : arg.substr(comma + 1);
+    size_t sep = part.find_first_of(":=");
+    if (sep == std::string_view::npos) return std::nullopt;
+    std::string_view key = part.substr(0, sep);
+    std::optional<uint64_t> n = parse_number(part.substr(sep + 1));
+    if (!n) return std::nullopt;
+    if (key == "after" && part[sep] == ':' && !after) {
+      after = true;
+      r.after_ms = *n;
+    } else if (key == "down" && part[sep] == ':' && !down) {
+      down = true;
+      r.down_ms = *n;
+    } else if (key == "times" && part[sep] == '=') {
+      r.times = *n;
+    } else {
+      return std::nullopt;
+    }
+  }
+  constexpr uint64_t kDayMs = 24ull * 3600 * 1000;
+  if (!after || !down || r.after_ms == 0 || r.down_ms == 0 || r.after_ms > kDayMs ||
+      r.down_ms > kDayMs || r.times == 0) {
+    return std::nullopt;
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string_view fault_name(FaultKind kind) {
@@ -182,6 +216,10 @@ std::string_view fault_name(FaultKind kind) {
       return "refuse_vncproxy";
     case FaultKind::not_proxmox:
       return "not_proxmox";
+    case FaultKind::restart_api:
+      return "restart_api";
+    case FaultKind::expire_auth:
+      return "expire_auth";
   }
   return "?";
 }
@@ -235,6 +273,7 @@ Result<Fault> parse_fault(std::string_view spec) {
     case FaultKind::reset_upgrade:
     case FaultKind::tls_renegotiate:
     case FaultKind::not_proxmox:
+    case FaultKind::expire_auth:
       if (arg) return usage(prefix + "takes no argument");
       return fault;
     case FaultKind::cut_ws: {
@@ -246,6 +285,16 @@ Result<Fault> parse_fault(std::string_view spec) {
                      "(cut_ws=down:100000,rst)");
       }
       fault.cut = *c;
+      return fault;
+    }
+    case FaultKind::restart_api: {
+      std::optional<RestartSpec> r = arg ? parse_restart(*arg) : std::nullopt;
+      if (!r) {
+        return usage(prefix +
+                     "needs after:MS,down:MS (1..86400000 each), then optionally ,times=K with "
+                     "K >= 1 (restart_api=after:500,down:1500)");
+      }
+      fault.restart = *r;
       return fault;
     }
     case FaultKind::stall_ws_after:
@@ -340,6 +389,14 @@ std::optional<uint64_t> MockOptions::stall_ws_after() const {
 }
 std::optional<uint64_t> MockOptions::refuse_vncproxy() const {
   return number_of(FaultKind::refuse_vncproxy);
+}
+
+std::optional<RestartSpec> MockOptions::restart_api() const {
+  const Fault* f = find(FaultKind::restart_api);
+  return f ? std::optional<RestartSpec>(f->restart) : std::nullopt;
+}
+bool MockOptions::expire_auth() const {
+  return has(FaultKind::expire_auth);
 }
 
 std::optional<uint64_t> MockOptions::drop_ws_after() const {

@@ -48,6 +48,8 @@ enum class FaultKind {
   cut_ws,           // =WHERE[,rst][,times=K]: cut the console (see CutSpec)
   stall_ws_after,   // =BYTES: the first console goes silent after relaying BYTES toward the client
   refuse_vncproxy,  // =N: the N vncproxy calls after the first answer 503
+  restart_api,      // =after:MS,down:MS[,times=K]: pveproxy restarts (see RestartSpec)
+  expire_auth,      // at each cut_ws cut and restart_api: login tickets expire, tokens revoked
   // Terminal consoles (termproxy, server/terminal_console.h):
   term,  // =no_ok|garbage|close_mid_output|burst|refuse_token
 };
@@ -108,6 +110,20 @@ struct CutSpec {
   bool operator==(const CutSpec&) const = default;
 };
 
+// How restart_api restarts the node's pveproxy, as after an update: `after` MS after a console
+// WebSocket opened, every connection that came through the --listen address (API connections and
+// console WebSockets alike) drops and the listening socket closes, so new connections are refused;
+// `down` MS later it listens again on the same port. Login tickets issued before stay valid (the
+// node keeps its keys). Connections through --also-listen addresses (other nodes' pveproxy) are
+// not touched. It strikes `times` times (default 1; each after a console opened since the last
+// one came back).
+struct RestartSpec {
+  uint64_t after_ms = 0;
+  uint64_t down_ms = 0;
+  uint64_t times = 1;
+  bool operator==(const RestartSpec&) const = default;
+};
+
 struct Fault {
   FaultKind kind = FaultKind::slow;
   uint64_t number = 0;  // drop_ws_after / reset_after / chunk_writes bytes, slow milliseconds,
@@ -116,6 +132,7 @@ struct Fault {
   TlsAlertPoint alert = TlsAlertPoint::handshake;
   RawFrameKind raw = RawFrameKind::masked_frame;
   CutSpec cut;
+  RestartSpec restart;
 
   bool operator==(const Fault&) const = default;
 };
@@ -212,6 +229,8 @@ struct MockOptions {
   std::optional<CutSpec> cut_ws() const;
   std::optional<uint64_t> stall_ws_after() const;
   std::optional<uint64_t> refuse_vncproxy() const;
+  std::optional<RestartSpec> restart_api() const;
+  bool expire_auth() const;
   bool not_proxmox() const;
   // Whether any fault below HTTP (server/connection_faults.h) is set.
   bool has_connection_faults() const;

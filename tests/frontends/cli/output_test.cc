@@ -74,5 +74,25 @@ TEST(Output, OneConsoleKeepsItsLinesShort) {
   EXPECT_EQ(text, "pvebridge: viewer connected\n");
 }
 
+// A console the server ended and that could not be reconnected within --reconnect says so; a plain
+// end of the console keeps the short line.
+TEST(Output, AServerEndAfterAReconnectBudgetSaysTheBudgetWasSpent) {
+  Output out(false, false);
+  out.name_session(1, "web01 (100)");
+  SessionEnd end;
+  end.reason = CloseReason::server_closed;
+  end.error = Error(Errc::connection_lost,
+                    "the server ended the console; no new connection within 2 s (--reconnect; "
+                    "last attempt: connection refused)");
+  EXPECT_EQ(captured_stderr([&] { out.on_closed(1, end); }),
+            "pvebridge: console closed: the server ended the console; no new connection within 2 "
+            "s (--reconnect; last attempt: connection refused) (0 bytes from the guest, 0 bytes "
+            "to it)\n");
+  end.error = Error();
+  EXPECT_EQ(captured_stderr([&] { out.on_closed(1, end); }),
+            "pvebridge: console closed: the server ended the console (0 bytes from the guest, 0 "
+            "bytes to it)\n");
+}
+
 }  // namespace
 }  // namespace pvb

@@ -11,12 +11,14 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/core/loop.h"
 #include "engine/core/platform.h"
 #include "engine/core/random.h"
 #include "tests/fake_vm/fake_vm_screens.h"
 #include "tests/mock_pveproxy/mock_api.h"
+#include "tests/mock_pveproxy/server/api_restart.h"
 #include "tests/mock_pveproxy/server/mock_server.h"
 #include "tests/mock_pveproxy/server/qemu_consoles.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
@@ -126,12 +128,51 @@ int run(int argc, char** argv) {
       ConnectionFaults::create(api.options(), tls_config, log_line);
   if (!connection_faults.ok()) return fail(connection_faults.error(), "--fault");
   server.set_connection_faults(std::move(*connection_faults));
-  Result<std::unique_ptr<TcpListener>> listener = TcpListener::listen(
-      loop, config.listen_host, config.listen_port, [&server](std::unique_ptr<TcpTransport> t) {
-        std::string peer = t->peer_address() + ":" + std::to_string(t->peer_port());
-        server.accept(std::move(t), std::move(peer));
-      });
-  if (!listener.ok()) return fail(listener.error(), "listen");
+  // Listener 0 is --listen (this node's pveproxy; restart_api closes and reopens it), 1.. the
+  // --also-listen addresses (other nodes of the cluster). With more than one, each connection's
+  // log name says which port it came to.
+  std::vector<ServerConfig::Address> addresses = {{config.listen_host, config.listen_port}};
+  addresses.insert(addresses.end(), config.also_listen.begin(), config.also_listen.end());
+  std::vector<std::unique_ptr<TcpListener>> listeners(addresses.size());
+  auto open_listener = [&](size_t index) -> Error {
+    const bool tagged = addresses.size() > 1;
+    Result<std::unique_ptr<TcpListener>> l = TcpListener::listen(
+        loop, addresses[index].host, addresses[index].port,
+        [&server, index, tagged, &addresses](std::unique_ptr<TcpTransport> t) {
+          std::string peer = t->peer_address() + ":" + std::to_string(t->peer_port());
+          if (tagged) peer += " (on :" + std::to_string(addresses[index].port) + ")";
+          server.accept(std::move(t), std::move(peer), static_cast<int>(index));
+        });
+    if (!l.ok()) return l.error();
+    listeners[index] = std::move(*l);
+    addresses[index].port = listeners[index]->port();  // a restart listens on the same port
+    return Error();
+  };
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (Error e = open_listener(i); e.failed()) return fail(e, "listen");
+  }
+  std::unique_ptr<ApiRestart> restart;
+  if (std::optional<RestartSpec> spec = api.options().restart_api()) {
+    ApiRestart::Hooks hooks;
+    hooks.go_down = [&] {
+      listeners[0]->close();
+      listeners[0].reset();
+      auto [connections, consoles] = server.drop_listener(0);
+      log_line("restart_api: dropped " + std::to_string(connections) + " API connection(s) and " +
+               std::to_string(consoles) + " console(s); port " + std::to_string(addresses[0].port) +
+               " refuses connections");
+      if (api.options().expire_auth()) {
+        api.expire_auth();
+        log_line(
+            "restart_api: every login ticket expired, every API token revoked "
+            "(fault expire_auth)");
+      }
+    };
+    hooks.come_up = [&] { return open_listener(0); };
+    hooks.log = log_line;
+    restart = std::make_unique<ApiRestart>(loop, *spec, std::move(hooks));
+    server.set_on_console_open([&restart](const ConsoleGrant&) { restart->console_opened(); });
+  }
   // The node's SPICE proxy (3128 on Proxmox) on a free port of the same address.
   Result<std::unique_ptr<SpiceProxyServer>> spice_proxy =
       SpiceProxyServer::listen(loop, api, qemu.get(), config.listen_host, 0, log_line);
@@ -141,7 +182,9 @@ int run(int argc, char** argv) {
   auto stop = [&] {
     if (stopping) return;
     stopping = true;
-    (*listener)->close();
+    for (auto& l : listeners) {
+      if (l) l->close();
+    }
     (*spice_proxy)->close();
     server.shut_down();
     loop.stop();
@@ -188,10 +231,17 @@ int run(int argc, char** argv) {
   std::unique_ptr<StdinEofWatch> stdin_watch;
   if (config.exit_on_stdin_eof) stdin_watch = std::make_unique<StdinEofWatch>(loop, stop);
 
-  log_line("listening on " + (*listener)->address() + ":" + std::to_string((*listener)->port()) +
-           " (" + describe_options(api.options(), qemu != nullptr) + ")");
+  std::string where;
+  for (const auto& l : listeners) {
+    where += (where.empty() ? "" : ", ") + l->address() + ":" + std::to_string(l->port());
+  }
+  log_line("listening on " + where + " (" + describe_options(api.options(), qemu != nullptr) + ")");
   // Ready only now: whoever reads the line may connect (or signal us) at once.
-  ReadyInfo ready{(*listener)->port(), identity->fingerprint, *ca_file, (*spice_proxy)->port()};
+  ReadyInfo ready{
+      listeners[0]->port(), identity->fingerprint, *ca_file, (*spice_proxy)->port(), {}};
+  if (listeners.size() > 1) {
+    for (const auto& l : listeners) ready.ports.push_back(l->port());
+  }
   std::printf("%s\n", ready_line(ready, api.inventory()).c_str());
   std::fflush(stdout);
   loop.run();

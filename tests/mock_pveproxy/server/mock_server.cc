@@ -21,7 +21,7 @@ MockServer::~MockServer() {
   shut_down();
 }
 
-void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer) {
+void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer, int listener) {
   std::unique_ptr<Transport> transport = std::move(connection);
   std::shared_ptr<TlsContext> tls = tls_;
   if (connection_faults_) {
@@ -46,6 +46,7 @@ void MockServer::accept(std::unique_ptr<Transport> connection, std::string peer)
                                                std::move(peer), std::move(events));
   HttpConnection* raw = http.get();
   http_.emplace(raw, std::move(http));
+  http_listener_[raw] = listener;
   raw->start();
 }
 
@@ -54,7 +55,34 @@ void MockServer::shut_down() {
   // posted callbacks check that they are still alive).
   consoles_.clear();
   http_.clear();
+  console_listener_.clear();
+  http_listener_.clear();
   if (connection_faults_) connection_faults_->shut_down();
+}
+
+std::pair<size_t, size_t> MockServer::drop_listener(int listener) {
+  std::vector<HttpConnection*> connections;
+  for (auto& [raw, l] : http_listener_) {
+    if (l == listener) connections.push_back(const_cast<HttpConnection*>(raw));
+  }
+  std::vector<ConsoleWebsocket*> consoles;
+  for (auto& [raw, l] : console_listener_) {
+    if (l == listener) consoles.push_back(const_cast<ConsoleWebsocket*>(raw));
+  }
+  for (HttpConnection* c : connections) {
+    http_listener_.erase(c);
+    http_.erase(c);  // destroyed: its TCP connection closes
+  }
+  for (ConsoleWebsocket* c : consoles) {
+    console_listener_.erase(c);
+    auto it = consoles_.find(c);
+    if (it == consoles_.end()) continue;
+    // The node's side of the console (qm vncproxy) ends with its websocket.
+    api_.release_console(it->second->grant().port);
+    log_("console " + std::to_string(it->second->grant().port) + " dropped (restart_api)");
+    consoles_.erase(it);
+  }
+  return {connections.size(), consoles.size()};
 }
 
 ConsoleWebsocket* MockServer::find_console(uint16_t port) {
@@ -69,11 +97,14 @@ void MockServer::connection_closed(HttpConnection& connection) {
   if (it == http_.end()) return;
   loop_.defer_delete(std::move(it->second));
   http_.erase(it);
+  http_listener_.erase(&connection);
 }
 
 void MockServer::connection_upgraded(HttpConnection& connection,
                                      std::unique_ptr<Transport> transport, ByteChain leftover,
                                      ConsoleGrant grant) {
+  auto origin = http_listener_.find(&connection);
+  const int listener = origin == http_listener_.end() ? 0 : origin->second;
   connection_closed(connection);
   log_("console " + std::to_string(grant.port) + ": " + std::string(guest_kind_name(grant.type)) +
        "/" + std::to_string(grant.vmid) + " (" + std::string(console_kind_name(grant.console)) +
@@ -86,7 +117,9 @@ void MockServer::connection_upgraded(HttpConnection& connection,
   ConsoleWebsocket* raw = session.get();
   raw->set_on_cut([this](const ConsoleGrant& g, const CutSpec& cut) { console_cut(g, cut); });
   consoles_.emplace(raw, std::move(session));
+  console_listener_[raw] = listener;
   raw->start();
+  if (on_console_open_) on_console_open_(raw->grant());
 }
 
 size_t MockServer::arm_console_cuts() {
@@ -115,6 +148,11 @@ void MockServer::console_cut(const ConsoleGrant& grant, const CutSpec& cut) {
            std::to_string(cut.resize_width) + "x" + std::to_string(cut.resize_height));
     }
   }
+  if (api_.options().expire_auth()) {
+    api_.expire_auth();
+    log_("console " + std::to_string(grant.port) +
+         ": cut; every login ticket expired, every API token revoked (fault expire_auth)");
+  }
   if (cut.stop_guest) {
     api_.stop_guest(grant.vmid);
     log_("console " + std::to_string(grant.port) + ": cut; guest " + std::to_string(grant.vmid) +
@@ -131,6 +169,7 @@ void MockServer::console_done(ConsoleWebsocket& session, const ConsoleSummary& s
     loop_.defer_delete(std::move(it->second));
     consoles_.erase(it);
   }
+  console_listener_.erase(&session);
   if (on_console_end_) on_console_end_(summary);
 }
 

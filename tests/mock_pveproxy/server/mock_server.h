@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/core/clock.h"
@@ -34,7 +35,9 @@ class MockServer {
   MockServer& operator=(const MockServer&) = delete;
 
   // A new client connection, not started yet. `peer` names it in the log ("127.0.0.1:40000").
-  void accept(std::unique_ptr<Transport> connection, std::string peer);
+  // `listener` says which of the program's listening addresses took it (0: --listen, 1.. the
+  // --also-listen ones), so a restart of one drops only its connections.
+  void accept(std::unique_ptr<Transport> connection, std::string peer, int listener = 0);
   // The faults below HTTP (null: none); consulted for every connection accepted from now on.
   void set_connection_faults(std::unique_ptr<ConnectionFaults> faults) {
     connection_faults_ = std::move(faults);
@@ -44,6 +47,14 @@ class MockServer {
   // it from outside their callbacks. Nothing is released in the API: the process is about to
   // exit.
   void shut_down();
+  // Drops every connection and console that came through `listener` now, as a pveproxy that
+  // restarts does (restart_api); their consoles are released in the API. Call it from outside
+  // their callbacks (a timer). Returns how many HTTP connections and consoles went.
+  std::pair<size_t, size_t> drop_listener(int listener);
+  // Called each time a console WebSocket opens (after its 101).
+  void set_on_console_open(std::function<void(const ConsoleGrant&)> cb) {
+    on_console_open_ = std::move(cb);
+  }
 
   size_t http_connections() const { return http_.size(); }
   // Connections whose transport came up (with TLS: completed handshakes), since the start.
@@ -77,6 +88,10 @@ class MockServer {
   std::map<ConsoleWebsocket*, std::unique_ptr<ConsoleWebsocket>> consoles_;
   std::vector<ConsoleSummary> finished_;
   std::function<void(const ConsoleSummary&)> on_console_end_;
+  std::function<void(const ConsoleGrant&)> on_console_open_;
+  // Which listener each connection and console came through (see accept()).
+  std::map<const HttpConnection*, int> http_listener_;
+  std::map<const ConsoleWebsocket*, int> console_listener_;
   uint64_t connections_up_ = 0;
   uint64_t consoles_opened_ = 0;  // console WebSockets so far (the reconnect faults count them)
 };

@@ -25,6 +25,11 @@ std::string ready_line(const ReadyInfo& info, const Inventory& inventory) {
   JsonWriter w;
   w.begin_object();
   w.key("port").value(int64_t{info.port});
+  if (!info.ports.empty()) {
+    w.key("ports").begin_array();
+    for (uint16_t p : info.ports) w.value(int64_t{p});
+    w.end_array();
+  }
   w.key("fingerprint").value(format_fingerprint(info.fingerprint));
   w.key("ca_file").value(info.ca_file);
   if (info.spice_proxy_port != 0) w.key("spice_proxy_port").value(int64_t{info.spice_proxy_port});

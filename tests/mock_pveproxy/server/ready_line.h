@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/io/fingerprint.h"
 #include "tests/mock_pveproxy/inventory.h"
@@ -20,6 +21,8 @@ struct ReadyInfo {
   Sha256Fingerprint fingerprint{};
   std::string ca_file;
   uint16_t spice_proxy_port = 0;  // the mock spiceproxy (0: none)
+  // With --also-listen: every listening port, `port` first ("ports":[...]; empty: not printed).
+  std::vector<uint16_t> ports;
 };
 
 // Without the trailing newline. `user` is root@pam when the inventory has it, else its first user;

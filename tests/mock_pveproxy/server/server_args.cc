@@ -10,7 +10,8 @@
 namespace pvb::mock {
 
 const char* const kServerUsage =
-    "usage: mock-pveproxy [--listen HOST:PORT] [--inventory FILE] [--state-dir DIR]\n"
+    "usage: mock-pveproxy [--listen HOST:PORT] [--also-listen HOST:PORT]...\n"
+    "                     [--inventory FILE] [--state-dir DIR]\n"
     "                     [--cert FILE --key FILE] [--leaf-only] [--cluster-ca FILE]\n"
     "                     [--fault NAME[=ARG]]... [--old-pveproxy]\n"
     "                     [--generation old|middle|new] [--pve-version V] [--vnc-password P]\n"
@@ -24,9 +25,13 @@ const char* const kServerUsage =
     "A stand-in for Proxmox VE's pveproxy (REST API and console websockets) for tests and\n"
     "benchmarks. Prints one JSON line when ready: port, fingerprint, ca_file, user, password,\n"
     "api_token, totp_user, totp_password, totp_secret, spice_proxy_port (its spiceproxy, the\n"
-    "node's 3128). Logs go to stderr. Runs until "
-    "SIGINT/SIGTERM.\n"
+    "node's 3128); with --also-listen also ports (every listening port, --listen's first).\n"
+    "Logs go to stderr. Runs until SIGINT/SIGTERM.\n"
     "  --listen HOST:PORT        loopback address (default 127.0.0.1:0 = any free port)\n"
+    "  --also-listen HOST:PORT   listen there too, as another node's pveproxy of the same\n"
+    "                            cluster (same guests, tickets, certificate; repeatable; port 0 =\n"
+    "                            any free one); its connections are logged as PEER (on :PORT);\n"
+    "                            restart_api leaves it alone\n"
     "  --inventory FILE          cluster JSON (default: the built-in cluster)\n"
     "  --state-dir DIR           where ca.pem is written (default: a private temporary directory,\n"
     "                            removed at exit)\n"
@@ -52,7 +57,12 @@ const char* const kServerUsage =
     "                            cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst]\n"
     "                            [,times=K][,resize=WxH][,stop][,armed][,mixed],\n"
     "                            stall_ws_after=BYTES,\n"
-    "                            refuse_vncproxy=N\n"
+    "                            refuse_vncproxy=N,\n"
+    "                            restart_api=after:MS,down:MS[,times=K] (MS after a console\n"
+    "                            opened, --listen drops every connection and refuses new ones\n"
+    "                            for down MS, then listens again; tickets stay valid),\n"
+    "                            expire_auth (at each cut_ws cut and restart_api every login\n"
+    "                            ticket expires and every API token is revoked)\n"
     "                            (repeatable; see README.md)\n"
     "  --tls-backend NAME        openssl (default: fast enough to be the far end of the\n"
     "                            throughput benchmark) or mbedtls\n"
@@ -110,20 +120,21 @@ std::optional<T> parse_int(std::string_view s) {
   return v;
 }
 
-// HOST:PORT, IPv6 literals in brackets: [::1]:8006.
-Error parse_listen(std::string_view s, ServerConfig& config) {
+// HOST:PORT, IPv6 literals in brackets: [::1]:8006. `flag` names the flag in the error.
+Result<ServerConfig::Address> parse_address(std::string_view flag, std::string_view s) {
   size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos)
-    return usage("--listen wants HOST:PORT, got " + std::string(s));
+  if (colon == std::string_view::npos) {
+    return usage(std::string(flag) + " wants HOST:PORT, got " + std::string(s));
+  }
   std::string_view host = s.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   std::optional<uint16_t> port = parse_int<uint16_t>(s.substr(colon + 1));
-  if (host.empty() || !port) return usage("--listen wants HOST:PORT, got " + std::string(s));
-  config.listen_host = std::string(host);
-  config.listen_port = *port;
-  return Error();
+  if (host.empty() || !port) {
+    return usage(std::string(flag) + " wants HOST:PORT, got " + std::string(s));
+  }
+  return ServerConfig::Address{std::string(host), *port};
 }
 
 // Flags taking a number, and where each one goes.
@@ -224,20 +235,28 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     for (const TimerFlag& t : kTimerFlags) {
       if (t.name == arg) timer = &t;
     }
-    bool known =
-        timer != nullptr || arg == "--listen" || arg == "--inventory" || arg == "--state-dir" ||
-        arg == "--cert" || arg == "--key" || arg == "--fault" || arg == "--cluster-ca" ||
-        arg == "--qemu-binary" || arg == "--tls-backend" || arg == "--console-ports" ||
-        arg == "--generation" || arg == "--pve-version" || arg == "--vnc-password" ||
-        arg == "--fake-vm-freeze-at" || arg == "--fake-vm-tick-ms" || arg == "--fake-vm-dump-dir" ||
-        arg == "--fake-vm-key-log" || arg == "--spice-x509-dir" || arg == "--spice-host-subject";
+    bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
+                 arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
+                 arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
+                 arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
+                 arg == "--vnc-password" || arg == "--fake-vm-freeze-at" ||
+                 arg == "--fake-vm-tick-ms" || arg == "--fake-vm-dump-dir" ||
+                 arg == "--fake-vm-key-log" || arg == "--spice-x509-dir" ||
+                 arg == "--spice-host-subject" || arg == "--also-listen";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
     if (timer != nullptr) {
       if (Error e = set_timer(*timer, *v, c.api); e.failed()) return e;
-    } else if (arg == "--listen") {
-      if (Error e = parse_listen(*v, c); e.failed()) return e;
+    } else if (arg == "--listen" || arg == "--also-listen") {
+      Result<ServerConfig::Address> a = parse_address(arg, *v);
+      if (!a.ok()) return a.error();
+      if (arg == "--also-listen") {
+        c.also_listen.push_back(std::move(*a));
+      } else {
+        c.listen_host = std::move(a->host);
+        c.listen_port = a->port;
+      }
     } else if (arg == "--fault") {
       if (Error e = c.api.add_fault(*v); e.failed()) return e;
     } else if (arg == "--generation") {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "tests/mock_pveproxy/mock_options.h"
@@ -15,6 +16,14 @@ namespace pvb::mock {
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;
+  // --also-listen HOST:PORT (repeatable): more listening addresses of the same cluster, as other
+  // nodes' pveproxy would be (same inventory, guests, tickets and certificate). restart_api does
+  // not touch them. Their connections are logged as "PEER (on :PORT)".
+  struct Address {
+    std::string host;
+    uint16_t port = 0;
+  };
+  std::vector<Address> also_listen;
   std::string inventory_file;  // empty: the built-in default cluster
   std::string state_dir;       // empty: a private temporary directory, removed at exit
   std::string cert_file;       // both empty: a CA and a leaf are generated at start

@@ -90,6 +90,22 @@ TEST_F(ApiTest, TicketExpiresAfterTwoHours) {
   EXPECT_EQ(r.reason, "permission denied - invalid PVE ticket");
 }
 
+// The expire_auth fault's hook: tickets issued before stop verifying at once, a new login works,
+// and every API token is refused as expired.
+TEST_F(ApiTest, ExpireAuthInvalidatesEveryTicketAndRevokesEveryToken) {
+  ASSERT_EQ(call("GET", "/api2/json/version", token_headers()).status, 200);
+  api().expire_auth();
+  MockResponse r = get("/version");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.reason, "permission denied - invalid PVE ticket");
+  MockResponse t = call("GET", "/api2/json/version", token_headers());
+  EXPECT_EQ(t.status, 401);
+  EXPECT_EQ(t.reason, "token 'pvebridge' access expired");
+  Session again = login("root@pam", kRootPassword);
+  EXPECT_EQ(get("/version", &again).status, 200);
+  EXPECT_EQ(post("/nodes/pve1/qemu/100/vncproxy", "", &again).status, 200);
+}
+
 TEST_F(ApiTest, CookieWithoutUrlEncodingStillWorks) {
   HttpHeaders h;
   h.add("Cookie", "foo=bar; PVEAuthCookie=" + root_.ticket);

@@ -102,6 +102,51 @@ TEST(ParseFault, CutWsCanWaitToBeArmedAndMixItsKinds) {
   }
 }
 
+TEST(ParseFault, RestartApiTakesWhenHowLongAndHowOften) {
+  Result<Fault> f = parse_fault("restart_api=after:500,down:1500");
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  EXPECT_EQ(f->kind, FaultKind::restart_api);
+  EXPECT_EQ(f->restart, (RestartSpec{500, 1500, 1}));
+  // In any order; times=K.
+  Result<Fault> g = parse_fault("restart_api=down:86400000,times=3,after:1");
+  ASSERT_TRUE(g.ok()) << g.error().message();
+  EXPECT_EQ(g->restart, (RestartSpec{1, 86400000, 3}));
+  for (const char* bad :
+       {"restart_api", "restart_api=", "restart_api=after:500", "restart_api=down:500",
+        "restart_api=after:0,down:5", "restart_api=after:5,down:0", "restart_api=after:5,down:x",
+        "restart_api=after:5,down:86400001", "restart_api=after:5,down:5,times=0",
+        "restart_api=after:5,down:5,times:2", "restart_api=after=5,down:5",
+        "restart_api=after:5,after:6,down:5", "restart_api=after:5,down:5,rst"}) {
+    Result<Fault> r = parse_fault(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::usage) << bad;
+  }
+  EXPECT_NE(parse_fault("restart_api=x").error().message().find("after:MS,down:MS"),
+            std::string::npos);
+}
+
+TEST(ParseFault, ExpireAuthTakesNoArgument) {
+  Result<Fault> f = parse_fault("expire_auth");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->kind, FaultKind::expire_auth);
+  EXPECT_FALSE(parse_fault("expire_auth=1").ok());
+}
+
+TEST(MockOptions, RestartApiAndExpireAuthAreReportedOnce) {
+  MockOptions o;
+  EXPECT_FALSE(o.restart_api());
+  EXPECT_FALSE(o.expire_auth());
+  ASSERT_TRUE(o.add_fault("restart_api=after:10,down:20,times=2").ok());
+  ASSERT_TRUE(o.add_fault("expire_auth").ok());
+  ASSERT_TRUE(o.restart_api());
+  EXPECT_EQ(*o.restart_api(), (RestartSpec{10, 20, 2}));
+  EXPECT_TRUE(o.expire_auth());
+  // Neither is a fault below HTTP.
+  EXPECT_FALSE(o.has_connection_faults());
+  EXPECT_EQ(o.add_fault("restart_api=after:1,down:1").code(), Errc::usage);
+  EXPECT_EQ(o.add_fault("expire_auth").code(), Errc::usage);
+}
+
 TEST(MockOptions, AccessorsReflectAddedFaults) {
   MockOptions o;
   EXPECT_FALSE(o.drop_ws_after());

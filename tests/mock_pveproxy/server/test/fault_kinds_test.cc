@@ -370,5 +370,44 @@ TEST(ConnectionFaults, CertificateChangesAfterTheFirstConnection) {
   EXPECT_TRUE(h.log_contains("served with the second certificate"));
 }
 
+// restart_api's drop (server/api_restart.h): the console and the kept-alive API connection of
+// listener 0 go, their console port is free again in the API, and a connection of another
+// listener stays. Each console that opens is reported (the restart is counted from it).
+TEST(ListenerDrop, DropsOnlyThatListenersConnectionsAndReleasesTheirConsoles) {
+  Harness h;
+  int opened = 0;
+  h.server->set_on_console_open([&](const ConsoleGrant& g) {
+    EXPECT_EQ(g.vmid, 100u);
+    ++opened;
+  });
+  RawWsClient console(h, 100);
+  ASSERT_TRUE(console.ok);
+  EXPECT_EQ(opened, 1);
+  ASSERT_EQ(h.api->open_consoles(), 1u);
+  Collector kept;  // an idle kept-alive API connection of listener 0
+  std::unique_ptr<Transport> idle = h.connect(kept);
+  Collector other;  // and one of listener 1 (another node)
+  auto [client_end, server_end] = make_mem_pipe(h.loop);
+  h.server->accept(std::move(server_end), "other-node-client", 1);
+  client_end->set_sink(&other);
+  client_end->start();
+  h.run_until([] { return false; });
+  ASSERT_EQ(h.server->http_connections(), 2u);
+
+  EXPECT_EQ(h.server->drop_listener(2), (std::pair<size_t, size_t>{0, 0}));
+  EXPECT_EQ(h.server->drop_listener(0), (std::pair<size_t, size_t>{1, 1}));
+  ASSERT_TRUE(h.run_until([&] { return console.collector.closed && kept.closed; }));
+  EXPECT_EQ(h.server->console_sessions(), 0u);
+  EXPECT_EQ(h.api->open_consoles(), 0u);
+  EXPECT_TRUE(h.log_contains("dropped (restart_api)"));
+  EXPECT_FALSE(other.closed);
+  EXPECT_EQ(h.server->http_connections(), 1u);
+  // The other listener's connection still gets answers.
+  ByteChain req(http_request("GET", "/api2/json/version", {{"Authorization", token_auth()}}));
+  client_end->write(req);
+  ASSERT_TRUE(h.run_until([&] { return !parse_replies(other.data).empty(); }));
+  EXPECT_EQ(parse_replies(other.data)[0].status, 200);
+}
+
 }  // namespace
 }  // namespace pvb::mock::test

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/core/json.h"
+#include "tests/mock_pveproxy/server/api_restart.h"
 #include "tests/mock_pveproxy/server/close_frame_filter.h"
 #include "tests/mock_pveproxy/server/frame_rules.h"
 #include "tests/mock_pveproxy/server/ready_line.h"
@@ -154,6 +155,81 @@ WsFrameInfo frame(bool fin, uint8_t rsv, uint8_t opcode, bool masked, uint64_t l
   return WsFrameInfo{fin, rsv, opcode, masked, length};
 }
 
+TEST(ServerArgs, AlsoListenIsRepeatable) {
+  Result<ParsedArgs> none = parse({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->config.also_listen.empty());
+  Result<ParsedArgs> a = parse(
+      {"--listen", "127.0.0.1:8006", "--also-listen", "127.0.0.1:0", "--also-listen=[::1]:9"});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  EXPECT_EQ(a->config.listen_port, 8006);
+  ASSERT_EQ(a->config.also_listen.size(), 2u);
+  EXPECT_EQ(a->config.also_listen[0].host, "127.0.0.1");
+  EXPECT_EQ(a->config.also_listen[0].port, 0);
+  EXPECT_EQ(a->config.also_listen[1].host, "::1");
+  EXPECT_EQ(a->config.also_listen[1].port, 9);
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"--also-listen"}, {"--also-listen", "8006"}, {"--also-listen", "h:x"}}) {
+    Result<ParsedArgs> r = parse(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), Errc::usage);
+    EXPECT_NE(r.error().message().find("--also-listen"), std::string::npos) << r.error().message();
+  }
+  Result<ParsedArgs> f = parse({"--fault", "restart_api=after:5,down:6", "--fault", "expire_auth"});
+  ASSERT_TRUE(f.ok()) << f.error().message();
+  EXPECT_EQ(f->config.api.restart_api()->down_ms, 6u);
+  EXPECT_TRUE(f->config.api.expire_auth());
+}
+
+// restart_api's schedule: a console arms one restart (more consoles meanwhile do not add any);
+// the API goes down, comes back, and only a console after that arms the next, up to `times`.
+TEST(ApiRestartUnit, OneRestartPerConsoleOpenedSinceTheLastCameBackUpToTimes) {
+  Loop loop;
+  std::vector<std::string> events;
+  ApiRestart::Hooks hooks;
+  hooks.go_down = [&] { events.push_back("down"); };
+  hooks.come_up = [&] {
+    events.push_back("up");
+    return Error();
+  };
+  hooks.log = [](const std::string&) {};
+  ApiRestart restart(loop, RestartSpec{1, 1, 2}, std::move(hooks));
+  restart.console_opened();
+  restart.console_opened();  // already armed
+  ASSERT_TRUE(loop.run_until([&] { return events.size() == 2; }));
+  EXPECT_EQ(events, (std::vector<std::string>{"down", "up"}));
+  EXPECT_FALSE(loop.run_until([&] { return events.size() > 2; })) << "nothing armed it again";
+  restart.console_opened();
+  ASSERT_TRUE(loop.run_until([&] { return events.size() == 4; }));
+  EXPECT_EQ(restart.restarts(), 2u);
+  restart.console_opened();  // times=2: done
+  EXPECT_FALSE(loop.run_until([&] { return events.size() > 4; }));
+  EXPECT_EQ(restart.restarts(), 2u);
+}
+
+// A port taken while the API was down: it stays down (and says so), and no further restart.
+TEST(ApiRestartUnit, APortTakenMeanwhileLeavesTheApiDown) {
+  Loop loop;
+  int downs = 0;
+  int ups = 0;
+  std::vector<std::string> logs;
+  ApiRestart::Hooks hooks;
+  hooks.go_down = [&] { ++downs; };
+  hooks.come_up = [&] {
+    ++ups;
+    return Error(Errc::io, "address in use");
+  };
+  hooks.log = [&](const std::string& line) { logs.push_back(line); };
+  ApiRestart restart(loop, RestartSpec{1, 1, 3}, std::move(hooks));
+  restart.console_opened();
+  ASSERT_TRUE(loop.run_until([&] { return ups == 1; }));
+  restart.console_opened();
+  EXPECT_FALSE(loop.run_until([&] { return downs > 1; }));
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.back().find("cannot listen again: address in use"), std::string::npos)
+      << logs.back();
+}
+
 TEST(ServerArgs, ReconnectFaults) {
   Result<ParsedArgs> a = parse({"--fault", "cut_ws=random:5000,rst,times=0", "--fault",
                                 "stall_ws_after=100", "--fault", "refuse_vncproxy=2"});
@@ -223,6 +299,12 @@ TEST(ReadyLine, CarriesTheInventorysCredentials) {
   EXPECT_EQ(*json_string(r, "totp_password", ""), "totp-password");
   EXPECT_EQ(*json_string(r, "totp_secret", ""), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
   EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line.find("\"ports\""), std::string::npos) << "one listener: no ports";
+  info.ports = {40123, 40124};
+  Result<JsonDocument> two =
+      JsonDocument::parse(ready_line(info, Inventory::builtin_default()), "ready line");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(simdjson::minify(two->root()["ports"]), "[40123,40124]");
 
   Inventory bare;
   UserEntry bob;
