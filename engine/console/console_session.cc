@@ -276,22 +276,24 @@ void ConsoleSession::upstream_failed(int client_id, const Error& e, bool clean) 
                              : owner        ? owner->upstream.get()
                                             : spare_.get();
   const bool was_ready = prepared && prepared->ready();
-  // The pre-opened upstream died while nobody used it (once ready, or lost on the way there
-  // while reconnecting is on): the next client gets a fresh one, and the user never knew.
-  const bool lost_on_the_way = (clean || e.code() == Errc::connection_lost) &&
-                               options_.reconnect_ms > 0 && !permanent_failure(e);
-  if (client_id == 0 && !owner && (was_ready || lost_on_the_way) && !options_.passthrough) {
+  if (client_id == 0 && !owner && was_ready && !options_.passthrough) {
+    // The pre-opened upstream died while nobody used it: the next client gets a fresh one.
     log("the prepared console connection ended (" + e.message() + "); a new one opens on demand");
     spare_.reset();
     return;
   }
-  if (client_id == 0 && owner && !was_ready && lost_on_the_way && !options_.passthrough &&
-      options_.mode == SessionMode::connect) {
-    // A viewer took it while it opened: it gets one more, its own (a second loss ends it).
+  // Lost on its way to ready (a reset, the node closing it): with reconnecting on, one glitch is
+  // hidden by opening it again at once, for nobody yet or for the viewer that took it while it
+  // opened. Once: a node that does it again gets the error shown as before.
+  const bool lost = (clean || e.code() == Errc::connection_lost) && !permanent_failure(e);
+  if (client_id == 0 && lost && !was_ready && options_.reconnect_ms > 0 && !prepared_reopened_ &&
+      !options_.passthrough && options_.mode == SessionMode::connect) {
+    prepared_reopened_ = true;
     log("the console connection was lost while it opened (" + e.message() + "); opening another");
-    loop_.defer_delete(std::move(owner->upstream));
-    owner->upstream = make_upstream(owner->id);
-    owner->upstream->open();
+    std::unique_ptr<Upstream>& slot = owner ? owner->upstream : spare_;
+    loop_.defer_delete(std::move(slot));
+    slot = make_upstream(owner ? owner->id : 0);
+    slot->open();
     return;
   }
   if (options_.mode == SessionMode::serve && owner) {

@@ -265,6 +265,7 @@ class ConsoleSession {
   // window lets the exit be the reason (and its code count) rather than "client closed".
   Timer viewer_exit_wait_;
   SessionEnd end_;
+  bool prepared_reopened_ = false;  // the prepared upstream was lost opening and reopened
   AliveToken alive_;
 };
 
