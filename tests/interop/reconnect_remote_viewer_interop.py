@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""Interop: the real remote-viewer stays connected while pvebridge reconnects the console
+upstream (issue 14), its window compared pixel for pixel with the fake VM's screen after each cut.
+
+`pvebridge connect web01 --json --verbose` launches remote-viewer (virt-viewer, gtk-vnc) on a
+private Xvfb; the mock's fake VM is frozen and dumps its screen on SIGUSR1 (as in
+rfb_viewers_interop.py). The mock cuts armed consoles: SIGUSR2 arms the cut of the console open
+at that moment and steps the frozen screen (the picture changes).
+
+Modes:
+  cuts    --fault cut_ws=random:3000,armed,mixed,times=20: twenty cuts, cycling through down at
+          a random offset by TCP RST, the same by a WebSocket Close, up by RST, up by a Close.
+          For each: SIGUSR2 every 0.3 s until pvebridge says `reconnecting`, then `reconnected`,
+          then the window must come to show exactly the VM's current screen.
+  resize  --fault cut_ws=random:3000,armed,rst,resize=800x600: the guest's screen becomes
+          800x600 as its console is cut; after `reconnected` the window must show exactly the
+          VM's new 800x600 screen (remote-viewer resizes its window to the new size).
+  dialog-check
+          the window check itself: remote-viewer on a .vv whose port refuses shows its error
+          dialog, and the check must report it (no pvebridge needed).
+
+In both, at every look at the window: remote-viewer runs, shows no other top-level window (a
+dialog) and its main window stays mapped, and pvebridge reports nothing but `reconnecting` and
+`reconnected` (no client_closed, no viewer_exited). What a lost connection looks like in
+remote-viewer 11 (found by killing pvebridge under it, by a cut with --reconnect 0, and by a
+bridge that broke the Tight zlib streams: "Failure decompressing data"): once its VNC session
+was initialized, it hides its window and exits 0, with no dialog; before that, it shows the
+dialog "Unable to connect to the graphic server" (mode dialog-check proves the window check
+reports that dialog). Then the window is closed as a user does: pvebridge exits 0 and its `closed`
+event counts the reconnects. The node's password and any VNC ticket appear neither in the .vv
+nor in pvebridge's output.
+
+Exit status: 0 passed, 1 failed, 77 skipped (Xvfb, remote-viewer or libX11/libXtst missing).
+Every wait has a deadline; everything started is stopped.
+"""
+
+import argparse
+import json
+import os
+import socket
+import signal
+import subprocess
+import sys
+import time
+
+import remote_viewer_interop as rvi
+import rfb_viewers_interop as rfb
+import screen_picture
+import viewer_user
+from processes import Deadline, LineReader, TestFailure, wait_exit
+from x11_display import X11Error
+
+CUTS = 20
+FAULTS = {
+    "cuts": "cut_ws=random:3000,armed,mixed,times=%d" % CUTS,
+    "resize": "cut_ws=random:3000,armed,rst,resize=800x600",
+}
+_ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
+_PER_CUT_SECONDS = 15.0
+_POLL_SECONDS = 0.1
+
+
+def log(message):
+    print("reconnect-interop: " + message, flush=True)
+
+
+def split_windows(display, main_id):
+    """(the main window or None, every other mapped top-level window). remote-viewer's dialogs
+    are top-level windows of their own; nothing else draws on this private display."""
+    windows = display.top_level_windows()
+    main = next((w for w in windows if w.id == main_id), None)
+    return main, [w for w in windows if w.id != main_id]
+
+
+def expect_main_window_only(session, main_id, label):
+    """The main window; TestFailure (with a screenshot) if it is not mapped or anything else
+    is: a dialog, or remote-viewer's window hidden as it does when its connection ends."""
+    main, others = split_windows(session.display, main_id)
+    if main is not None and not others:
+        return main
+    png = session.log_path("dialog-%s.png" % label)
+    screen_picture.write_png(session.display.capture(), png)
+    seen = ", ".join("%r (%s, %dx%d)" % (w.title, w.wm_class, w.width, w.height) for w in others)
+    what = ("remote-viewer shows another window besides its main one: " + seen if main else
+            "remote-viewer's main window is gone" + (", it shows " + seen if seen else ""))
+    raise TestFailure("%s: %s (screen %s)" % (label, what, png))
+
+
+def _proc_stat(pid):
+    """(command, state, parent pid) of a process from /proc, or None once it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return stat[stat.index("(") + 1:stat.rindex(")")], fields[0], int(fields[1])
+
+
+def viewer_pids(bridge_pid):
+    """pvebridge's remote-viewer children (running, not zombies)."""
+    stats = {int(e): _proc_stat(e) for e in os.listdir("/proc") if e.isdigit()}
+    return [pid for pid, st in stats.items()
+            if st and st[0] == "remote-viewer" and st[1] != "Z" and st[2] == bridge_pid]
+
+
+class Viewer:
+    """remote-viewer as the test watches it: its main window and pvebridge's events."""
+
+    def __init__(self, session, bridge, events, window):
+        self.session, self.bridge, self.events = session, bridge, events
+        self.window = window
+        pids = viewer_pids(bridge.pid)
+        if len(pids) != 1:
+            raise TestFailure("pvebridge has %d remote-viewer children" % len(pids))
+        self.pid = pids[0]
+
+    def look(self, label):
+        """The main window as it is now, after checking that remote-viewer is still there and
+        shows nothing else: no dialog, its main window mapped, it and pvebridge running."""
+        main = expect_main_window_only(self.session, self.window.id, label)
+        if self.bridge.poll() is not None:
+            raise TestFailure("%s: pvebridge exited %d" % (label, self.bridge.returncode))
+        if self.pid not in viewer_pids(self.bridge.pid):
+            raise TestFailure("%s: remote-viewer (pid %d) is not running" % (label, self.pid))
+        self.window = main
+        return main
+
+    def next_event(self, seconds, label):
+        """The next --json event within `seconds` or None; anything but reconnecting or
+        reconnected (the viewer gone, an error, the session closing) fails the test."""
+        line = self.events.line_within(seconds, "pvebridge's next event (%s)" % label)
+        if line is None:
+            return None
+        event = json.loads(line)
+        if event.get("event") not in ("reconnecting", "reconnected"):
+            raise TestFailure("%s: pvebridge reported %r" % (label, event))
+        return event
+
+    def cut(self, mock, label):
+        """Arms and steps until a cut strikes, then waits for the reconnect."""
+        deadline = Deadline(_PER_CUT_SECONDS)
+        event, steps = None, 0
+        while event is None:
+            if deadline.expired():
+                raise TestFailure("%s: no cut struck after %d steps" % (label, steps))
+            mock.send_signal(signal.SIGUSR2)
+            steps += 1
+            event = self.next_event(_ARM_EVERY_SECONDS, label)
+        if event["event"] != "reconnecting":
+            raise TestFailure("%s: %r before any reconnecting" % (label, event))
+        first = event
+        while event["event"] != "reconnected":
+            event = self.next_event(deadline.left(), label)
+            if event is None:
+                raise TestFailure("%s: no reconnected within %.0f s of %r" %
+                                  (label, _PER_CUT_SECONDS, first))
+        log("%s: cut after %d steps (%s), reconnected after %d attempts in %d ms" %
+            (label, steps, first.get("reason"), event.get("attempts"),
+             event.get("downtime_ms")))
+
+    def await_screen(self, vm, label):
+        """Polls the window until it contains exactly `vm` (the VM's screen), checking at every
+        look that no dialog appeared."""
+        deadline = Deadline(_PER_CUT_SECONDS)
+        png = self.session.log_path("viewer-%s.png" % label)
+        image = None
+        while True:
+            w = self.look(label)
+            try:
+                image = self.session.display.capture(w.x, w.y, w.width, w.height)
+            except X11Error as e:
+                log("capture failed (window changing?): %s" % e)
+                image = None
+            if image is not None and rfb.find_exact(image, vm) is not None:
+                screen_picture.write_png(image, png)
+                return w
+            if deadline.expired():
+                break
+            time.sleep(deadline.left(_POLL_SECONDS))
+        if image is not None:
+            screen_picture.write_png(image, png)
+        raise TestFailure("%s: remote-viewer's window (%dx%d) never showed the VM's %dx%d screen "
+                          "exactly (see %s)" % (label, w.width, w.height, vm.width, vm.height,
+                                                png))
+
+
+def start(session, fault):
+    mock, ready, dump_dir = rfb.start_frozen_mock(session, ("--fault", fault))
+    env = dict(session.env, PVE_API_TOKEN=ready["api_token"])
+    argv = [session.args.pvebridge, "connect", rfb.GUEST, "--host",
+            "127.0.0.1:%d" % ready["port"], "--fingerprint", ready["fingerprint"], "--json",
+            "--verbose"]
+    bridge = session.procs.start("pvebridge", argv, session.log_path("pvebridge.log"), env=env,
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    events = LineReader(bridge.stdout, session.log_path("pvebridge-stdout.log"))
+    listening = rfb.next_event(events, session, "listening")
+    _, vv_text = rfb.vv_password(listening["vv_file"])
+    rfb.check_no_node_secret(vv_text, "the .vv")
+    rfb.next_event(events, session, "client_connected")
+    sighting = viewer_user.await_picture(session.display, rfb.GUEST, session.deadline,
+                                         session.log_path("viewer.png"), log)
+    viewer = Viewer(session, bridge, events, sighting.window)
+    vm = rfb.dump_screen(session, mock, dump_dir)
+    viewer.await_screen(vm, "first")
+    log("remote-viewer's window 0x%x shows the VM's screen exactly" % viewer.window.id)
+    return mock, dump_dir, viewer, vm
+
+
+def run_cuts(session):
+    mock, dump_dir, viewer, vm = start(session, FAULTS["cuts"])
+    for i in range(1, CUTS + 1):
+        label = "cut-%02d" % i
+        viewer.cut(mock, label)
+        before, vm = vm, rfb.dump_screen(session, mock, dump_dir)
+        if vm.rgb == before.rgb:  # else an old picture would pass
+            raise TestFailure("%s: the VM's screen did not change across the cut" % label)
+        viewer.await_screen(vm, label)
+    screen_picture.write_png(session.display.capture(), session.log_path("after-cuts.png"))
+    finish(session, viewer, CUTS)
+
+
+def run_resize(session):
+    mock, dump_dir, viewer, _ = start(session, FAULTS["resize"])
+    before = (viewer.window.width, viewer.window.height)
+    viewer.cut(mock, "resize")
+    vm = rfb.dump_screen(session, mock, dump_dir)
+    if (vm.width, vm.height) != (800, 600):
+        raise TestFailure("the VM's screen is %dx%d after the cut, not 800x600" %
+                          (vm.width, vm.height))
+    w = viewer.await_screen(vm, "resize")
+    log("remote-viewer's window went from %dx%d to %dx%d and shows the VM's 800x600 screen "
+        "exactly" % (before + (w.width, w.height)))
+    finish(session, viewer, 1)
+
+
+def finish(session, viewer, reconnects):
+    """Closes the window as a user does: pvebridge exits 0 and counts the reconnects."""
+    bridge = viewer.bridge
+    viewer.look("before-close")
+    event = viewer.next_event(0, "before-close")
+    if event is not None:
+        raise TestFailure("before the close, pvebridge reported %r" % event)
+    viewer_user.close_like_a_user(session.display, viewer.window,
+                                  lambda: bridge.poll() is not None, session.deadline,
+                                  session.log_path("close-dialog.png"), log)
+    code = wait_exit(bridge, session.deadline, "pvebridge")
+    lines = viewer.events.rest(session.deadline, "the end of pvebridge's output")
+    if code != 0:
+        raise TestFailure("pvebridge exited %d after the viewer was closed" % code)
+    closed = [json.loads(l) for l in lines if '"event":"closed"' in l]
+    if len(closed) != 1 or closed[0].get("reconnects") != reconnects:
+        raise TestFailure("expected one closed event with reconnects %d: %r" %
+                          (reconnects, lines))
+    for path in (session.log_path("pvebridge-stdout.log"), session.log_path("pvebridge.log")):
+        with open(path, errors="replace") as f:
+            rfb.check_no_node_secret(f.read(), path)
+    log("pvebridge exited 0 after %d reconnects; no node secret in the .vv or its output" %
+        reconnects)
+
+
+def run_dialog_check(session):
+    """The check above on a real remote-viewer dialog: remote-viewer on a .vv whose port
+    refuses shows "Unable to connect to the graphic server"; the check must report it."""
+    with socket.socket() as s:  # a port that was free a moment ago refuses connections
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    vv = session.log_path("refused.vv")
+    with open(vv, "w") as f:
+        f.write("[virt-viewer]\ntype=vnc\nhost=127.0.0.1\nport=%d\n" % port)
+    viewer = session.procs.start("remote-viewer", ["remote-viewer", vv],
+                                 session.log_path("remote-viewer.log"), env=session.env,
+                                 stdin=subprocess.DEVNULL)
+    while not split_windows(session.display, None)[1]:
+        if session.deadline.expired() or viewer.poll() is not None:
+            raise TestFailure("remote-viewer showed no dialog on a refused connection")
+        time.sleep(_POLL_SECONDS)
+    try:
+        expect_main_window_only(session, None, "refused")
+    except TestFailure as e:
+        if "(remote-viewer, " not in str(e):
+            raise TestFailure("the check failed, but not on remote-viewer's dialog: %s" % e)
+        log("the window check reports remote-viewer's error dialog: %s" % e)
+        return
+    raise TestFailure("the window check did not notice remote-viewer's error dialog")
+
+
+def log_viewer_errors(session):
+    """What remote-viewer said (pvebridge --verbose passes its stderr on): e.g. gtk-vnc's
+    "Failure decompressing data" when it gave up."""
+    try:
+        with open(session.log_path("pvebridge.log"), errors="replace") as f:
+            said = [l.rstrip() for l in f if "viewer: " in l and not l.rstrip().endswith(":")]
+    except OSError:
+        return
+    for line in said[-5:]:
+        log("  " + line)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=sorted(FAULTS) + ["dialog-check"], required=True)
+    parser.add_argument("--work", required=True, help="directory for logs and screenshots")
+    parser.add_argument("--pvebridge")
+    parser.add_argument("--mock-pveproxy")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds for the whole run")
+    args = parser.parse_args()
+    if args.mode != "dialog-check" and not (args.pvebridge and args.mock_pveproxy):
+        parser.error("--pvebridge and --mock-pveproxy are needed for --mode " + args.mode)
+
+    missing = rvi.missing_prerequisites()
+    if missing:
+        print("SKIP: not installed: %s (apt-get install xvfb virt-viewer)" % ", ".join(missing))
+        return rvi.SKIP
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: sys.exit(128 + s))
+    session = rvi.Session(args)
+    started = time.monotonic()
+    try:
+        session.seed_viewer_settings(ask_quit=False)
+        session.start_xvfb()
+        {"cuts": run_cuts, "resize": run_resize,
+         "dialog-check": run_dialog_check}[args.mode](session)
+    except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
+        log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
+        log_viewer_errors(session)
+        return 1
+    finally:
+        session.close()
+    log("passed in %.1f s (screenshots in %s)" % (time.monotonic() - started, session.work))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
