@@ -5,21 +5,26 @@ upstream (issue 14), its window compared pixel for pixel with the fake VM's scre
 `pvebridge connect web01 --json --verbose` launches remote-viewer (virt-viewer, gtk-vnc) on a
 private Xvfb; the mock's fake VM is frozen and dumps its screen on SIGUSR1 (as in
 rfb_viewers_interop.py). The mock cuts armed consoles: SIGUSR2 arms the cut of the console open
-at that moment and steps the frozen screen (the picture changes).
+at that moment and steps the frozen screen (the picture changes). remote-viewer (gtk-vnc 1.3.1)
+asks for 32-bit true colour and Tight first (then ZRLE, Hextile, RRE, CopyRect, Raw; no JPEG
+quality level, so lossless): the fake VM answers in Tight, and every reconnect depends on the
+bridge resetting the Tight zlib streams (gtk-vnc gives up with "Failure decompressing data").
 
 Modes:
   cuts    --fault cut_ws=random:3000,armed,mixed,times=20: twenty cuts, cycling through down at
           a random offset by TCP RST, the same by a WebSocket Close, up by RST, up by a Close.
           For each: SIGUSR2 every 0.3 s until pvebridge says `reconnecting`, then `reconnected`,
           then the window must come to show exactly the VM's current screen.
-  resize  --fault cut_ws=random:3000,armed,rst,resize=800x600: the guest's screen becomes
-          800x600 as its console is cut; after `reconnected` the window must show exactly the
-          VM's new 800x600 screen (remote-viewer resizes its window to the new size).
+  grow    --fault cut_ws=random:3000,armed,rst,resize=800x600: the guest's screen becomes
+          800x600 as its console is cut (by RST); after `reconnected` the window must show
+          exactly the VM's new 800x600 screen (remote-viewer resizes its window to fit it: a
+          scaled picture would not match).
+  shrink  the same to 512x384, the console cut by a WebSocket Close.
   dialog-check
           the window check itself: remote-viewer on a .vv whose port refuses shows its error
           dialog, and the check must report it (no pvebridge needed).
 
-In both, at every look at the window: remote-viewer runs, shows no other top-level window (a
+In each, at every look at the window: remote-viewer runs, shows no other top-level window (a
 dialog) and its main window stays mapped, and pvebridge reports nothing but `reconnecting` and
 `reconnected` (no client_closed, no viewer_exited). What a lost connection looks like in
 remote-viewer 11 (found by killing pvebridge under it, by a cut with --reconnect 0, and by a
@@ -53,7 +58,8 @@ from x11_display import X11Error
 CUTS = 20
 FAULTS = {
     "cuts": "cut_ws=random:3000,armed,mixed,times=%d" % CUTS,
-    "resize": "cut_ws=random:3000,armed,rst,resize=800x600",
+    "grow": "cut_ws=random:3000,armed,rst,resize=800x600",
+    "shrink": "cut_ws=random:3000,armed,resize=512x384",
 }
 _ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
 _PER_CUT_SECONDS = 15.0
@@ -221,16 +227,18 @@ def run_cuts(session):
 
 
 def run_resize(session):
-    mock, dump_dir, viewer, _ = start(session, FAULTS["resize"])
+    fault = FAULTS[session.args.mode]
+    size = tuple(int(n) for n in fault.rsplit("=", 1)[1].split("x"))
+    mock, dump_dir, viewer, _ = start(session, fault)
     before = (viewer.window.width, viewer.window.height)
     viewer.cut(mock, "resize")
     vm = rfb.dump_screen(session, mock, dump_dir)
-    if (vm.width, vm.height) != (800, 600):
-        raise TestFailure("the VM's screen is %dx%d after the cut, not 800x600" %
-                          (vm.width, vm.height))
+    if (vm.width, vm.height) != size:
+        raise TestFailure("the VM's screen is %dx%d after the cut, not %dx%d" %
+                          ((vm.width, vm.height) + size))
     w = viewer.await_screen(vm, "resize")
-    log("remote-viewer's window went from %dx%d to %dx%d and shows the VM's 800x600 screen "
-        "exactly" % (before + (w.width, w.height)))
+    log("remote-viewer's window went from %dx%d to %dx%d and shows the VM's %dx%d screen "
+        "exactly" % (before + (w.width, w.height) + size))
     finish(session, viewer, 1)
 
 
@@ -320,7 +328,7 @@ def main():
     try:
         session.seed_viewer_settings(ask_quit=False)
         session.start_xvfb()
-        {"cuts": run_cuts, "resize": run_resize,
+        {"cuts": run_cuts, "grow": run_resize, "shrink": run_resize,
          "dialog-check": run_dialog_check}[args.mode](session)
     except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
         log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
