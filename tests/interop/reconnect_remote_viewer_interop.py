@@ -64,6 +64,7 @@ FAULTS = {
 _ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
 _PER_CUT_SECONDS = 15.0
 _POLL_SECONDS = 0.1
+_REDUMP_SECONDS = 1.0
 
 
 def log(message):
@@ -113,9 +114,10 @@ def viewer_pids(bridge_pid):
 class Viewer:
     """remote-viewer as the test watches it: its main window and pvebridge's events."""
 
-    def __init__(self, session, bridge, events, window):
+    def __init__(self, session, bridge, events, window, dump):
         self.session, self.bridge, self.events = session, bridge, events
         self.window = window
+        self.dump = dump  # the VM's screen now (asks the mock)
         pids = viewer_pids(bridge.pid)
         if len(pids) != 1:
             raise TestFailure("pvebridge has %d remote-viewer children" % len(pids))
@@ -144,7 +146,11 @@ class Viewer:
         return event
 
     def cut(self, mock, label):
-        """Arms and steps until a cut strikes, then waits for the reconnect."""
+        """Arms and steps until a cut strikes, then waits for the reconnect. The bridge says
+        `reconnecting` only after its first backoff (0.25 s) when a console is lost soon after
+        a reconnect: a step sent meanwhile can arm the next console too, which is then cut
+        while the bridge resumes it, and the next call finds that `reconnecting` waiting.
+        Losses and calls stay one to one."""
         deadline = Deadline(_PER_CUT_SECONDS)
         event, steps = None, 0
         while event is None:
@@ -165,27 +171,37 @@ class Viewer:
             (label, steps, first.get("reason"), event.get("attempts"),
              event.get("downtime_ms")))
 
-    def await_screen(self, vm, label):
-        """Polls the window until it contains exactly `vm` (the VM's screen), checking at every
-        look that no dialog appeared."""
+    def await_screen(self, previous, label):
+        """Polls the window until it contains exactly the VM's screen, checking at every look
+        that no dialog appeared; returns (the window, that screen). The mock is asked for the
+        screen again every second: a SIGUSR2 sent just before may not be handled yet (the
+        kernel hands the mock a pending SIGUSR1 first). A screen equal to `previous` (the one
+        the last cut ended with) is not taken: every cut steps the screen, so an old picture
+        cannot pass."""
         deadline = Deadline(_PER_CUT_SECONDS)
         png = self.session.log_path("viewer-%s.png" % label)
-        image = None
+        vm, dumped_at, image = None, 0.0, None
         while True:
+            if vm is None or time.monotonic() - dumped_at >= _REDUMP_SECONDS:
+                vm, dumped_at = self.dump(), time.monotonic()
             w = self.look(label)
+            fresh = previous is None or (vm.width, vm.height, vm.rgb) != (
+                previous.width, previous.height, previous.rgb)
             try:
                 image = self.session.display.capture(w.x, w.y, w.width, w.height)
             except X11Error as e:
                 log("capture failed (window changing?): %s" % e)
                 image = None
-            if image is not None and rfb.find_exact(image, vm) is not None:
+            if fresh and image is not None and rfb.find_exact(image, vm) is not None:
                 screen_picture.write_png(image, png)
-                return w
+                return w, vm
             if deadline.expired():
                 break
             time.sleep(deadline.left(_POLL_SECONDS))
         if image is not None:
             screen_picture.write_png(image, png)
+        if not fresh:
+            raise TestFailure("%s: the VM's screen did not change across the cut" % label)
         raise TestFailure("%s: remote-viewer's window (%dx%d) never showed the VM's %dx%d screen "
                           "exactly (see %s)" % (label, w.width, w.height, vm.width, vm.height,
                                                 png))
@@ -206,22 +222,19 @@ def start(session, fault):
     rfb.next_event(events, session, "client_connected")
     sighting = viewer_user.await_picture(session.display, rfb.GUEST, session.deadline,
                                          session.log_path("viewer.png"), log)
-    viewer = Viewer(session, bridge, events, sighting.window)
-    vm = rfb.dump_screen(session, mock, dump_dir)
-    viewer.await_screen(vm, "first")
+    viewer = Viewer(session, bridge, events, sighting.window,
+                    lambda: rfb.dump_screen(session, mock, dump_dir))
+    _, vm = viewer.await_screen(None, "first")
     log("remote-viewer's window 0x%x shows the VM's screen exactly" % viewer.window.id)
-    return mock, dump_dir, viewer, vm
+    return mock, viewer, vm
 
 
 def run_cuts(session):
-    mock, dump_dir, viewer, vm = start(session, FAULTS["cuts"])
+    mock, viewer, vm = start(session, FAULTS["cuts"])
     for i in range(1, CUTS + 1):
         label = "cut-%02d" % i
         viewer.cut(mock, label)
-        before, vm = vm, rfb.dump_screen(session, mock, dump_dir)
-        if vm.rgb == before.rgb:  # else an old picture would pass
-            raise TestFailure("%s: the VM's screen did not change across the cut" % label)
-        viewer.await_screen(vm, label)
+        _, vm = viewer.await_screen(vm, label)
     screen_picture.write_png(session.display.capture(), session.log_path("after-cuts.png"))
     finish(session, viewer, CUTS)
 
@@ -229,14 +242,13 @@ def run_cuts(session):
 def run_resize(session):
     fault = FAULTS[session.args.mode]
     size = tuple(int(n) for n in fault.rsplit("=", 1)[1].split("x"))
-    mock, dump_dir, viewer, _ = start(session, fault)
+    mock, viewer, first = start(session, fault)
     before = (viewer.window.width, viewer.window.height)
     viewer.cut(mock, "resize")
-    vm = rfb.dump_screen(session, mock, dump_dir)
+    w, vm = viewer.await_screen(first, "resize")
     if (vm.width, vm.height) != size:
         raise TestFailure("the VM's screen is %dx%d after the cut, not %dx%d" %
                           ((vm.width, vm.height) + size))
-    w = viewer.await_screen(vm, "resize")
     log("remote-viewer's window went from %dx%d to %dx%d and shows the VM's %dx%d screen "
         "exactly" % (before + (w.width, w.height) + size))
     finish(session, viewer, 1)
