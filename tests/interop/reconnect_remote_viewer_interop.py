@@ -17,8 +17,9 @@ Modes:
           then the window must come to show exactly the VM's current screen.
   grow    --fault cut_ws=random:3000,armed,rst,resize=800x600: the guest's screen becomes
           800x600 as its console is cut (by RST); after `reconnected` the window must show
-          exactly the VM's new 800x600 screen (remote-viewer resizes its window to fit it: a
-          scaled picture would not match).
+          exactly the VM's new 800x600 screen, and the window must have changed size by as
+          much (remote-viewer fits its window to the guest's screen; a scaled picture would
+          not match, and a smaller picture alone fits in the old frame buffer).
   shrink  the same to 512x384, the console cut by a WebSocket Close.
   dialog-check
           the window check itself: remote-viewer on a .vv whose port refuses shows its error
@@ -245,12 +246,26 @@ def run_resize(session):
     mock, viewer, first = start(session, fault)
     before = (viewer.window.width, viewer.window.height)
     viewer.cut(mock, "resize")
-    w, vm = viewer.await_screen(first, "resize")
+    _, vm = viewer.await_screen(first, "resize")
     if (vm.width, vm.height) != size:
         raise TestFailure("the VM's screen is %dx%d after the cut, not %dx%d" %
                           ((vm.width, vm.height) + size))
+    # The picture alone does not show that the viewer learnt the size: a smaller one also fits
+    # in the old frame buffer. remote-viewer fits its window to the guest's screen (header bar
+    # and border around it), so its window must change by what the screen did.
+    fitted = (before[0] + size[0] - first.width, before[1] + size[1] - first.height)
+    deadline = Deadline(_PER_CUT_SECONDS)
+    while True:
+        w = viewer.look("resize")
+        if (w.width, w.height) == fitted:
+            break
+        if deadline.expired():
+            raise TestFailure("remote-viewer's window is %dx%d, not %dx%d: it did not learn the "
+                              "new size" % ((w.width, w.height) + fitted))
+        time.sleep(_POLL_SECONDS)
+    viewer.await_screen(first, "resize")
     log("remote-viewer's window went from %dx%d to %dx%d and shows the VM's %dx%d screen "
-        "exactly" % (before + (w.width, w.height) + size))
+        "exactly" % (before + fitted + size))
     finish(session, viewer, 1)
 
 
