@@ -130,7 +130,8 @@ class Viewer:
         main = expect_main_window_only(self.session, self.window.id, label)
         if self.bridge.poll() is not None:
             raise TestFailure("%s: pvebridge exited %d" % (label, self.bridge.returncode))
-        if self.pid not in viewer_pids(self.bridge.pid):
+        st = _proc_stat(self.pid)
+        if st is None or st[1] == "Z" or st[2] != self.bridge.pid:
             raise TestFailure("%s: remote-viewer (pid %d) is not running" % (label, self.pid))
         self.window = main
         return main
