@@ -21,6 +21,9 @@ Modes:
           much (remote-viewer fits its window to the guest's screen; a scaled picture would
           not match, and a smaller picture alone fits in the old frame buffer).
   shrink  the same to 512x384, the console cut by a WebSocket Close.
+  keys    a-z typed into the window (XTEST) while four consoles are cut as in `cuts`: the
+          fake VM (--fake-vm-key-log) gets them in order, none twice, none left down, at most
+          one lost per cut (a key already written to the console being cut).
   dialog-check
           the window check itself: remote-viewer on a .vv whose port refuses shows its error
           dialog, and the check must report it (no pvebridge needed).
@@ -61,7 +64,9 @@ FAULTS = {
     "cuts": "cut_ws=random:3000,armed,mixed,times=%d" % CUTS,
     "grow": "cut_ws=random:3000,armed,rst,resize=800x600",
     "shrink": "cut_ws=random:3000,armed,resize=512x384",
+    "keys": "cut_ws=random:3000,armed,mixed,times=4",
 }
+TYPED = "abcdefghijklmnopqrstuvwxyz"
 _ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
 _PER_CUT_SECONDS = 15.0
 _POLL_SECONDS = 0.1
@@ -209,8 +214,8 @@ class Viewer:
                                                 png))
 
 
-def start(session, fault):
-    mock, ready, dump_dir = rfb.start_frozen_mock(session, ("--fault", fault))
+def start(session, fault, mock_args=()):
+    mock, ready, dump_dir = rfb.start_frozen_mock(session, ("--fault", fault, *mock_args))
     env = dict(session.env, PVE_API_TOKEN=ready["api_token"])
     argv = [session.args.pvebridge, "connect", rfb.GUEST, "--host",
             "127.0.0.1:%d" % ready["port"], "--fingerprint", ready["fingerprint"], "--json",
@@ -239,6 +244,82 @@ def run_cuts(session):
         _, vm = viewer.await_screen(vm, label)
     screen_picture.write_png(session.display.capture(), session.log_path("after-cuts.png"))
     finish(session, viewer, CUTS)
+
+
+def run_keys(session):
+    """Types TYPED into the window (XTEST, a key every 0.15 s) while the consoles are cut (a
+    step armed every third key): the fake VM gets the keys in the order typed, none pressed
+    twice, none left down; a key already written to a console being cut may be lost with it,
+    at most one per cut."""
+    key_log = session.log_path("keys.log")
+    mock, viewer, vm = start(session, FAULTS["keys"], ("--fake-vm-key-log", key_log))
+    w = viewer.window
+    session.display.click(w.x + w.width // 2, w.y + w.height // 2)  # the keyboard focus
+    losses = reconnects = 0
+
+    def count(event):
+        nonlocal losses, reconnects
+        if event["event"] == "reconnecting" and event.get("attempt") == 1:
+            losses += 1
+        elif event["event"] == "reconnected":
+            reconnects += 1
+
+    for i, ch in enumerate(TYPED):
+        if i % 3 == 0:
+            mock.send_signal(signal.SIGUSR2)
+        session.display.key(ord(ch), True)
+        time.sleep(0.05)
+        session.display.key(ord(ch), False)
+        time.sleep(0.1)
+        while (event := viewer.next_event(0, "typing")) is not None:
+            count(event)
+        viewer.look("typing")
+    deadline = Deadline(_PER_CUT_SECONDS)
+    while reconnects < losses:
+        event = viewer.next_event(deadline.left(), "the last reconnect")
+        if event is None:
+            raise TestFailure("no reconnected after the last of %d cuts" % losses)
+        count(event)
+    if losses < 2:
+        raise TestFailure("only %d cuts struck while typing" % losses)
+    pressed, down = typed_keys(key_log, deadline)
+    log("%d cuts while typing %r; the VM got %r" % (losses, TYPED, pressed))
+    if down:
+        raise TestFailure("keys left down: %r" % sorted(down))
+    at = 0
+    for ch in pressed:  # in order and none twice: a subsequence of what was typed
+        at = TYPED.find(ch, at) + 1
+        if at == 0:
+            raise TestFailure("the VM got %r: out of order or repeated" % pressed)
+    if len(pressed) + losses < len(TYPED):
+        raise TestFailure("the VM got %r: more than one key lost per cut" % pressed)
+    viewer.await_screen(vm, "keys")
+    finish(session, viewer, losses)
+
+
+def typed_keys(key_log, deadline):
+    """(the keys pressed, in order, as text; the keysyms left down) from the fake VM's key log,
+    once the last typed key has come and gone."""
+    last = "%s 0x%08x" % ("up", ord(TYPED[-1]))
+    while True:
+        with open(key_log) as f:
+            lines = f.read().splitlines()
+        if any(line.endswith(last) for line in lines) or deadline.expired():
+            break
+        time.sleep(_POLL_SECONDS)
+    pressed, down = "", set()
+    for line in lines:
+        _, what, keysym = line.split()
+        key = int(keysym, 16)
+        if what == "down":
+            if key in down:
+                raise TestFailure("0x%x pressed twice without a release:\n%s" %
+                                  (key, "\n".join(lines)))
+            down.add(key)
+            pressed += chr(key) if key < 0x80 else "?"
+        else:
+            down.discard(key)
+    return pressed, down
 
 
 def run_resize(session):
@@ -356,7 +437,7 @@ def main():
     try:
         session.seed_viewer_settings(ask_quit=False)
         session.start_xvfb()
-        {"cuts": run_cuts, "grow": run_resize, "shrink": run_resize,
+        {"cuts": run_cuts, "grow": run_resize, "shrink": run_resize, "keys": run_keys,
          "dialog-check": run_dialog_check}[args.mode](session)
     except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
         log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
