@@ -5,6 +5,7 @@
 
 #include "engine/core/random.h"
 #include "engine/core/signals.h"
+#include "engine/proxmox/guest_readiness.h"
 
 namespace pvb {
 
@@ -126,38 +127,20 @@ void ConsoleSession::log(const std::string& line) {
 }
 
 void ConsoleSession::start() {
-  // A running guest needs no status call unless --start must know whether it is paused.
-  if (guest_.status == "running" && !options_.start_guest) return open();
-  check_guest();
-}
-
-void ConsoleSession::check_guest() {
-  auto weak = alive_.weak();
-  api_.guest_status(guest_, [this, weak](Result<GuestStatus> s) {
-    if (weak.expired() || state_ >= State::ending) return;
-    if (!s.ok()) return end_with(CloseReason::error, s.error());
-    bool paused = s->status == "running" && s->qmpstatus == "paused";
-    if (s->status == "running" && !paused) return open();
-    if (paused && !options_.start_guest) {
-      log(guest_.display_name() + " is paused; its console shows it paused (--start resumes it)");
-      observer_.on_guest_paused(id_, guest_);
-      if (state_ >= State::ending) return;
-      return open();
-    }
-    if (!options_.start_guest) {
-      return end_with(
-          CloseReason::error,
-          Error(Errc::not_running, "guest " + guest_.display_name() + " on " + guest_.node +
-                                       " is " + s->status + "; add --start to start it"));
-    }
-    observer_.on_starting(id_, guest_, paused);
-    if (state_ >= State::ending) return;
-    api_.start_guest(guest_, paused, [this, weak](Error e) {
-      if (weak.expired() || state_ >= State::ending) return;
-      if (e.failed()) return end_with(CloseReason::error, e);
-      open();
-    });
-  });
+  GuestReadyHooks hooks;
+  hooks.wanted = [this] { return state_ < State::ending; };
+  hooks.starting = [this](bool resume) { observer_.on_starting(id_, guest_, resume); };
+  make_guest_ready(api_, guest_, options_.start_guest, alive_.weak(), std::move(hooks),
+                   [this](Result<GuestReadiness> ready) {
+                     if (!ready.ok()) return end_with(CloseReason::error, ready.error());
+                     if (*ready == GuestReadiness::paused) {
+                       log(guest_.display_name() +
+                           " is paused; its console shows it paused (--start resumes it)");
+                       observer_.on_guest_paused(id_, guest_);
+                       if (state_ >= State::ending) return;
+                     }
+                     open();
+                   });
 }
 
 void ConsoleSession::open() {
@@ -739,8 +722,14 @@ void ConsoleSession::pump_done(int client_id, const Pump::Result& r) {
   const Error splice_error = c->link ? c->link->splice_error() : Error();
   ce.error = splice_error.failed() ? splice_error : r.error;
   const bool server_first = r.ended_first == Pump::Side::b && splice_error.ok();
+  if (state_ >= State::ending) {
+    // serve says of every client that it closed, also of those the end took with it (before
+    // the session's own `closed`, which drop_client may report).
+    if (options_.mode == SessionMode::serve) observer_.on_client_closed(id_, client_id, ce);
+    drop_client(client_id);
+    return maybe_finish();
+  }
   drop_client(client_id);
-  if (state_ >= State::ending) return maybe_finish();
   observer_.on_client_closed(id_, client_id, ce);
   if (options_.mode == SessionMode::serve) {
     if (ce.error.failed()) log("client " + std::to_string(client_id) + ": " + ce.error.message());

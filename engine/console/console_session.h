@@ -207,7 +207,6 @@ class ConsoleSession {
   struct Client;
   struct ClientSink;
 
-  void check_guest();
   void open();
   // `reconnecting`: a replacement for a lost one (its events go to the reconnect handlers).
   std::unique_ptr<Upstream> make_upstream(int client_id, bool reconnecting = false);

@@ -3,6 +3,7 @@
 #include "engine/console/spice_vv.h"
 #include "engine/core/signals.h"
 #include "engine/io/http_exchange.h"
+#include "engine/proxmox/guest_readiness.h"
 
 namespace pvb {
 
@@ -72,36 +73,18 @@ void SpiceSession::start() {
         Error(Errc::no_spice, guest_.display_name() + " is a container: containers have no SPICE "
                                                       "display; use --protocol vnc"));
   }
-  if (guest_.status == "running" && !options_.start_guest) return check_display();
-  check_guest();
-}
-
-void SpiceSession::check_guest() {
-  auto weak = alive_.weak();
-  api_.guest_status(guest_, [this, weak](Result<GuestStatus> s) {
-    if (weak.expired() || ending_) return;
-    if (!s.ok()) return end_with(CloseReason::error, s.error());
-    bool paused = s->status == "running" && s->qmpstatus == "paused";
-    if (s->status == "running" && !paused) return check_display();
-    if (paused && !options_.start_guest) {
-      observer_.on_guest_paused(id_, guest_);
-      if (ending_) return;
-      return check_display();
-    }
-    if (!options_.start_guest) {
-      return end_with(
-          CloseReason::error,
-          Error(Errc::not_running, "guest " + guest_.display_name() + " on " + guest_.node +
-                                       " is " + s->status + "; add --start to start it"));
-    }
-    observer_.on_starting(id_, guest_, paused);
-    if (ending_) return;
-    api_.start_guest(guest_, paused, [this, weak](Error e) {
-      if (weak.expired() || ending_) return;
-      if (e.failed()) return end_with(CloseReason::error, e);
-      check_display();
-    });
-  });
+  GuestReadyHooks hooks;
+  hooks.wanted = [this] { return !ending_; };
+  hooks.starting = [this](bool resume) { observer_.on_starting(id_, guest_, resume); };
+  make_guest_ready(api_, guest_, options_.start_guest, alive_.weak(), std::move(hooks),
+                   [this](Result<GuestReadiness> ready) {
+                     if (!ready.ok()) return end_with(CloseReason::error, ready.error());
+                     if (*ready == GuestReadiness::paused) {
+                       observer_.on_guest_paused(id_, guest_);
+                       if (ending_) return;
+                     }
+                     check_display();
+                   });
 }
 
 void SpiceSession::check_display() {

@@ -83,7 +83,6 @@ class SpiceSession {
   uint16_t relay_port() const { return relay_ ? relay_->port() : 0; }
 
  private:
-  void check_guest();
   void check_display();
   void probe_proxy();
   void ask_spiceproxy();

@@ -5,6 +5,7 @@
 
 #include "engine/core/platform.h"
 #include "engine/core/text.h"
+#include "engine/proxmox/guest_readiness.h"
 
 namespace pvb {
 
@@ -79,31 +80,13 @@ void TerminalSession::log(const std::string& line) {
 
 void TerminalSession::start() {
   if (!target_.guest) return open_terminal();
-  if (target_.guest->status == "running" && !options_.start_guest) return choose_serial();
-  check_guest();
-}
-
-void TerminalSession::check_guest() {
-  const Guest& g = *target_.guest;
-  auto weak = alive_.weak();
-  api_.guest_status(g, [this, weak](Result<GuestStatus> s) {
-    if (weak.expired() || ending_) return;
-    if (!s.ok()) return end_with(TerminalCloseReason::error, s.error());
-    const Guest& guest = *target_.guest;
-    bool paused = s->status == "running" && s->qmpstatus == "paused";
-    if (s->status == "running" && (!paused || !options_.start_guest)) return choose_serial();
-    if (!options_.start_guest) {
-      return end_with(
-          TerminalCloseReason::error,
-          Error(Errc::not_running, "guest " + guest.display_name() + " on " + guest.node + " is " +
-                                       s->status + "; add --start to start it"));
-    }
-    api_.start_guest(guest, paused, [this, weak](Error e) {
-      if (weak.expired() || ending_) return;
-      if (e.failed()) return end_with(TerminalCloseReason::error, e);
-      choose_serial();
-    });
-  });
+  GuestReadyHooks hooks;
+  hooks.wanted = [this] { return !ending_; };
+  make_guest_ready(api_, *target_.guest, options_.start_guest, alive_.weak(), std::move(hooks),
+                   [this](Result<GuestReadiness> ready) {
+                     if (!ready.ok()) return end_with(TerminalCloseReason::error, ready.error());
+                     choose_serial();
+                   });
 }
 
 void TerminalSession::choose_serial() {

@@ -89,7 +89,6 @@ class TerminalSession {
   struct InputSink;
   struct OutputSink;
 
-  void check_guest();
   void choose_serial();
   void open_terminal();
   void open_websocket(TermTicket ticket);

@@ -6,7 +6,7 @@ std::shared_ptr<FakeScreen> FakeVmScreens::screen(uint32_t guest, const std::str
                                                   uint16_t width, uint16_t height) {
   std::shared_ptr<FakeScreen>& s = screens_[guest];
   if (!s) {
-    s = std::make_shared<FakeScreen>(width, height, name);
+    s = std::make_shared<FakeScreen>(width, height, name, tick_ms_);
     if (freeze_at_) s->freeze(*freeze_at_);
   }
   return s;

@@ -26,6 +26,8 @@ class FakeVmScreens {
 
   void set_freeze_at(std::optional<uint64_t> tick) { freeze_at_ = tick; }
   std::optional<uint64_t> freeze_at() const { return freeze_at_; }
+  // How often new (running) screens tick.
+  void set_tick_ms(uint32_t ms) { tick_ms_ = ms; }
   // Every frozen screen moves to its next tick.
   void step_all();
   // Writes every screen (brought to `now_ms` first) as DIR/<guest>.ppm, atomically each.
@@ -33,6 +35,7 @@ class FakeVmScreens {
 
  private:
   std::optional<uint64_t> freeze_at_;
+  uint32_t tick_ms_ = 1000;
   std::map<uint32_t, std::shared_ptr<FakeScreen>> screens_;
 };
 

@@ -7,6 +7,7 @@
 //                 [--encodings "tight zrle hextile zlib raw"] [--quality 0-9] [--compress 0-9]
 //                 [--bpp 32|16] [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]
 //                 [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]
+//                 [--update-log PATH]
 //
 // The password never comes from the command line (argv is visible to every user): from the
 // first line of a file, or from standard input. --encodings is libvncclient's own list (its
@@ -17,6 +18,10 @@
 //
 // --out is written at the end and whenever SIGUSR1 arrives during the run (atomically), so a
 // test can compare the viewer's picture with the VM's at several points of one session.
+//
+// --update-log appends a line per FramebufferUpdate as it is decoded: the time on the system's
+// monotonic clock (CLOCK_MONOTONIC, ms, the clock other local processes log on) and the pixel
+// area its rectangles covered ("12345.678 307200"), for benches that time what a viewer sees.
 //
 // --expect compares the final framebuffer with a PPM (the fake VM's --dump-path): exact by
 // default; --tolerance allows a mean absolute channel difference (for JPEG). With --until-match
@@ -39,6 +44,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -62,6 +68,7 @@ constexpr const char* kUsage =
     "         [--encodings LIST] [--quality 0-9] [--compress 0-9] [--bpp 32|16]\n"
     "         [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]\n"
     "         [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]\n"
+    "         [--update-log PATH]\n"
     "exit: 0 ok, 2 usage, 3 connect, 4 auth, 5 protocol/connection lost, 6 mismatch, 7 files\n";
 
 struct Options {
@@ -78,7 +85,7 @@ struct Options {
   long updates = 0;
   std::string type;
   int key_interval_ms = 20;
-  std::string out, expect;
+  std::string out, expect, update_log;
   double tolerance = 0;
   bool until_match = false;
 };
@@ -87,7 +94,9 @@ struct State {
   const Options* options = nullptr;
   bool password_asked = false;
   long updates = 0;
-  long rects = 0;  // pixel rectangles decoded
+  long rects = 0;              // pixel rectangles decoded
+  uint64_t area = 0;           // pixels covered by the update being decoded
+  FILE* update_log = nullptr;  // --update-log
 };
 
 int tag;  // rfbClientSetClientData's key
@@ -103,11 +112,22 @@ char* get_password(rfbClient* c) {
 }
 
 void finished_update(rfbClient* c) {
-  ++state_of(c).updates;
+  State& s = state_of(c);
+  ++s.updates;
+  if (s.update_log) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    std::fprintf(s.update_log, "%.3f %llu\n", now.tv_sec * 1e3 + now.tv_nsec / 1e6,
+                 static_cast<unsigned long long>(s.area));
+    std::fflush(s.update_log);
+  }
+  s.area = 0;
 }
 
-void got_rect(rfbClient* c, int, int, int, int) {
-  ++state_of(c).rects;
+void got_rect(rfbClient* c, int, int, int w, int h) {
+  State& s = state_of(c);
+  ++s.rects;
+  if (w > 0 && h > 0) s.area += static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
 }
 
 volatile sig_atomic_t dump_requested = 0;
@@ -177,6 +197,8 @@ std::optional<std::string> parse(int argc, char** argv, Options& o) {
         o.out = std::string(*v);
       } else if (a == "--expect") {
         o.expect = std::string(*v);
+      } else if (a == "--update-log") {
+        o.update_log = std::string(*v);
       } else if (a == "--tolerance") {
         char* end = nullptr;
         const std::string text(*v);
@@ -364,8 +386,13 @@ int run(int argc, char** argv) {
     if (c->tjhnd) tjDestroy(c->tjhnd);
     c->tjhnd = nullptr;
     rfbClientCleanup(c);  // closes the socket
+    if (state.update_log) std::fclose(state.update_log);
     return exit_code;
   };
+  if (!o.update_log.empty() && !(state.update_log = std::fopen(o.update_log.c_str(), "ae"))) {
+    std::fprintf(stderr, "pvb-vnc-check: cannot open --update-log %s\n", o.update_log.c_str());
+    return finish(kExitLocal);
+  }
   if (!InitialiseRFBConnection(c)) {
     if (state.password_asked) {
       std::fprintf(stderr, "pvb-vnc-check: authentication failed\n");

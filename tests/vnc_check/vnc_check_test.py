@@ -103,6 +103,23 @@ class VncCheckTest(unittest.TestCase):
                     self.assertIn("matches (mean channel difference 0.000)", err)
                     self.assertEqual(read_ppm(out)[:2], (640, 480))
 
+    def test_the_update_log_has_a_line_per_update_with_its_area(self):
+        vm = self.vm()
+        log = os.path.join(self.work, "updates.log")
+        before = time.clock_gettime(time.CLOCK_MONOTONIC) * 1000
+        code, err = self.check(vm.port, "--encodings", "tight", "--updates", "3",
+                               "--update-log", log)
+        after = time.clock_gettime(time.CLOCK_MONOTONIC) * 1000
+        self.assertEqual(code, 0, err)
+        with open(log) as f:
+            lines = [l.split() for l in f.read().splitlines()]
+        self.assertEqual(len(lines), 3, lines)
+        times = [float(t) for t, _ in lines]
+        self.assertEqual(times, sorted(times))
+        self.assertTrue(before <= times[0] and times[-1] <= after, (before, times, after))
+        # The first answers the non-incremental request: the whole 640x480 screen.
+        self.assertEqual(int(lines[0][1]), 640 * 480)
+
     def test_jpeg_within_tolerance_and_not_exact(self):
         vm = self.vm("--freeze-at", "7")
         expected = vm.dump_now()

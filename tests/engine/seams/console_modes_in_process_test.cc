@@ -47,7 +47,11 @@ struct Events : ConsoleObserver {
   void on_log(int, std::string_view line) override { log.emplace_back(line); }
   void on_client_refused(int, std::string_view why) override { refused.emplace_back(why); }
   void on_viewer_exited(int, int code, std::string_view) override { viewer_exit = code; }
-  void on_closed(int, const SessionEnd& e) override { end = e; }
+  void on_closed(int, const SessionEnd& e) override {
+    end = e;
+    if (when_closed) when_closed();
+  }
+  std::function<void()> when_closed;
 };
 
 // The password the .vv file hands the viewer, read the way remote-viewer reads it (GKeyFile).
@@ -301,6 +305,7 @@ TEST_F(ConsoleModes, AViewerThatReconnectsWhileItsProcessRunsIsServedAgainWithAN
 }
 
 TEST_F(ConsoleModes, ServeGivesTwoClientsAtOnceTheScreenEachWithItsOwnVncproxy) {
+  std::vector<int> closed_clients_at_end;
   ConsoleOptions o;
   o.mode = SessionMode::serve;
   o.launch_viewer = false;
@@ -337,10 +342,14 @@ TEST_F(ConsoleModes, ServeGivesTwoClientsAtOnceTheScreenEachWithItsOwnVncproxy) 
   ASSERT_TRUE(b.client->request_update(false));
   ASSERT_TRUE(loop().run_until([&] { return b.client->updates_received() > b_before; }));
 
+  // The signal ends the endpoint: the client still connected is said to have closed too, before
+  // the session's end.
+  events_.when_closed = [&] { closed_clients_at_end = events_.closed_clients; };
   session_->interrupt(SIGINT);
   ASSERT_TRUE(loop().run_until([&] { return events_.end.has_value(); }));
   EXPECT_EQ(events_.end->reason, CloseReason::interrupted);
   EXPECT_EQ(events_.end->clients, 2u);
+  EXPECT_EQ(closed_clients_at_end, events_.connected);
 }
 
 TEST_F(ConsoleModes, PassthroughHandsTheViewerTheNodesPasswordAndTheNodeAuthenticatesIt) {

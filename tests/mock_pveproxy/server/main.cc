@@ -151,6 +151,7 @@ int run(int argc, char** argv) {
   // The fake VMs' screens: frozen, stepped (SIGUSR2) and dumped (SIGUSR1) for tests that compare
   // what a viewer shows with what the guest holds.
   fake_vm_screens().set_freeze_at(config.fake_vm_freeze_at);
+  fake_vm_screens().set_tick_ms(config.fake_vm_tick_ms);
   SignalWatcher sigusr1(loop, SIGUSR1, [&](int) {
     if (config.fake_vm_dump_dir.empty()) {
       log_line("SIGUSR1 without --fake-vm-dump-dir: no screen written");
@@ -158,6 +159,7 @@ int run(int argc, char** argv) {
     }
     Error e = fake_vm_screens().dump_all(config.fake_vm_dump_dir, loop.now_ms());
     if (e.failed()) log_line("fake VM screens: " + e.message());
+    if (qemu) qemu->dump_screens(config.fake_vm_dump_dir);
   });
   // Armed before the step, so the update that carries the new picture counts toward the cut.
   SignalWatcher sigusr2(loop, SIGUSR2, [&](int) {

@@ -177,6 +177,15 @@ std::shared_ptr<QemuVm> QemuFleet::vm_for(uint32_t vmid, const std::string& name
   return vm;
 }
 
+void QemuFleet::dump_screens(const std::string& dir) {
+  for (auto& [vmid, vm] : vms_) {
+    if (vm->dead()) continue;
+    vm->screendump(dir + "/" + std::to_string(vmid) + ".ppm", [this, id = vmid](const Error& e) {
+      if (e.failed()) log_("qemu/" + std::to_string(id) + ": screendump: " + e.message());
+    });
+  }
+}
+
 std::unique_ptr<Transport> QemuFleet::open_console(Loop& loop, const ConsoleGrant& grant,
                                                    Clock& clock) {
   std::shared_ptr<QemuVm> vm = vm_for(grant.vmid, vm_desktop_name(grant));

@@ -92,6 +92,9 @@ class QemuFleet final : public QemuConsoleSource {
   // The guest's QEMU: the running one, or a new one (not started until asked to).
   std::shared_ptr<QemuVm> vm_for(uint32_t vmid, const std::string& name);
   size_t vms_made() const { return vms_made_; }
+  // Every running QEMU's screen as DIR/<vmid>.ppm (QMP screendump, atomically); failures are
+  // logged.
+  void dump_screens(const std::string& dir);
   const std::string& dir() const { return dir_.path(); }
 
  private:

@@ -1,5 +1,7 @@
 #include "tests/mock_pveproxy/server/qemu_vm.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -252,6 +254,26 @@ void QemuVm::arm_vnc_password(const std::string& password, const std::string& ex
                                 [done = std::move(done)](Result<std::string> expired) {
                                   done(expired.ok() ? Error() : expired.error());
                                 });
+                });
+}
+
+void QemuVm::screendump(const std::string& path, DoneFn done) {
+  if (state_ != State::ready) {
+    loop_.post([done = std::move(done), weak = alive_.weak()] {
+      if (!weak.expired()) done(Error(Errc::internal, "qemu: screendump before QMP ready"));
+    });
+    return;
+  }
+  const std::string part = path + ".part";
+  JsonWriter w;
+  w.begin_object().key("filename").value(part).end_object();
+  qmp_->execute("screendump", w.take(),
+                [part, path, done = std::move(done)](Result<std::string> r) {
+                  if (!r.ok()) return done(r.error());
+                  if (std::rename(part.c_str(), path.c_str()) != 0) {
+                    return done(Error(Errc::io, "qemu: cannot rename its screendump to " + path));
+                  }
+                  done(Error());
                 });
 }
 

@@ -73,6 +73,10 @@ class QemuVm {
   // The same for SPICE (protocol spice), as qemu-server's spiceproxy does before it answers.
   void arm_spice_password(const std::string& password, const std::string& expire_time, DoneFn done);
 
+  // QMP screendump (QEMU writes a binary PPM of its display) to `path`, atomically: QEMU writes
+  // PATH.part, renamed over `path` once it answered. `done` with the outcome; needs ready.
+  void screendump(const std::string& path, DoneFn done);
+
   // For tests: any QMP command, once ready.
   QmpClient* qmp() { return qmp_.get(); }
   const QemuVmConfig& config() const { return config_; }

@@ -16,7 +16,8 @@ const char* const kServerUsage =
     "                     [--generation old|middle|new] [--pve-version V] [--vnc-password P]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
     "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
-    "                     [--fake-vm-freeze-at TICK] [--fake-vm-dump-dir DIR]\n"
+    "                     [--fake-vm-freeze-at TICK] [--fake-vm-tick-ms MS] [--fake-vm-dump-dir "
+    "DIR]\n"
     "                     [--fake-vm-key-log PATH]\n"
     "                     [--spice-x509-dir DIR] [--spice-host-subject SUBJECT]\n"
     "                     [TIMER FLAGS] [--exit-on-stdin-eof]\n"
@@ -68,7 +69,10 @@ const char* const kServerUsage =
     "  --console-ports FIRST-LAST  hand out console ports from this range (default 5900-5999, a\n"
     "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
     "  --fake-vm-freeze-at TICK  the fake VMs' screens stand still at TICK (SIGUSR2: next tick)\n"
+    "  --fake-vm-tick-ms MS      a running screen's next tick comes every MS (1..60000, default\n"
+    "                            1000)\n"
     "  --fake-vm-dump-dir DIR    SIGUSR1 writes each guest's fake VM screen to DIR/VMID.ppm\n"
+    "                            (with --qemu: also each QEMU's, by QMP screendump)\n"
     "  --fake-vm-key-log PATH    the fake VMs append every key event they get to PATH\n"
     "                            (\"VMID down|up 0xKEYSYM\" lines, in arrival order)\n"
     "  --spice-x509-dir DIR      with --qemu: every QEMU also serves SPICE (-vga qxl) over TLS "
@@ -220,13 +224,13 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
     for (const TimerFlag& t : kTimerFlags) {
       if (t.name == arg) timer = &t;
     }
-    bool known = timer != nullptr || arg == "--listen" || arg == "--inventory" ||
-                 arg == "--state-dir" || arg == "--cert" || arg == "--key" || arg == "--fault" ||
-                 arg == "--cluster-ca" || arg == "--qemu-binary" || arg == "--tls-backend" ||
-                 arg == "--console-ports" || arg == "--generation" || arg == "--pve-version" ||
-                 arg == "--vnc-password" || arg == "--fake-vm-freeze-at" ||
-                 arg == "--fake-vm-dump-dir" || arg == "--fake-vm-key-log" ||
-                 arg == "--spice-x509-dir" || arg == "--spice-host-subject";
+    bool known =
+        timer != nullptr || arg == "--listen" || arg == "--inventory" || arg == "--state-dir" ||
+        arg == "--cert" || arg == "--key" || arg == "--fault" || arg == "--cluster-ca" ||
+        arg == "--qemu-binary" || arg == "--tls-backend" || arg == "--console-ports" ||
+        arg == "--generation" || arg == "--pve-version" || arg == "--vnc-password" ||
+        arg == "--fake-vm-freeze-at" || arg == "--fake-vm-tick-ms" || arg == "--fake-vm-dump-dir" ||
+        arg == "--fake-vm-key-log" || arg == "--spice-x509-dir" || arg == "--spice-host-subject";
     if (!known) return usage("unknown argument '" + std::string(arg) + "' (see --help)");
     Result<std::string_view> v = value();
     if (!v.ok()) return v.error();
@@ -256,6 +260,13 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
         return usage("--fake-vm-freeze-at wants a tick 0..999999, got '" + std::string(*v) + "'");
       }
       c.fake_vm_freeze_at = tick;
+    } else if (arg == "--fake-vm-tick-ms") {
+      uint32_t ms = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), ms);
+      if (ec != std::errc() || end != v->data() + v->size() || ms == 0 || ms > 60000) {
+        return usage("--fake-vm-tick-ms wants 1..60000, got '" + std::string(*v) + "'");
+      }
+      c.fake_vm_tick_ms = ms;
     } else if (arg == "--console-ports") {
       if (Error e = parse_console_ports(*v, c.api); e.failed()) return e;
     } else if (arg == "--tls-backend") {

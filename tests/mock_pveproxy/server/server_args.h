@@ -30,6 +30,7 @@ struct ServerConfig {
   // The fake VMs' screens (tests/fake_vm/fake_vm_screens.h): frozen at this tick; SIGUSR1 dumps
   // each guest's screen to DIR/<vmid>.ppm.
   std::optional<uint64_t> fake_vm_freeze_at;
+  uint32_t fake_vm_tick_ms = 1000;  // how often a running screen's activity strip changes
   std::string fake_vm_dump_dir;
   // Every fake VM's key events, appended to this file (reconnect tests: keys arrive in order).
   std::string fake_vm_key_log;
