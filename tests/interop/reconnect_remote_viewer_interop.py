@@ -24,6 +24,9 @@ Modes:
   keys    a-z typed into the window (XTEST) while four consoles are cut as in `cuts`: the
           fake VM (--fake-vm-key-log) gets them in order, none twice, none left down, at most
           one lost per cut (a key already written to the console being cut).
+  qemu    a real QEMU behind the console (mock --qemu, SeaBIOS's 720x400 text screen):
+          --fault cut_ws=random:120,armed,mixed,times=6, each cut followed by the window
+          showing exactly QEMU's own screendump (the mock asks QEMU for it on SIGUSR1).
   dialog-check
           the window check itself: remote-viewer on a .vv whose port refuses shows its error
           dialog, and the check must report it (no pvebridge needed).
@@ -46,10 +49,12 @@ Every wait has a deadline; everything started is stopped.
 import argparse
 import json
 import os
-import socket
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import remote_viewer_interop as rvi
@@ -60,11 +65,13 @@ from processes import Deadline, LineReader, TestFailure, wait_exit
 from x11_display import X11Error
 
 CUTS = 20
+QEMU_CUTS = 6
 FAULTS = {
     "cuts": "cut_ws=random:3000,armed,mixed,times=%d" % CUTS,
     "grow": "cut_ws=random:3000,armed,rst,resize=800x600",
     "shrink": "cut_ws=random:3000,armed,resize=512x384",
     "keys": "cut_ws=random:3000,armed,mixed,times=4",
+    "qemu": "cut_ws=random:120,armed,mixed,times=%d" % QEMU_CUTS,
 }
 TYPED = "abcdefghijklmnopqrstuvwxyz"
 _ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
@@ -215,7 +222,22 @@ class Viewer:
 
 
 def start(session, fault, mock_args=()):
-    mock, ready, dump_dir = rfb.start_frozen_mock(session, ("--fault", fault, *mock_args))
+    """The mock with its frozen fake VM, and pvebridge launching remote-viewer; returns once
+    the window shows the VM's screen exactly."""
+    mock, dump_dir, bridge, events = start_bridge(session, ("--fault", fault, *mock_args))
+    sighting = viewer_user.await_picture(session.display, rfb.GUEST, session.deadline,
+                                         session.log_path("viewer.png"), log)
+    viewer = Viewer(session, bridge, events, sighting.window,
+                    lambda: rfb.dump_screen(session, mock, dump_dir))
+    _, vm = viewer.await_screen(None, "first")
+    log("remote-viewer's window 0x%x shows the VM's screen exactly" % viewer.window.id)
+    return mock, viewer, vm
+
+
+def start_bridge(session, mock_args, mock_env=None):
+    """mock-pveproxy (with mock_args) and `pvebridge connect` launching remote-viewer, up to
+    the viewer's connection; checks that the .vv holds no node secret."""
+    mock, ready, dump_dir = rfb.start_frozen_mock(session, mock_args, mock_env)
     env = dict(session.env, PVE_API_TOKEN=ready["api_token"])
     argv = [session.args.pvebridge, "connect", rfb.GUEST, "--host",
             "127.0.0.1:%d" % ready["port"], "--fingerprint", ready["fingerprint"], "--json",
@@ -227,13 +249,7 @@ def start(session, fault, mock_args=()):
     _, vv_text = rfb.vv_password(listening["vv_file"])
     rfb.check_no_node_secret(vv_text, "the .vv")
     rfb.next_event(events, session, "client_connected")
-    sighting = viewer_user.await_picture(session.display, rfb.GUEST, session.deadline,
-                                         session.log_path("viewer.png"), log)
-    viewer = Viewer(session, bridge, events, sighting.window,
-                    lambda: rfb.dump_screen(session, mock, dump_dir))
-    _, vm = viewer.await_screen(None, "first")
-    log("remote-viewer's window 0x%x shows the VM's screen exactly" % viewer.window.id)
-    return mock, viewer, vm
+    return mock, dump_dir, bridge, events
 
 
 def run_cuts(session):
@@ -244,6 +260,49 @@ def run_cuts(session):
         _, vm = viewer.await_screen(vm, label)
     screen_picture.write_png(session.display.capture(), session.log_path("after-cuts.png"))
     finish(session, viewer, CUTS)
+
+
+def run_qemu(session):
+    """The cuts with a real QEMU behind the console: its window compared with QEMU's own
+    screendump after each (QEMU's Tight, zlib streams and all; the blinking cursor carries the
+    down cuts). QEMU's screen is not stepped: a cut need not change it."""
+    # QEMU's QMP socket goes in the mock's runtime dir: a path of at most 107 bytes.
+    mock_env = dict(session.env, XDG_RUNTIME_DIR=session.args.short_dir)
+    mock, dump_dir, bridge, events = start_bridge(session, ("--qemu", "--fault", FAULTS["qemu"]),
+                                                  mock_env)
+    window = None
+    while window is None:  # SeaBIOS's 720x400 text screen, in its header bar and border
+        window = next((w for w in viewer_user.viewer_windows(session.display)
+                       if w.width >= 720 and w.height >= 400), None)
+        if window is None:
+            if session.deadline.expired():
+                raise TestFailure("no remote-viewer window of QEMU's text screen appeared")
+            time.sleep(_POLL_SECONDS)
+    viewer = Viewer(session, bridge, events, window,
+                    lambda: qemu_screen(session, mock, dump_dir))
+    viewer.await_screen(None, "first")
+    log("remote-viewer's window 0x%x shows QEMU's screen exactly" % viewer.window.id)
+    for i in range(1, QEMU_CUTS + 1):
+        label = "cut-%02d" % i
+        viewer.cut(mock, label)
+        viewer.await_screen(None, label)
+    finish(session, viewer, QEMU_CUTS)
+
+
+def qemu_screen(session, mock, dump_dir):
+    """QEMU's screen now: the mock has QEMU write DIR/100.ppm (QMP screendump) on SIGUSR1.
+    QEMU writes the file in place: it is read once whole."""
+    path = os.path.join(dump_dir, "100.ppm")
+    if os.path.exists(path):
+        os.unlink(path)
+    mock.send_signal(signal.SIGUSR1)
+    while True:
+        try:
+            return rfb.read_ppm(path)
+        except (OSError, TestFailure, ValueError, IndexError):
+            if session.deadline.expired():
+                raise TestFailure("the mock wrote no whole screendump of QEMU") from None
+            time.sleep(0.05)
 
 
 def run_keys(session):
@@ -426,18 +485,23 @@ def main():
         parser.error("--pvebridge and --mock-pveproxy are needed for --mode " + args.mode)
 
     missing = rvi.missing_prerequisites()
+    if args.mode == "qemu" and shutil.which("qemu-system-x86_64") is None:
+        missing.append("qemu-system-x86_64")
     if missing:
-        print("SKIP: not installed: %s (apt-get install xvfb virt-viewer)" % ", ".join(missing))
+        print("SKIP: not installed: %s (apt-get install xvfb virt-viewer qemu-system-x86)" %
+              ", ".join(missing))
         return rvi.SKIP
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: sys.exit(128 + s))
     session = rvi.Session(args)
+    args.short_dir = tempfile.mkdtemp(prefix="pvb-rv-")  # private (0700), near the root
     started = time.monotonic()
     try:
         session.seed_viewer_settings(ask_quit=False)
         session.start_xvfb()
         {"cuts": run_cuts, "grow": run_resize, "shrink": run_resize, "keys": run_keys,
+         "qemu": run_qemu,
          "dialog-check": run_dialog_check}[args.mode](session)
     except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
         log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
@@ -445,6 +509,7 @@ def main():
         return 1
     finally:
         session.close()
+        shutil.rmtree(args.short_dir, ignore_errors=True)
     log("passed in %.1f s (screenshots in %s)" % (time.monotonic() - started, session.work))
     return 0
 
