@@ -62,6 +62,18 @@ class LineReader:
             raise TestFailure("output ended before " + what)
         return line
 
+    def line_within(self, seconds, what):
+        """The next line if one comes within `seconds`, else None; TestFailure at the end of
+        output."""
+        try:
+            line = self._lines.get(timeout=seconds)
+        except queue.Empty:
+            return None
+        if line is None:
+            self._lines.put(None)
+            raise TestFailure("output ended before " + what)
+        return line
+
     def rest(self, deadline, what):
         """Every line up to the end of the output (all of it written to the log by then)."""
         lines = []

@@ -133,14 +133,17 @@ def check_no_node_secret(text, where):
         raise TestFailure("a VNC ticket is in " + where)
 
 
-def start_frozen_mock(session):
+def start_frozen_mock(session, extra_args=(), env=None):
+    """mock-pveproxy with its fake VM frozen at tick 3, dumping its screen on SIGUSR1;
+    extra_args: more of its options (e.g. a --fault); env: instead of the session's."""
     dump_dir = session.log_path("dump")
     os.makedirs(dump_dir, exist_ok=True)
     mock = session.procs.start(
         "mock-pveproxy", [session.args.mock_pveproxy, "--listen", "127.0.0.1:0",
                           "--exit-on-stdin-eof", "--vnc-password", NODE_PASSWORD,
-                          "--fake-vm-freeze-at", "3", "--fake-vm-dump-dir", dump_dir],
-        session.log_path("mock-pveproxy.log"), env=session.env, stdin=subprocess.PIPE,
+                          "--fake-vm-freeze-at", "3", "--fake-vm-dump-dir", dump_dir,
+                          *extra_args],
+        session.log_path("mock-pveproxy.log"), env=env or session.env, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE)
     ready = json.loads(LineReader(mock.stdout).next_line(session.deadline, "mock-pveproxy ready"))
     return mock, ready, dump_dir

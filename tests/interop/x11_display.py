@@ -123,6 +123,8 @@ def load_libraries():
                                           ctypes.c_int, ctypes.c_ulong]
     xtst.XTestFakeButtonEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int,
                                           ctypes.c_ulong]
+    xtst.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int,
+                                       ctypes.c_ulong]
     return x11, xtst
 
 
@@ -157,6 +159,8 @@ def _declare(lib):
     lib.XGetImage.argtypes = [ctypes.c_void_p, _Window, ctypes.c_int, ctypes.c_int,
                               ctypes.c_uint, ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
     lib.XDestroyImage.argtypes = [p(_XImage)]
+    lib.XKeysymToKeycode.restype = ctypes.c_ubyte
+    lib.XKeysymToKeycode.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
     lib.XSendEvent.restype = ctypes.c_int
     lib.XSendEvent.argtypes = [ctypes.c_void_p, _Window, ctypes.c_int, ctypes.c_long,
                                p(_XEvent)]
@@ -303,6 +307,16 @@ class X11Display:
         self._xtst.XTestFakeButtonEvent(self._dpy, 1, 0, 0)
         if not self._synced_ok():
             raise X11Error("XTEST click at %d,%d failed" % (x, y))
+
+    def key(self, keysym, down):
+        """A key press or release through XTEST, to the window that has the keyboard focus,
+        as from a real keyboard. keysym: e.g. ord("a")."""
+        keycode = self._lib.XKeysymToKeycode(self._dpy, keysym)
+        if keycode == 0:
+            raise X11Error("no key for keysym 0x%x on this display" % keysym)
+        self._xtst.XTestFakeKeyEvent(self._dpy, keycode, 1 if down else 0, 0)
+        if not self._synced_ok():
+            raise X11Error("XTEST key event 0x%x failed" % keysym)
 
 
 def _to_rgb(image):
