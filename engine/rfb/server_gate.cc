@@ -70,7 +70,10 @@ Result<uint64_t> ServerGate::advance(ByteChain& in) {
       }
       ready_ = next_ = end;
       pending_ = false;
-      if (!pending_streams_) released(pending_unit_);
+      if (!pending_streams_) {
+        name_unnamed_screen(pending_unit_, in, end - pending_unit_.length);
+        released(pending_unit_);
+      }
     }
     auto r = stream_.next(in, static_cast<size_t>(next_));
     if (!r.ok()) return r.error();
@@ -136,6 +139,32 @@ void ServerGate::reset_tight_streams(const ServerUnit& u, ByteChain& in, uint64_
   if ((pending_resets_ & stream_bit) == 0) return;
   set_tight_stream_resets(in, static_cast<size_t>(control), stream_bit);
   pending_resets_ &= static_cast<uint8_t>(~stream_bit);
+}
+
+namespace {
+
+// Writes one byte of `chain` in place (a held unit, not yet forwarded).
+void set_chain_byte(ByteChain& chain, size_t offset, uint8_t value) {
+  for (const Slice& s : chain.slices()) {
+    if (offset < s.size()) {
+      s.block->data()[s.begin + offset] = value;
+      return;
+    }
+    offset -= s.size();
+  }
+}
+
+}  // namespace
+
+void ServerGate::name_unnamed_screen(const ServerUnit& u, ByteChain& in, uint64_t at) {
+  if (u.kind != ServerUnitKind::rect || u.rect.encoding != kPseudoExtendedDesktopSize) return;
+  // Body: number-of-screens (1), padding (3), then per screen id (4), x, y, w, h (2 each),
+  // flags (4).
+  constexpr size_t kScreens = kRectHeaderLength, kFirstId = kRectHeaderLength + 4;
+  if (u.length < kFirstId + 16) return;
+  const ChainView v(in, static_cast<size_t>(at));
+  if (v.u8(kScreens) != 1 || v.u32(kFirstId) != 0) return;
+  set_chain_byte(in, static_cast<size_t>(at) + kFirstId + 3, 1);
 }
 
 Error ServerGate::finish_cut(ByteChain& in, ByteChain& to_viewer) {

@@ -17,6 +17,11 @@
 //   rectangle", whatever the count said; gtk-vnc, libvncclient, TigerVNC and noVNC all stop
 //   there, and it is the only way to end an update counted 0xFFFF), else with one empty 0x0 Raw
 //   rectangle per rectangle still owed (no body: nothing to decode, no bounds to break).
+// - An ExtendedDesktopSize rectangle with one screen whose id is 0 (QEMU's) reaches the viewer
+//   naming the screen 1: libvncclient (0.9.14: Remmina, KRDC, Veyon) takes id 0 for "no screen",
+//   ignores the size change and then drops the connection on the first rectangle past its old
+//   size (a guest switching modes). The id means nothing to QEMU, whose SetDesktopSize reads
+//   only the size.
 // - resume_session(): a new server session starts; the first Tight rectangle using each zlib
 //   stream 0-3 gets its reset bit set (the new server's deflaters are fresh, the viewer's
 //   inflaters are not).
@@ -87,6 +92,8 @@ class ServerGate {
  private:
   // The viewer got all of u: its update bookkeeping and its size change.
   void released(const ServerUnit& u);
+  // QEMU's screen id 0 in a held ExtendedDesktopSize unit at `at` becomes 1 (see above).
+  void name_unnamed_screen(const ServerUnit& u, ByteChain& in, uint64_t at);
   void reset_tight_streams(const ServerUnit& u, ByteChain& in, uint64_t at);
 
   RfbServerStream stream_;

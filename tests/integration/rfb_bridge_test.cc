@@ -519,5 +519,30 @@ TEST_F(RfbBridgeTest, ConnectToAFreshQemuServesLibvncclientTheCurrentSize) {
   m.process().wait(kPeerWaitMs);
 }
 
+// A viewer already connected when QEMU switches modes (640x480, then SeaBIOS's 720x400 text)
+// follows the switch. QEMU announces it in an ExtendedDesktopSize rectangle naming its screen 0,
+// which libvncclient 0.9.14 (Remmina, KRDC, Veyon) takes for "no screen": it kept 640x480 and
+// dropped the connection on the first 720-wide rectangle. The bridge names the screen 1.
+TEST_F(RfbBridgeTest, LibvncclientFollowsQemuSwitchingModesUnderIt) {
+  require("qemu-system-x86_64", "qemu-system-x86");
+  require_vnc_check();
+  bool exercised = false;
+  for (int attempt = 0; attempt < 3 && !exercised; ++attempt) {
+    MockPveproxy m({"--qemu"});
+    ASSERT_TRUE(m.ok());
+    Bridge b = start_bridge(m, {"connect", "web01", "--json", "--no-viewer", "--verbose"});
+    ASSERT_NE(b.port, 0);
+    std::string err;
+    EXPECT_EQ(run_vnc_check(dir_->path(), b.port, b.password, {"--seconds", "3"}, &err), 0)
+        << err << "\n"
+        << b.process->stderr_text();
+    EXPECT_NE(err.find(", 720x400, "), std::string::npos) << "ended at QEMU's text mode\n" << err;
+    exercised = err.find(", 640x480") != std::string::npos;
+    m.process().close_stdin();
+    m.process().wait(kPeerWaitMs);
+  }
+  if (!exercised) GTEST_SKIP() << "QEMU had switched modes before the viewer came, 3 times";
+}
+
 }  // namespace
 }  // namespace pvb::testing

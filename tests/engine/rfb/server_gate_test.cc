@@ -68,11 +68,12 @@ std::vector<Sample> samples() {
   s.push_back(
       {"tight_jpeg", Bytes().rect(0, 0, 8, 8, kEncodingTight).u8(0x90).compact(30).fill(30).str()});
   s.push_back({"desktop_size", Bytes().rect(0, 0, 640, 480, kPseudoDesktopSize).str()});
+  // Screen id 7: a screen named 0 reaches the viewer renamed (ServerGate.NamesQemusScreen...).
   s.push_back({"extended_desktop_size", Bytes()
                                             .rect(0, 0, 640, 480, kPseudoExtendedDesktopSize)
                                             .u8(1)
                                             .fill(3, 0)
-                                            .u32(0)
+                                            .u32(7)
                                             .u16(0)
                                             .u16(0)
                                             .u16(640)
@@ -362,6 +363,34 @@ TEST(ServerGate, TellsTheViewerOfANewSize) {
   ASSERT_TRUE(gate.finish_cut(in, viewer).ok());
   EXPECT_EQ(gate.resume_session(1280, 800, kNoLastRect, viewer), ResizeResult::cannot_resize);
   EXPECT_TRUE(viewer.empty());
+}
+
+// QEMU names its one screen 0, which libvncclient takes for "no screen" (it then ignores the size
+// change and fails on the next rectangle): the viewer is told 1. Other layouts pass unchanged.
+TEST(ServerGate, NamesQemusScreenZeroOneAndLeavesOtherLayoutsAlone) {
+  auto eds = [](std::vector<uint32_t> ids) {
+    Bytes b;
+    b.rect(0, 0, 800, 600, kPseudoExtendedDesktopSize).u8(static_cast<uint8_t>(ids.size()));
+    b.fill(3, 0);
+    for (uint32_t id : ids) b.u32(id).u16(0).u16(0).u16(800).u16(600).u32(0);
+    return b.str();
+  };
+  const std::vector<int32_t> encodings = {kEncodingRaw, kPseudoExtendedDesktopSize};
+  for (const auto& [sent, expected] : std::vector<std::pair<std::string, std::string>>{
+           {eds({0}), eds({1})}, {eds({5}), eds({5})}, {eds({0, 1}), eds({0, 1})}}) {
+    const std::string server = update(1, {sent});
+    // Whole at once, and a byte at a time.
+    EXPECT_EQ(run_with_cut(server, server.size(), encodings), update(1, {expected}));
+    ServerGate gate(PixelFormat::rgb888(), 1024, 768);
+    gate.set_client_encodings(encodings);
+    ByteChain in;
+    testing::append_piece(in, server);
+    auto ready = gate.advance(in);
+    ASSERT_TRUE(ready.ok());
+    ASSERT_EQ(*ready, server.size());
+    EXPECT_EQ(in.to_string(), update(1, {expected}));
+    EXPECT_EQ(gate.viewer_width(), 800);
+  }
 }
 
 // ---- recorded QEMU sessions, cut anywhere, resumed with the same recording -------------------
