@@ -305,6 +305,71 @@ TEST_F(ReconnectViewerTest, KeysTypedThroughCutsArriveInOrderAndNoneSticks) {
   }
 }
 
+// The strict form of the "keys typed during a cut arrive after it, in order, none stuck":
+// Shift_L is held down (pressed after the first picture, never released by the viewer); the
+// console is cut; once the bridge has said `reconnecting` (the link is known lost, so nothing can
+// be in flight to the dead console) the viewer types ten keys, all while the reconnect waits out
+// three refused vncproxy calls (0.25 + 0.5 + 1 s of backoff). The guest's key log must then be
+// exactly: Shift_L down (first session), Shift_L up (the bridge, on the new session, before the
+// kept keys), then every typed key pressed and released in order. Nothing lost, nothing twice,
+// nothing stuck. Down by a Close and up by an RST.
+TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingAllArriveAfterTheHeldKeyIsReleased) {
+  const std::string typed = "pvebridge!";
+  for (const char* cut : {"cut_ws=down:1,armed", "cut_ws=up:1,armed,rst"}) {
+    SCOPED_TRACE(cut);
+    const std::string key_log = path("keys.log");
+    std::remove(key_log.c_str());
+    MockPveproxy m({"--vnc-password", kNodePassword, "--fake-vm-freeze-at", "3",
+                    "--fake-vm-key-log", key_log, "--fault", cut, "--fault", "refuse_vncproxy=3"});
+    ASSERT_TRUE(m.ok());
+    auto bridge =
+        start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host", m.info().host(),
+                         "--fingerprint", m.info().fingerprint},
+                        base_env({{"PVE_API_TOKEN", m.info().api_token}}));
+    auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
+    ASSERT_TRUE(listening) << bridge->stderr_text();
+    const int port = std::stoi(json_get(*listening, "port").value_or("0"));
+    const std::string vv = read_file(json_get(*listening, "vv_file").value_or(""));
+    auto viewer = start_vnc_check(dir_->path(), port, vv_value(vv, "password"),
+                                  {"--encodings", "tight", "--seconds", "600", "--hold", "0xffe1",
+                                   "--type", typed, "--type-on-signal"});
+    ASSERT_TRUE(viewer && viewer->started());
+    const std::string shift_down = "100 down 0x0000ffe1\n";
+    ASSERT_TRUE(wait_until([&] { return read_file(key_log) == shift_down; }, kPeerWaitMs))
+        << "the held key never reached the guest\n"
+        << viewer->stderr_text() << bridge->stderr_text();
+
+    auto count = [&](const char* event) {
+      return event_lines(bridge->stdout_lines(), event).size();
+    };
+    for (int i = 0; i < 100 && count("reconnecting") == 0; ++i) {
+      m.process().signal(SIGUSR2);  // arm the cut; the screen's step makes traffic to cut
+      bridge->wait_for_line("\"reconnecting\"", 300);
+    }
+    ASSERT_EQ(count("reconnecting"), 1u) << bridge->stderr_text();
+    viewer->signal(SIGUSR2);
+    ASSERT_TRUE(wait_for_stderr(*viewer, "typed 10 keys")) << viewer->stderr_text();
+    // What makes this test strict: every key went out while the bridge was between consoles.
+    ASSERT_EQ(count("reconnected"), 0u) << "the reconnect was over before the typing\n"
+                                        << bridge->stderr_text();
+    ASSERT_TRUE(bridge->wait_for_line("\"reconnected\"", kPeerWaitMs)) << bridge->stderr_text();
+
+    std::string want = shift_down + "100 up 0x0000ffe1\n";
+    for (char c : typed) {
+      char line[64];
+      std::snprintf(line, sizeof line, "100 down 0x%08x\n100 up 0x%08x\n", c, c);
+      want += line;
+    }
+    wait_until([&] { return read_file(key_log).size() >= want.size(); }, kPeerWaitMs);
+    EXPECT_EQ(read_file(key_log), want);
+    EXPECT_EQ(viewer->wait(0), std::nullopt) << "the viewer stayed connected";
+    viewer->signal(SIGTERM);
+    viewer->wait(kPeerWaitMs);
+    EXPECT_EQ(bridge->wait(kPeerWaitMs).value_or(-1), 0) << bridge->stderr_text();
+    EXPECT_EQ(json_get(event_line(bridge->stdout_lines(), "closed"), "reconnects"), "1");
+  }
+}
+
 // The guest's screen goes from 640x480 to 800x600 while its console is down: the new console's
 // ServerInit has the new size, and libvncclient (which announces DesktopSize and
 // ExtendedDesktopSize) must be told and end with the whole new screen.

@@ -6,7 +6,7 @@
 //   pvb-vnc-check HOST:PORT [--password-file PATH | --password-stdin]
 //                 [--encodings "tight zrle hextile zlib raw"] [--quality 0-9] [--compress 0-9]
 //                 [--bpp 32|16] [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]
-//                 [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]
+//                 [--type-on-signal] [--hold KEYSYM] [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]
 //                 [--update-log PATH]
 //
 // The password never comes from the command line (argv is visible to every user): from the
@@ -14,7 +14,10 @@
 // names; it adds its pseudo-encodings itself). JPEG is off unless --quality is given. It runs
 // until N updates have arrived or N seconds have passed (default: one update), requesting
 // incremental updates after each one. --type sends each character as a key press and release,
-// one every --key-interval-ms (default 20), starting after the first update.
+// one every --key-interval-ms (default 20), starting after the first update, or with
+// --type-on-signal when SIGUSR2 arrives (so a test can type at a moment of its choosing, e.g.
+// while the bridge is reconnecting). --hold presses KEYSYM (hex, e.g. 0xffe1 for Shift_L) after
+// the first update and never releases it: a key held down across whatever the test does.
 //
 // --out is written at the end and whenever SIGUSR1 arrives during the run (atomically), so a
 // test can compare the viewer's picture with the VM's at several points of one session.
@@ -67,7 +70,7 @@ constexpr const char* kUsage =
     "usage: pvb-vnc-check HOST:PORT [--password-file PATH | --password-stdin]\n"
     "         [--encodings LIST] [--quality 0-9] [--compress 0-9] [--bpp 32|16]\n"
     "         [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]\n"
-    "         [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]\n"
+    "         [--type-on-signal] [--hold KEYSYM] [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]\n"
     "         [--update-log PATH]\n"
     "exit: 0 ok, 2 usage, 3 connect, 4 auth, 5 protocol/connection lost, 6 mismatch, 7 files\n";
 
@@ -85,6 +88,8 @@ struct Options {
   long updates = 0;
   std::string type;
   int key_interval_ms = 20;
+  bool type_on_signal = false;  // --type-on-signal: typing starts at SIGUSR2
+  uint32_t hold = 0;            // --hold: a keysym pressed after the first update, never released
   std::string out, expect, update_log;
   double tolerance = 0;
   bool until_match = false;
@@ -134,6 +139,10 @@ volatile sig_atomic_t dump_requested = 0;
 void on_sigusr1(int) {
   dump_requested = 1;
 }
+volatile sig_atomic_t typing_allowed = 0;  // --type-on-signal: set by SIGUSR2
+void on_sigusr2(int) {
+  typing_allowed = 1;
+}
 
 // libvncclient's chatter goes to stderr only with PVB_VNC_CHECK_VERBOSE set.
 bool verbose = false;
@@ -168,6 +177,8 @@ std::optional<std::string> parse(int argc, char** argv, Options& o) {
       o.password_stdin = true;
     } else if (a == "--until-match") {
       o.until_match = true;
+    } else if (a == "--type-on-signal") {
+      o.type_on_signal = true;
     } else if (a.size() > 2 && a.substr(0, 2) == "--") {
       auto v = value();
       if (!v) return std::string(a) + " needs a value";
@@ -193,6 +204,14 @@ std::optional<std::string> parse(int argc, char** argv, Options& o) {
       } else if (a == "--key-interval-ms") {
         if (!(n = number(*v, 0, 60000))) return std::string("--key-interval-ms wants 0..60000");
         o.key_interval_ms = static_cast<int>(*n);
+      } else if (a == "--hold") {
+        const std::string text(*v);
+        char* end = nullptr;
+        const unsigned long keysym = std::strtoul(text.c_str(), &end, 16);
+        if (end == text.c_str() || *end != '\0' || keysym == 0 || keysym > 0xffffffffUL) {
+          return std::string("--hold wants a keysym in hex, e.g. 0xffe1");
+        }
+        o.hold = static_cast<uint32_t>(keysym);
       } else if (a == "--out") {
         o.out = std::string(*v);
       } else if (a == "--expect") {
@@ -344,6 +363,8 @@ int run(int argc, char** argv) {
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = on_sigusr2;
+  sigaction(SIGUSR2, &sa, nullptr);
   const int fd = connect_tcp(o);
   if (fd < 0) {
     std::fprintf(stderr, "pvb-vnc-check: cannot connect to %s:%d\n", o.host.c_str(), o.port);
@@ -429,18 +450,29 @@ int run(int argc, char** argv) {
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   size_t typed = 0;
   auto next_key = Clock::now();
+  bool held = false;
   bool matched = false;
   long seen = 0;
   for (;;) {
     if (o.updates > 0 && state.updates >= o.updates && typed == o.type.size()) break;
     if (o.seconds > 0 && elapsed() >= o.seconds) break;
-    if (state.updates > 0 && typed < o.type.size() && Clock::now() >= next_key) {
+    if (state.updates > 0 && o.hold != 0 && !held) {
+      held = true;
+      if (!SendKeyEvent(c, o.hold, TRUE)) {
+        std::fprintf(stderr, "pvb-vnc-check: the connection broke while pressing --hold\n");
+        return finish(kExitProtocol);
+      }
+      std::fprintf(stderr, "pvb-vnc-check: holding 0x%x\n", o.hold);
+    }
+    const bool may_type = !o.type_on_signal || typing_allowed;
+    if (state.updates > 0 && may_type && typed < o.type.size() && Clock::now() >= next_key) {
       const auto key = static_cast<uint32_t>(static_cast<unsigned char>(o.type[typed++]));
       if (!SendKeyEvent(c, key, TRUE) || !SendKeyEvent(c, key, FALSE)) {
         std::fprintf(stderr, "pvb-vnc-check: the connection broke while typing\n");
         return finish(kExitProtocol);
       }
       next_key = Clock::now() + std::chrono::milliseconds(o.key_interval_ms);
+      if (typed == o.type.size()) std::fprintf(stderr, "pvb-vnc-check: typed %zu keys\n", typed);
     }
     if (dump_requested) {
       dump_requested = 0;

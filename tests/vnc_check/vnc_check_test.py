@@ -225,6 +225,35 @@ class VncCheckTest(unittest.TestCase):
             time.sleep(0.02)
         self.assertEqual(lines, want)
 
+    def test_a_held_key_stays_down_and_typing_waits_for_sigusr2(self):
+        vm = self.vm("--freeze-at", "0")
+        check = subprocess.Popen([ARGS.check, "127.0.0.1:%d" % vm.port, "--password-file",
+                                  self.password_file, "--encodings", "raw", "--seconds", "30",
+                                  "--hold", "0xffe1", "--type", "ab", "--type-on-signal"],
+                                 stderr=subprocess.PIPE, text=True)
+
+        def key_lines():
+            with open(vm.keys) as f:
+                return f.read().split("\n")[:-1]
+
+        try:
+            self.assertIn("connected to", check.stderr.readline())
+            self.assertIn("holding 0xffe1", check.stderr.readline())
+            # Nothing is typed without the signal: only the held key, for half a second.
+            time.sleep(0.5)
+            self.assertEqual(key_lines(), ["down 0x0000ffe1"])
+            check.send_signal(signal.SIGUSR2)
+            self.assertIn("typed 2 keys", check.stderr.readline())
+            want = ["down 0x0000ffe1", "down 0x00000061", "up 0x00000061", "down 0x00000062",
+                    "up 0x00000062"]
+            deadline = time.time() + 5
+            while key_lines() != want and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(key_lines(), want, "the held key is never released")
+        finally:
+            check.terminate()
+            check.communicate(timeout=10)
+
     def test_exit_codes(self):
         vm = self.vm("--freeze-at", "0")
         wrong = os.path.join(self.work, "wrong")
@@ -239,6 +268,7 @@ class VncCheckTest(unittest.TestCase):
         s.close()
         self.assertEqual(self.check(vm.port, "--bpp", "24")[0], 2)
         self.assertEqual(self.check(vm.port, "--until-match")[0], 2)
+        self.assertEqual(self.check(vm.port, "--hold", "shift")[0], 2)
         # Another tick's picture: a mismatch.
         other = self.vm("--freeze-at", "9")
         code, err = self.check(vm.port, "--expect", other.dump_now())
