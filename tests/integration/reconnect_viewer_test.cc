@@ -322,10 +322,9 @@ TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingAllArriveAfterTheHeldKeyIs
     MockPveproxy m({"--vnc-password", kNodePassword, "--fake-vm-freeze-at", "3",
                     "--fake-vm-key-log", key_log, "--fault", cut, "--fault", "refuse_vncproxy=3"});
     ASSERT_TRUE(m.ok());
-    auto bridge =
-        start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host", m.info().host(),
-                         "--fingerprint", m.info().fingerprint},
-                        base_env({{"PVE_API_TOKEN", m.info().api_token}}));
+    auto bridge = start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host",
+                                   m.info().host(), "--fingerprint", m.info().fingerprint},
+                                  base_env({{"PVE_API_TOKEN", m.info().api_token}}));
     auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
     ASSERT_TRUE(listening) << bridge->stderr_text();
     const int port = std::stoi(json_get(*listening, "port").value_or("0"));

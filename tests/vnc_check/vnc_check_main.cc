@@ -6,7 +6,8 @@
 //   pvb-vnc-check HOST:PORT [--password-file PATH | --password-stdin]
 //                 [--encodings "tight zrle hextile zlib raw"] [--quality 0-9] [--compress 0-9]
 //                 [--bpp 32|16] [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]
-//                 [--type-on-signal] [--hold KEYSYM] [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]
+//                 [--type-on-signal] [--hold KEYSYM]
+//                 [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]
 //                 [--update-log PATH]
 //
 // The password never comes from the command line (argv is visible to every user): from the
@@ -70,7 +71,8 @@ constexpr const char* kUsage =
     "usage: pvb-vnc-check HOST:PORT [--password-file PATH | --password-stdin]\n"
     "         [--encodings LIST] [--quality 0-9] [--compress 0-9] [--bpp 32|16]\n"
     "         [--seconds N] [--updates N] [--type TEXT] [--key-interval-ms N]\n"
-    "         [--type-on-signal] [--hold KEYSYM] [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]\n"
+    "         [--type-on-signal] [--hold KEYSYM]\n"
+    "         [--out PPM] [--expect PPM [--tolerance MEAN] [--until-match]]\n"
     "         [--update-log PATH]\n"
     "exit: 0 ok, 2 usage, 3 connect, 4 auth, 5 protocol/connection lost, 6 mismatch, 7 files\n";
 
