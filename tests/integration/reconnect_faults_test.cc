@@ -182,6 +182,36 @@ TEST_F(ReconnectFaultsTest, AnApiRestartIsBridgedAndTheViewerEndsWithTheVmsExact
   EXPECT_EQ(lines_with(log, {"restart_api: the API is back"}).size(), 1u) << log;
 }
 
+// The same node restarting twice, its connections ended by TCP resets (a node that reboots, a
+// firewall that forgets them) rather than a FIN: each loss is a reset, each bridged.
+TEST_F(ReconnectFaultsTest,
+       TwoApiRestartsByTcpResetAreBridgedAndTheViewerEndsWithTheVmsExactScreen) {
+  auto m = frozen_mock({"--fault", "restart_api=after:500,down:700,times=2,rst"});
+  ASSERT_TRUE(m->ok());
+  Session s = run(*m, {m->info().host()}, token_env(*m), 6);
+  EXPECT_EQ(s.viewer_exit, 0) << s.viewer_err << "\n" << s.bridge_err;
+  EXPECT_EQ(s.bridge_exit, 0) << s.bridge_err;
+  EXPECT_EQ(event_lines(s.events, "reconnected").size(), 2u) << s.bridge_err;
+  const auto reconnecting = event_lines(s.events, "reconnecting");
+  ASSERT_GE(reconnecting.size(), 2u) << s.bridge_err;
+  // The loss that starts each reconnect (attempt 1) is named a reset.
+  size_t resets = 0;
+  for (const std::string& e : reconnecting) {
+    if (json_get(e, "attempt") != "1") continue;
+    EXPECT_NE(json_get(e, "reason").value_or("").find("reset"), std::string::npos) << e;
+    ++resets;
+  }
+  EXPECT_EQ(resets, 2u) << s.bridge_err;
+  const std::string closed = event_line(s.events, "closed");
+  EXPECT_EQ(json_get(closed, "reason"), "client_closed") << closed;
+  EXPECT_EQ(json_get(closed, "reconnects"), "2") << closed;
+  expect_same_picture(s.seen, vm_screen(*m));
+  const std::string log = mock_log(*m);
+  EXPECT_EQ(lines_with(log, {"restart_api: dropped", "1 console(s) by TCP reset"}).size(), 2u)
+      << log;
+  EXPECT_EQ(lines_with(log, {"restart_api: the API is back"}).size(), 2u) << log;
+}
+
 // The API goes down for a minute; --reconnect 2 gives up after 2 s: exit 7 (network), as for a
 // node that stays away, with the --reconnect budget named, and the viewer's connection ends.
 TEST_F(ReconnectFaultsTest, AnApiThatStaysDownLongerThanTheBudgetEndsTheSessionWithExit7) {

@@ -17,7 +17,7 @@ constexpr std::string_view kKnownFaults =
     "cut_ws=down:BYTES|up:BYTES|random:BYTES|time:MS[,rst][,times=K][,resize=WxH][,stop]"
     "[,armed][,mixed], "
     "stall_ws_after=BYTES, "
-    "refuse_vncproxy=N, restart_api=after:MS,down:MS[,times=K], expire_auth";
+    "refuse_vncproxy=N, restart_api=after:MS,down:MS[,times=K][,rst], expire_auth";
 
 constexpr RawFrameKind kRawKinds[] = {
     RawFrameKind::masked_frame,    RawFrameKind::rsv_bits,        RawFrameKind::huge_length,
@@ -128,7 +128,7 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
   return c;
 }
 
-// after:MS,down:MS[,times=K]; both times at most a day, `after` and `down` at least 1 ms.
+// after:MS,down:MS[,times=K][,rst]; both times at most a day, `after` and `down` at least 1 ms.
 std::optional<RestartSpec> parse_restart(std::string_view arg) {
   RestartSpec r;
   bool after = false;
@@ -137,6 +137,10 @@ std::optional<RestartSpec> parse_restart(std::string_view arg) {
     size_t comma = arg.find(',');
     std::string_view part = arg.substr(0, comma);
     arg = comma == std::string_view::npos ? std::string_view() : arg.substr(comma + 1);
+    if (part == "rst" && !r.rst) {
+      r.rst = true;
+      continue;
+    }
     size_t sep = part.find_first_of(":=");
     if (sep == std::string_view::npos) return std::nullopt;
     std::string_view key = part.substr(0, sep);
@@ -292,7 +296,7 @@ Result<Fault> parse_fault(std::string_view spec) {
       if (!r) {
         return usage(prefix +
                      "needs after:MS,down:MS (1..86400000 each), then optionally ,times=K with "
-                     "K >= 1 (restart_api=after:500,down:1500)");
+                     "K >= 1 and ,rst (restart_api=after:500,down:1500)");
       }
       fault.restart = *r;
       return fault;

@@ -48,7 +48,7 @@ enum class FaultKind {
   cut_ws,           // =WHERE[,rst][,times=K]: cut the console (see CutSpec)
   stall_ws_after,   // =BYTES: the first console goes silent after relaying BYTES toward the client
   refuse_vncproxy,  // =N: the N vncproxy calls after the first answer 503
-  restart_api,      // =after:MS,down:MS[,times=K]: pveproxy restarts (see RestartSpec)
+  restart_api,      // =after:MS,down:MS[,times=K][,rst]: pveproxy restarts (see RestartSpec)
   expire_auth,      // at each cut_ws cut and restart_api: login tickets expire, tokens revoked
   // Terminal consoles (termproxy, server/terminal_console.h):
   term,  // =no_ok|garbage|close_mid_output|burst|refuse_token
@@ -116,11 +116,14 @@ struct CutSpec {
 // `down` MS later it listens again on the same port. Login tickets issued before stay valid (the
 // node keeps its keys). Connections through --also-listen addresses (other nodes' pveproxy) are
 // not touched. It strikes `times` times (default 1; each after a console opened since the last
-// one came back).
+// one came back). The connections end as a killed process's do (the kernel closes them: a FIN,
+// without TLS close_notify or WebSocket Close), or with `rst` by a TCP reset, as a node that
+// reboots or a firewall that forgets the connections leaves them.
 struct RestartSpec {
   uint64_t after_ms = 0;
   uint64_t down_ms = 0;
   uint64_t times = 1;
+  bool rst = false;
   bool operator==(const RestartSpec&) const = default;
 };
 

@@ -93,6 +93,10 @@ ConsoleWebsocket::~ConsoleWebsocket() {
   relay_.reset();
 }
 
+void ConsoleWebsocket::abort() {
+  if (ws_lower_ && !finished_) ws_lower_->close(CloseMode::Abort);
+}
+
 void ConsoleWebsocket::start() {
   if (started_) return;
   started_ = true;

@@ -59,6 +59,10 @@ class ConsoleWebsocket {
   // (a cut not reached yet keeps its offset).
   std::optional<std::string> arm_cut();
 
+  // Ends the client's connection with a TCP reset (restart_api=...,rst); the session then ends
+  // as for any lost client (`done`). Raw sessions just end.
+  void abort();
+
   const ConsoleGrant& grant() const { return grant_; }
   const ConsoleSummary& summary() const { return summary_; }
   // For tests: the fake VM (rfb consoles), the relay (not for raw sessions).

@@ -33,6 +33,10 @@ HttpConnection::~HttpConnection() {
   if (transport_ && transport_->sink() == this) transport_->set_sink(nullptr);
 }
 
+void HttpConnection::abort() {
+  if (transport_) transport_->close(CloseMode::Abort);
+}
+
 void HttpConnection::start() {
   if (started_) return;
   started_ = true;

@@ -58,6 +58,8 @@ class HttpConnection final : private TransportSink {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   void start();
+  // Ends the connection with a TCP reset (restart_api=...,rst); `closed` follows.
+  void abort();
 
   uint64_t requests_answered() const { return requests_; }
 

@@ -154,13 +154,13 @@ int run(int argc, char** argv) {
   std::unique_ptr<ApiRestart> restart;
   if (std::optional<RestartSpec> spec = api.options().restart_api()) {
     ApiRestart::Hooks hooks;
-    hooks.go_down = [&] {
+    hooks.go_down = [&, rst = spec->rst] {
       listeners[0]->close();
       listeners[0].reset();
-      auto [connections, consoles] = server.drop_listener(0);
+      auto [connections, consoles] = server.drop_listener(0, rst);
       log_line("restart_api: dropped " + std::to_string(connections) + " API connection(s) and " +
-               std::to_string(consoles) + " console(s); port " + std::to_string(addresses[0].port) +
-               " refuses connections");
+               std::to_string(consoles) + " console(s)" + (rst ? " by TCP reset" : "") + "; port " +
+               std::to_string(addresses[0].port) + " refuses connections");
       if (api.options().expire_auth()) {
         api.expire_auth();
         log_line(

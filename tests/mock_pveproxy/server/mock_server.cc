@@ -60,7 +60,7 @@ void MockServer::shut_down() {
   if (connection_faults_) connection_faults_->shut_down();
 }
 
-std::pair<size_t, size_t> MockServer::drop_listener(int listener) {
+std::pair<size_t, size_t> MockServer::drop_listener(int listener, bool reset) {
   std::vector<HttpConnection*> connections;
   for (auto& [raw, l] : http_listener_) {
     if (l == listener) connections.push_back(const_cast<HttpConnection*>(raw));
@@ -68,6 +68,12 @@ std::pair<size_t, size_t> MockServer::drop_listener(int listener) {
   std::vector<ConsoleWebsocket*> consoles;
   for (auto& [raw, l] : console_listener_) {
     if (l == listener) consoles.push_back(const_cast<ConsoleWebsocket*>(raw));
+  }
+  if (reset) {
+    // Each reports its end at once (connection_closed, console_done: deferred deletes), so the
+    // loops below find only what did not; the pointers stay valid until the loop runs again.
+    for (HttpConnection* c : connections) c->abort();
+    for (ConsoleWebsocket* c : consoles) c->abort();
   }
   for (HttpConnection* c : connections) {
     http_listener_.erase(c);

@@ -49,8 +49,9 @@ class MockServer {
   void shut_down();
   // Drops every connection and console that came through `listener` now, as a pveproxy that
   // restarts does (restart_api); their consoles are released in the API. Call it from outside
-  // their callbacks (a timer). Returns how many HTTP connections and consoles went.
-  std::pair<size_t, size_t> drop_listener(int listener);
+  // their callbacks (a timer). `reset`: each connection ends with a TCP reset instead of a FIN.
+  // Returns how many HTTP connections and consoles went.
+  std::pair<size_t, size_t> drop_listener(int listener, bool reset = false);
   // Called each time a console WebSocket opens (after its 101).
   void set_on_console_open(std::function<void(const ConsoleGrant&)> cb) {
     on_console_open_ = std::move(cb);

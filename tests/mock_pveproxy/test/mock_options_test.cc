@@ -111,12 +111,17 @@ TEST(ParseFault, RestartApiTakesWhenHowLongAndHowOften) {
   Result<Fault> g = parse_fault("restart_api=down:86400000,times=3,after:1");
   ASSERT_TRUE(g.ok()) << g.error().message();
   EXPECT_EQ(g->restart, (RestartSpec{1, 86400000, 3}));
+  // rst: the connections end by a TCP reset.
+  Result<Fault> h = parse_fault("restart_api=after:5,rst,down:6");
+  ASSERT_TRUE(h.ok()) << h.error().message();
+  EXPECT_EQ(h->restart, (RestartSpec{5, 6, 1, true}));
   for (const char* bad :
        {"restart_api", "restart_api=", "restart_api=after:500", "restart_api=down:500",
         "restart_api=after:0,down:5", "restart_api=after:5,down:0", "restart_api=after:5,down:x",
         "restart_api=after:5,down:86400001", "restart_api=after:5,down:5,times=0",
         "restart_api=after:5,down:5,times:2", "restart_api=after=5,down:5",
-        "restart_api=after:5,after:6,down:5", "restart_api=after:5,down:5,rst"}) {
+        "restart_api=after:5,after:6,down:5", "restart_api=after:5,down:5,rst,rst",
+        "restart_api=after:5,down:5,rst=1", "restart_api=after:5,down:5,reset"}) {
     Result<Fault> r = parse_fault(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code(), Errc::usage) << bad;
