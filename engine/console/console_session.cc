@@ -126,6 +126,11 @@ void ConsoleSession::log(const std::string& line) {
   observer_.on_log(id_, line);
 }
 
+void ConsoleSession::client_log(int client_id, const std::string& line) {
+  if (client_id == 0 || options_.mode != SessionMode::serve) return log(line);
+  log("client " + std::to_string(client_id) + ": " + line);
+}
+
 void ConsoleSession::start() {
   GuestReadyHooks hooks;
   hooks.wanted = [this] { return state_ < State::ending; };
@@ -212,9 +217,7 @@ std::unique_ptr<Upstream> ConsoleSession::make_upstream(int client_id, bool reco
   };
   events.on_log = [this, weak, client_id](const std::string& line) {
     if (weak.expired()) return;
-    log(client_id && options_.mode == SessionMode::serve
-            ? "client " + std::to_string(client_id) + ": " + line
-            : line);
+    client_log(client_id, line);
   };
   auto up = std::make_unique<Upstream>(loop_, api_, guest_, std::move(o), std::move(events));
   *self = up.get();
@@ -576,7 +579,8 @@ void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
   if (!can_reconnect) return c->slot->fail(e, clean);
   const CloseReason reason = clean ? CloseReason::server_closed : CloseReason::error;
   if (Error cut = c->link->suspend(); cut.failed()) {
-    log("cannot hide the lost console connection from the viewer: " + cut.message());
+    client_log(client_id,
+               "cannot hide the lost console connection from the viewer: " + cut.message());
     return c->slot->fail(loss, false);
   }
   auto& rc = c->rc;
@@ -590,7 +594,8 @@ void ConsoleSession::upstream_lost(int client_id, const Error& e, bool clean) {
   rc.check_guest = clean;
   // The lost connection goes; the slot no longer references its WebSocket.
   loop_.defer_delete(std::move(c->upstream));
-  log("connection to " + rc.host + " lost (" + loss.message() + "); reconnecting");
+  client_log(client_id,
+             "connection to " + rc.host + " lost (" + loss.message() + "); reconnecting");
   // A connection lost again right after a reconnect is flapping: the first attempt waits too,
   // so a node that drops every console at once is not hammered.
   if (c->resumed_at != 0 && rc.lost_at - c->resumed_at < kFlappingMs) {
@@ -655,7 +660,7 @@ void ConsoleSession::reconnect_failed(int client_id, const Error& e) {
   auto& rc = c->rc;
   if (e.code() == Errc::auth && !rc.relogged && !api_.uses_token()) {
     // The login ticket expired while the console ran: log in again, at once.
-    log("reconnect: " + e.message() + "; logging in again");
+    client_log(client_id, "reconnect: " + e.message() + "; logging in again");
     rc.relogin = true;
     rc.relogged = true;
     auto weak = alive_.weak();
@@ -669,7 +674,7 @@ void ConsoleSession::reconnect_failed(int client_id, const Error& e) {
     return;
   }
   if (permanent_failure(e)) {
-    log("reconnect failed: " + e.message());
+    client_log(client_id, "reconnect failed: " + e.message());
     return give_up(*c, e);
   }
   reconnect_later(*c, e);
@@ -677,7 +682,7 @@ void ConsoleSession::reconnect_failed(int client_id, const Error& e) {
 
 void ConsoleSession::reconnect_later(Client& c, const Error& e) {
   auto& rc = c.rc;
-  log("reconnect attempt " + std::to_string(rc.attempts) + " failed: " + e.message());
+  client_log(c.id, "reconnect attempt " + std::to_string(rc.attempts) + " failed: " + e.message());
   const uint64_t elapsed = loop_.now_ms() - rc.lost_at;
   if (elapsed + rc.backoff_ms >= options_.reconnect_ms) {
     Error out(rc.loss.code(), rc.loss.message() + "; no new connection within " +
@@ -719,8 +724,9 @@ void ConsoleSession::reconnect_ready(int client_id) {
   ++end_.reconnects;
   char secs[32];
   snprintf(secs, sizeof secs, "%.1f", static_cast<double>(downtime) / 1000.0);
-  log("reconnected after " + std::string(secs) + " s (" + std::to_string(attempts) +
-      (attempts == 1 ? " attempt)" : " attempts)"));
+  client_log(client_id, "reconnected after " + std::string(secs) + " s (" +
+                            std::to_string(attempts) +
+                            (attempts == 1 ? " attempt)" : " attempts)"));
   observer_.on_reconnected(id_, client_id, attempts, downtime);
 }
 

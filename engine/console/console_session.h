@@ -243,6 +243,8 @@ class ConsoleSession {
   void end_with(CloseReason reason, Error error = Error());
   void maybe_finish();
   void log(const std::string& line);
+  // A line about one client's console: in serve, which has several, prefixed "client N: ".
+  void client_log(int client_id, const std::string& line);
 
   Loop& loop_;
   int id_;

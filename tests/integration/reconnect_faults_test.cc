@@ -368,6 +368,17 @@ TEST_F(ReconnectFaultsTest, ServeReconnectsTwoClientsAtOnceAndGoesOnServing) {
   for (const std::string& e : event_lines(events, "reconnecting")) {
     EXPECT_EQ(reconnected_clients.count(json_get(e, "client").value_or("")), 1u) << e;
   }
+  // The verbose log says whose console was lost and came back, as the events do.
+  for (const std::string& client : reconnected_clients) {
+    EXPECT_EQ(lines_with(bridge->stderr_text(),
+                         {"client " + client + ": connection to", "lost (", "); reconnecting"})
+                  .size(),
+              1u)
+        << bridge->stderr_text();
+    EXPECT_EQ(
+        lines_with(bridge->stderr_text(), {"client " + client + ": reconnected after"}).size(), 1u)
+        << bridge->stderr_text();
+  }
   // No client's console was given up (a client_closed may still carry connection_lost: libvncclient
   // leaves with updates unread, which resets its connection).
   EXPECT_EQ(bridge->stderr_text().find("reconnect failed"), std::string::npos)
