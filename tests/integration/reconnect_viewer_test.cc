@@ -13,8 +13,7 @@
 // Keys typed during the cuts reach the fake VM in order, none stuck (mock-pveproxy
 // --fake-vm-key-log); strictly, keys typed while the bridge is between consoles all arrive, after
 // the release of a key held across the cut. A 16 bpp viewer keeps its pixel format across cuts.
-// The same cuts against a real QEMU (mock-pveproxy --qemu). The size change
-// test is DISABLED_ for a bug in the bridge (see there).
+// The same cuts against a real QEMU (mock-pveproxy --qemu).
 #include <gtest/gtest.h>
 #include <signal.h>
 

@@ -42,8 +42,8 @@ TEST(RfbBridgeLong, AViewerThatStarts45SecondsLateStillGetsQemusScreen) {
       << m.process().stderr_text();
   std::this_thread::sleep_for(std::chrono::seconds(45));  // the late viewer (not a measurement)
   EXPECT_FALSE(bridge->wait(0).has_value()) << "the bridge gave up: " << bridge->stderr_text();
-  // vncsnapshot (not libvncclient: see DISABLED_ConnectToAFreshQemuServesLibvncclientTheCurrentSize
-  // in rfb_bridge_test.cc, this console's ServerInit is from before QEMU's mode switch).
+  // vncsnapshot: its own RFB 3.3 client (libvncclient and QEMU's mode switch under a waiting
+  // upstream: ConnectToAFreshQemuServesLibvncclientTheCurrentSize in rfb_bridge_test.cc).
   std::string err;
   const std::string jpeg = d->path() + "/late.jpg";
   EXPECT_EQ(run_vncsnapshot(d->path(), port, password, jpeg, &err), 0) << err;
