@@ -24,6 +24,13 @@ Modes:
   keys    a-z typed into the window (XTEST) while four consoles are cut as in `cuts`: the
           fake VM (--fake-vm-key-log) gets them in order, none twice, none left down, at most
           one lost per cut (a key already written to the console being cut).
+  held-keys
+          the strict form: Super_R held down (XTEST press, no release), the console cut, and
+          once pvebridge says `reconnecting` (nothing can be in flight to the dead console)
+          "pvebridge" typed while the reconnect waits out three refused vncproxy calls
+          (--fault refuse_vncproxy=3: 0.25 + 0.5 + 1 s of backoff). The fake VM's key log must
+          then be exactly: Super_R down, Super_R up (the bridge releases it on the new
+          session), every typed key down and up in order. Nothing lost, nothing twice.
   qemu    a real QEMU behind the console (mock --qemu, SeaBIOS's 720x400 text screen):
           --fault cut_ws=random:120,armed,mixed,times=6, each cut followed by the window
           showing exactly QEMU's own screendump (the mock asks QEMU for it on SIGUSR1).
@@ -71,9 +78,12 @@ FAULTS = {
     "grow": "cut_ws=random:3000,armed,rst,resize=800x600",
     "shrink": "cut_ws=random:3000,armed,resize=512x384",
     "keys": "cut_ws=random:3000,armed,mixed,times=4",
+    "held-keys": "cut_ws=random:3000,armed",
     "qemu": "cut_ws=random:120,armed,mixed,times=%d" % QEMU_CUTS,
 }
 TYPED = "abcdefghijklmnopqrstuvwxyz"
+TYPED_WHILE_RECONNECTING = "pvebridge"
+SUPER_R = 0xffec  # a modifier: no autorepeat while held, and it changes no letter's keysym
 _ARM_EVERY_SECONDS = 0.3  # an offset past this step's update waits for the next step
 _PER_CUT_SECONDS = 15.0
 _POLL_SECONDS = 0.1
@@ -356,6 +366,65 @@ def run_keys(session):
     finish(session, viewer, losses)
 
 
+def run_held_keys(session):
+    """Keys typed while the bridge is between consoles all arrive, in order, after the release
+    of a key held across the cut (see the module's doc)."""
+    key_log = session.log_path("keys.log")
+    mock, viewer, vm = start(session, FAULTS["held-keys"],
+                             ("--fake-vm-key-log", key_log, "--fault", "refuse_vncproxy=3"))
+    w = viewer.window
+    session.display.click(w.x + w.width // 2, w.y + w.height // 2)  # the keyboard focus
+    session.display.key(SUPER_R, True)
+    held = "100 down 0x%08x" % SUPER_R
+    deadline = Deadline(_PER_CUT_SECONDS)
+    while read_lines(key_log) != [held]:
+        if deadline.expired():
+            raise TestFailure("the held key never reached the VM alone: %r" % read_lines(key_log))
+        time.sleep(_POLL_SECONDS)
+    event = None
+    while event is None:  # arm and step until the cut strikes
+        if deadline.expired():
+            raise TestFailure("no cut struck")
+        mock.send_signal(signal.SIGUSR2)
+        event = viewer.next_event(_ARM_EVERY_SECONDS, "the cut")
+    if event["event"] != "reconnecting":
+        raise TestFailure("%r before any reconnecting" % event)
+    for ch in TYPED_WHILE_RECONNECTING:
+        session.display.key(ord(ch), True)
+        time.sleep(0.02)
+        session.display.key(ord(ch), False)
+        time.sleep(0.02)
+    viewer.look("typed")
+    # What makes this strict: every key went out while the bridge was between consoles.
+    while (event := viewer.next_event(0, "typing")) is not None:
+        if event["event"] == "reconnected":
+            raise TestFailure("the reconnect was over before the typing: %r" % event)
+    while event is None or event["event"] != "reconnected":
+        event = viewer.next_event(deadline.left(), "the reconnect")
+        if event is None:
+            raise TestFailure("no reconnected within %.0f s" % _PER_CUT_SECONDS)
+    want = [held, "100 up 0x%08x" % SUPER_R]
+    for ch in TYPED_WHILE_RECONNECTING:
+        want += ["100 down 0x%08x" % ord(ch), "100 up 0x%08x" % ord(ch)]
+    while read_lines(key_log) != want and not deadline.expired():
+        time.sleep(_POLL_SECONDS)
+    got = read_lines(key_log)
+    if got != want:
+        raise TestFailure("the VM's key log is not the held key's release then every typed key "
+                          "in order:\n%s" % "\n".join(got))
+    log("typed %r while pvebridge reconnected (%d attempts, %d ms): the VM got the held "
+        "Super_R's release, then all of them in order" %
+        (TYPED_WHILE_RECONNECTING, event.get("attempts"), event.get("downtime_ms")))
+    session.display.key(SUPER_R, False)
+    viewer.await_screen(vm, "held-keys")
+    finish(session, viewer, 1)
+
+
+def read_lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
 def typed_keys(key_log, deadline):
     """(the keys pressed, in order, as text; the keysyms left down) from the fake VM's key log,
     once the last typed key has come and gone."""
@@ -501,7 +570,7 @@ def main():
         session.seed_viewer_settings(ask_quit=False)
         session.start_xvfb()
         {"cuts": run_cuts, "grow": run_resize, "shrink": run_resize, "keys": run_keys,
-         "qemu": run_qemu,
+         "held-keys": run_held_keys, "qemu": run_qemu,
          "dialog-check": run_dialog_check}[args.mode](session)
     except (TestFailure, X11Error, subprocess.CalledProcessError) as e:
         log("FAILED: %s (logs and screenshots in %s)" % (e, session.work))
