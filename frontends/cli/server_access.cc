@@ -108,8 +108,8 @@ std::shared_ptr<TlsContext> ServerAccess::tls_for(const ApiHost& host) {
 HostConnector ServerAccess::stream_connector(Loop& loop) {
   return [this, &loop](const ApiHost& h) -> std::unique_ptr<Transport> {
     if (const ProxyUrl* proxy = proxy_.for_host(h.host)) {
-      auto tcp =
-          TcpTransport::connect(loop, TcpConnectOptions{proxy->host, proxy->port, timeout_ms_});
+      auto tcp = TcpTransport::connect(
+          loop, TcpConnectOptions{proxy->host, proxy->port, timeout_ms_, kStreamKeepalive});
       ConnectProxyOptions tunnel;
       tunnel.target = h.authority();
       tunnel.proxy_name = proxy->authority();
@@ -117,7 +117,8 @@ HostConnector ServerAccess::stream_connector(Loop& loop) {
       tunnel.answer_timeout_ms = timeout_ms_;
       return std::make_unique<ConnectProxyTransport>(std::move(tcp), std::move(tunnel));
     }
-    return TcpTransport::connect(loop, TcpConnectOptions{h.host, h.port, timeout_ms_});
+    return TcpTransport::connect(loop,
+                                 TcpConnectOptions{h.host, h.port, timeout_ms_, kStreamKeepalive});
   };
 }
 

@@ -15,6 +15,7 @@
 #include "frontends/cli/options.h"
 #include "frontends/cli/output.h"
 #include "transports/stack/stack_dialer.h"
+#include "transports/tcp/tcp_transport.h"
 #include "transports/tls/tls_engine.h"
 
 namespace pvb {
@@ -28,7 +29,10 @@ class ServerAccess {
   // WebSockets. `this` and `loop` must outlive every transport made.
   HostConnector connector(Loop& loop);
   // Unstarted plain streams (no TLS: TCP, or the HTTP proxy's tunnel when one applies to the
-  // host), for SPICE's proxy on port 3128.
+  // host), for SPICE's proxy on port 3128. They carry SPICE channels whose TLS is end to end, so
+  // nothing of ours passes on them that would notice a node gone silent: TCP keepalive does
+  // (30 s idle, then 6 probes 10 s apart: a vanished node ends the channel within 90 s).
+  static constexpr TcpKeepalive kStreamKeepalive{30, 10, 6};
   HostConnector stream_connector(Loop& loop);
 
   // client.connect(); when trust on first use refused a host, the user is asked (on a terminal)

@@ -2,8 +2,10 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -23,6 +25,20 @@ std::string ip_string(const sockaddr_storage& ss) {
   char buf[INET6_ADDRSTRLEN] = {};
   uv_ip_name(reinterpret_cast<const sockaddr*>(&ss), buf, sizeof buf);
   return buf;
+}
+
+// TcpKeepalive on a connected socket. Best effort: a socket the system refuses it for works as
+// before, only later to notice a vanished peer.
+void set_keepalive(int fd, const TcpKeepalive& k) {
+  auto set = [fd](int level, int name, int value) {
+    setsockopt(fd, level, name, &value, sizeof value);
+  };
+  set(SOL_SOCKET, SO_KEEPALIVE, 1);
+  set(IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(k.idle_s));
+  set(IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(k.interval_s));
+  set(IPPROTO_TCP, TCP_KEEPCNT, static_cast<int>(k.probes));
+  set(IPPROTO_TCP, TCP_USER_TIMEOUT,
+      static_cast<int>(std::min<uint64_t>(k.detection_ms(), INT32_MAX)));
 }
 
 uint16_t port_of(const sockaddr_storage& ss) {
@@ -204,6 +220,7 @@ void TcpTransport::connected_cb(int status) {
   }
   connect_timer_.reset();
   uv_tcp_nodelay(&stream_->u.tcp, 1);
+  if (options_.keepalive.idle_s != 0) set_keepalive(fd(), options_.keepalive);
   remember_addresses();
   became_open();
 }

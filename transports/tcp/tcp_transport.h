@@ -4,6 +4,8 @@
 //
 // - connect(): DNS via uv_getaddrinfo, then each address in order, all within a timeout.
 // - TCP_NODELAY is set on every socket: VNC traffic is many small interactive messages.
+// - TCP keepalive, when asked for (TcpKeepalive): a connection that carries no traffic of our own
+//   (a SPICE channel, whose TLS is end to end) can only learn that its peer vanished this way.
 // - close(Flush): after our FIN, wait up to a second for the peer's (reading and dropping), and
 //   drop unread input before closing, so Linux sends no RST that could destroy our last bytes.
 //   close(Abort) resets the connection. An EOF with a pending socket error is a reset.
@@ -23,11 +25,26 @@
 
 namespace pvb {
 
+// A dead peer (a node that went away, a network that silently drops everything) is noticed
+// after idle_s without traffic plus `probes` unanswered probes every interval_s, or when data we
+// sent stays unacknowledged that long (TCP_USER_TIMEOUT). idle_s 0: off (the kernel's default,
+// which never probes).
+struct TcpKeepalive {
+  uint32_t idle_s = 0;
+  uint32_t interval_s = 10;
+  uint32_t probes = 6;
+  // The whole time to a dead peer's detection, as the kernel counts it.
+  uint64_t detection_ms() const {
+    return (static_cast<uint64_t>(idle_s) + static_cast<uint64_t>(interval_s) * probes) * 1000;
+  }
+};
+
 struct TcpConnectOptions {
   std::string host;  // DNS name, IPv4 or IPv6 literal (no brackets)
   uint16_t port = 0;
   // DNS + connect, all addresses together. 0 expires at once (useful only to tests).
   uint64_t connect_timeout_ms = 15000;
+  TcpKeepalive keepalive = {};  // set on the socket once connected
 };
 
 class TcpListener;

@@ -111,6 +111,40 @@ TEST(TcpTransport, SetsNoDelayOnBothEnds) {
   }
 }
 
+// TcpKeepalive reaches the socket once it is connected, and a connection that did not ask has
+// none (the kernel's default: never probes).
+TEST(TcpTransport, SetsKeepaliveOnlyWhenAsked) {
+  Loop loop;
+  std::vector<std::unique_ptr<TcpTransport>> accepted;
+  auto l = TcpListener::listen(loop, "127.0.0.1", 0, [&](std::unique_ptr<TcpTransport> t) {
+    accepted.push_back(std::move(t));
+  });
+  ASSERT_TRUE(l.ok()) << l.error().message();
+  Collector with_sink, without_sink;
+  auto with =
+      TcpTransport::connect(loop, {"127.0.0.1", (*l)->port(), 15000, TcpKeepalive{30, 10, 6}});
+  auto without = TcpTransport::connect(loop, {"127.0.0.1", (*l)->port()});
+  with->set_sink(&with_sink);
+  without->set_sink(&without_sink);
+  with->start();
+  without->start();
+  ASSERT_TRUE(loop.run_until([&] { return with_sink.connected && without_sink.connected; }));
+  auto option = [](const TcpTransport& t, int level, int name) {
+    int value = -1;
+    socklen_t len = sizeof value;
+    EXPECT_EQ(getsockopt(t.fd(), level, name, &value, &len), 0);
+    return value;
+  };
+  EXPECT_EQ(option(*with, SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(option(*with, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+  EXPECT_EQ(option(*with, IPPROTO_TCP, TCP_KEEPINTVL), 10);
+  EXPECT_EQ(option(*with, IPPROTO_TCP, TCP_KEEPCNT), 6);
+  EXPECT_EQ(option(*with, IPPROTO_TCP, TCP_USER_TIMEOUT), 90000);  // = the probes' end
+  EXPECT_EQ(TcpKeepalive({30, 10, 6}).detection_ms(), 90000u);
+  EXPECT_EQ(option(*without, SOL_SOCKET, SO_KEEPALIVE), 0);
+  EXPECT_EQ(option(*without, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+}
+
 TEST(TcpTransport, FdIsMinusOneWhenNotOpen) {
   Loop loop;
   auto t = TcpTransport::connect(loop, {"127.0.0.1", 1});
