@@ -93,29 +93,42 @@ class ReconnectViewerTest : public ::testing::Test {
     std::string viewer_err;
     Picture seen;  // the viewer's framebuffer when it left
   };
+  // `pvebridge connect web01 --no-viewer --json --verbose` on `m`, up to its `listening`: the
+  // process, the local port and the .vv's password (port 0 when it never listened).
+  struct Bridge {
+    std::unique_ptr<ChildProcess> process;
+    int port = 0;
+    std::string password;
+  };
+  Bridge start_bridge(MockPveproxy& m) {
+    Bridge b;
+    b.process = start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--verbose", "--host",
+                                 m.info().host(), "--fingerprint", m.info().fingerprint},
+                                base_env({{"PVE_API_TOKEN", m.info().api_token}}));
+    auto listening = b.process->wait_for_line("\"listening\"", kPeerWaitMs);
+    EXPECT_TRUE(listening) << b.process->stderr_text();
+    if (!listening) return b;
+    b.port = std::stoi(json_get(*listening, "port").value_or("0"));
+    b.password = vv_value(read_file(json_get(*listening, "vv_file").value_or("")), "password");
+    return b;
+  }
+
   // pvebridge connect --no-viewer, and pvb-vnc-check through it for `seconds` seconds asking for
   // updates all along, writing its framebuffer to viewer.ppm at the end.
   Session run(MockPveproxy& m, const std::string& encodings, int seconds,
               std::vector<std::string> viewer_flags = {}, const std::string& before_viewer = "") {
     Session s;
-    auto bridge =
-        start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--verbose", "--host",
-                         m.info().host(), "--fingerprint", m.info().fingerprint},
-                        base_env({{"PVE_API_TOKEN", m.info().api_token}}));
-    auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
-    EXPECT_TRUE(listening) << bridge->stderr_text();
-    if (!listening) return s;
-    const int port = std::stoi(json_get(*listening, "port").value_or("0"));
+    Bridge b = start_bridge(m);
+    if (b.port == 0) return s;
+    auto& bridge = b.process;
     if (!before_viewer.empty()) {
       EXPECT_TRUE(wait_for_stderr(*bridge, before_viewer)) << bridge->stderr_text();
     }
-    const std::string vv = read_file(json_get(*listening, "vv_file").value_or(""));
     std::remove(path("viewer.ppm").c_str());
     std::vector<std::string> flags = {"--encodings",           encodings, "--seconds",
                                       std::to_string(seconds), "--out",   path("viewer.ppm")};
     flags.insert(flags.end(), viewer_flags.begin(), viewer_flags.end());
-    s.viewer_exit =
-        run_vnc_check(dir_->path(), port, vv_value(vv, "password"), flags, &s.viewer_err);
+    s.viewer_exit = run_vnc_check(dir_->path(), b.port, b.password, flags, &s.viewer_err);
     s.bridge_exit = bridge->wait(kPeerWaitMs).value_or(-1);
     s.events = bridge->stdout_lines();
     s.bridge_err = bridge->stderr_text();
@@ -134,20 +147,15 @@ class ReconnectViewerTest : public ::testing::Test {
   void armed_cuts_each_checked(MockPveproxy& m, const std::string& encodings, size_t cuts,
                                bool screen_changes_each_cut,
                                const std::string& before_viewer = "") {
-    auto bridge =
-        start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--verbose", "--host",
-                         m.info().host(), "--fingerprint", m.info().fingerprint},
-                        base_env({{"PVE_API_TOKEN", m.info().api_token}}));
-    auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
-    ASSERT_TRUE(listening) << bridge->stderr_text();
-    const int port = std::stoi(json_get(*listening, "port").value_or("0"));
-    const std::string vv = read_file(json_get(*listening, "vv_file").value_or(""));
+    Bridge b = start_bridge(m);
+    ASSERT_NE(b.port, 0);
+    auto& bridge = b.process;
     if (!before_viewer.empty()) {
       ASSERT_TRUE(wait_for_stderr(*bridge, before_viewer)) << bridge->stderr_text();
     }
     const std::string seen_file = path("viewer.ppm");
     auto viewer =
-        start_vnc_check(dir_->path(), port, vv_value(vv, "password"),
+        start_vnc_check(dir_->path(), b.port, b.password,
                         {"--encodings", encodings, "--seconds", "600", "--out", seen_file});
     ASSERT_TRUE(viewer && viewer->started());
     ASSERT_TRUE(bridge->wait_for_line("\"client_connected\"", kPeerWaitMs))
@@ -355,14 +363,10 @@ TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingAllArriveAfterTheHeldKeyIs
     MockPveproxy m({"--vnc-password", kNodePassword, "--fake-vm-freeze-at", "3",
                     "--fake-vm-key-log", key_log, "--fault", cut, "--fault", "refuse_vncproxy=3"});
     ASSERT_TRUE(m.ok());
-    auto bridge = start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host",
-                                   m.info().host(), "--fingerprint", m.info().fingerprint},
-                                  base_env({{"PVE_API_TOKEN", m.info().api_token}}));
-    auto listening = bridge->wait_for_line("\"listening\"", kPeerWaitMs);
-    ASSERT_TRUE(listening) << bridge->stderr_text();
-    const int port = std::stoi(json_get(*listening, "port").value_or("0"));
-    const std::string vv = read_file(json_get(*listening, "vv_file").value_or(""));
-    auto viewer = start_vnc_check(dir_->path(), port, vv_value(vv, "password"),
+    Bridge b = start_bridge(m);
+    ASSERT_NE(b.port, 0);
+    auto& bridge = b.process;
+    auto viewer = start_vnc_check(dir_->path(), b.port, b.password,
                                   {"--encodings", "tight", "--seconds", "600", "--hold", "0xffe1",
                                    "--type", typed, "--type-on-signal"});
     ASSERT_TRUE(viewer && viewer->started());
