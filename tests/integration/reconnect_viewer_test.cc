@@ -113,6 +113,21 @@ class ReconnectViewerTest : public ::testing::Test {
     return b;
   }
 
+  // How many `event` events the bridge has printed so far.
+  static size_t event_count(ChildProcess& bridge, const char* event) {
+    return event_lines(bridge.stdout_lines(), event).size();
+  }
+  // On a mock with cut_ws=...,armed: arms the live console's cut and steps the frozen screen
+  // (SIGUSR2), again every 300 ms (an offset past this step's update waits for more), until the
+  // bridge says `reconnecting` once more than `before` times; returns the new count.
+  static size_t arm_until_cut(MockPveproxy& m, ChildProcess& bridge, size_t before) {
+    for (int i = 0; i < 100 && event_count(bridge, "reconnecting") == before; ++i) {
+      m.process().signal(SIGUSR2);
+      bridge.wait_for_line("\"reconnecting\"", 300);
+    }
+    return event_count(bridge, "reconnecting");
+  }
+
   // pvebridge connect --no-viewer, and pvb-vnc-check through it for `seconds` seconds asking for
   // updates all along, writing its framebuffer to viewer.ppm at the end.
   Session run(MockPveproxy& m, const std::string& encodings, int seconds,
@@ -185,21 +200,14 @@ class ReconnectViewerTest : public ::testing::Test {
           },
           15000);
     };
-    auto count = [&](const char* event) {
-      return event_lines(bridge->stdout_lines(), event).size();
-    };
+    auto count = [&](const char* event) { return event_count(*bridge, event); };
 
     ASSERT_TRUE(viewer_catches_up()) << "no first picture\n" << bridge->stderr_text();
     size_t checked = 0;
     while (count("reconnecting") < cuts) {
       const size_t before = count("reconnecting");
-      // Arm and step until the cut strikes (an offset past this step's update waits for more).
-      for (int i = 0; i < 100 && count("reconnecting") == before; ++i) {
-        m.process().signal(SIGUSR2);
-        bridge->wait_for_line("\"reconnecting\"", 300);
-      }
-      ASSERT_GT(count("reconnecting"), before) << "the armed cut never struck\n"
-                                               << bridge->stderr_text();
+      ASSERT_GT(arm_until_cut(m, *bridge, before), before) << "the armed cut never struck\n"
+                                                           << bridge->stderr_text();
       while (count("reconnected") < count("reconnecting")) {
         ASSERT_TRUE(bridge->wait_for_line("\"reconnected\"", kPeerWaitMs)) << bridge->stderr_text();
       }
@@ -375,14 +383,8 @@ TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingAllArriveAfterTheHeldKeyIs
         << "the held key never reached the guest\n"
         << viewer->stderr_text() << bridge->stderr_text();
 
-    auto count = [&](const char* event) {
-      return event_lines(bridge->stdout_lines(), event).size();
-    };
-    for (int i = 0; i < 100 && count("reconnecting") == 0; ++i) {
-      m.process().signal(SIGUSR2);  // arm the cut; the screen's step makes traffic to cut
-      bridge->wait_for_line("\"reconnecting\"", 300);
-    }
-    ASSERT_EQ(count("reconnecting"), 1u) << bridge->stderr_text();
+    auto count = [&](const char* event) { return event_count(*bridge, event); };
+    ASSERT_EQ(arm_until_cut(m, *bridge, 0), 1u) << bridge->stderr_text();
     viewer->signal(SIGUSR2);
     ASSERT_TRUE(wait_for_stderr(*viewer, "typed 10 keys")) << viewer->stderr_text();
     // What makes this test strict: every key went out while the bridge was between consoles.

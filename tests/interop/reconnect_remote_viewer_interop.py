@@ -176,6 +176,21 @@ class Viewer:
         while the bridge resumes it, and the next call finds that `reconnecting` waiting.
         Losses and calls stay one to one."""
         deadline = Deadline(_PER_CUT_SECONDS)
+        first, steps = self.arm_until_cut(mock, label, deadline)
+        event = first
+        while event["event"] != "reconnected":
+            event = self.next_event(deadline.left(), label)
+            if event is None:
+                raise TestFailure("%s: no reconnected within %.0f s of %r" %
+                                  (label, _PER_CUT_SECONDS, first))
+        log("%s: cut after %d steps (%s), reconnected after %d attempts in %d ms" %
+            (label, steps, first.get("reason"), event.get("attempts"),
+             event.get("downtime_ms")))
+
+    def arm_until_cut(self, mock, label, deadline):
+        """(pvebridge's `reconnecting` event, the steps it took): SIGUSR2 to the mock every
+        _ARM_EVERY_SECONDS (arming the live console's cut and stepping the screen) until the
+        cut strikes."""
         event, steps = None, 0
         while event is None:
             if deadline.expired():
@@ -185,15 +200,7 @@ class Viewer:
             event = self.next_event(_ARM_EVERY_SECONDS, label)
         if event["event"] != "reconnecting":
             raise TestFailure("%s: %r before any reconnecting" % (label, event))
-        first = event
-        while event["event"] != "reconnected":
-            event = self.next_event(deadline.left(), label)
-            if event is None:
-                raise TestFailure("%s: no reconnected within %.0f s of %r" %
-                                  (label, _PER_CUT_SECONDS, first))
-        log("%s: cut after %d steps (%s), reconnected after %d attempts in %d ms" %
-            (label, steps, first.get("reason"), event.get("attempts"),
-             event.get("downtime_ms")))
+        return event, steps
 
     def await_screen(self, previous, label):
         """Polls the window until it contains exactly the VM's screen, checking at every look
@@ -381,14 +388,7 @@ def run_held_keys(session):
         if deadline.expired():
             raise TestFailure("the held key never reached the VM alone: %r" % read_lines(key_log))
         time.sleep(_POLL_SECONDS)
-    event = None
-    while event is None:  # arm and step until the cut strikes
-        if deadline.expired():
-            raise TestFailure("no cut struck")
-        mock.send_signal(signal.SIGUSR2)
-        event = viewer.next_event(_ARM_EVERY_SECONDS, "the cut")
-    if event["event"] != "reconnecting":
-        raise TestFailure("%r before any reconnecting" % event)
+    viewer.arm_until_cut(mock, "the cut", deadline)
     for ch in TYPED_WHILE_RECONNECTING:
         session.display.key(ord(ch), True)
         time.sleep(0.02)
