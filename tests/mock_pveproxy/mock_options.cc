@@ -125,6 +125,8 @@ std::optional<CutSpec> parse_cut(std::string_view arg) {
   // A mixed cut's up half counts from the moment it was armed: from a console's start it would
   // fall inside the RFB handshake, which is another test.
   if (c.mixed && (!c.armed || c.where != CutSpec::Where::random)) return std::nullopt;
+  // Unarmed, random draws past the handshake: BYTES must leave room for that.
+  if (c.where == CutSpec::Where::random && !c.armed && c.at < kRandomCutFirst) return std::nullopt;
   return c;
 }
 
@@ -284,7 +286,8 @@ Result<Fault> parse_fault(std::string_view spec) {
       std::optional<CutSpec> c = arg ? parse_cut(*arg) : std::nullopt;
       if (!c) {
         return usage(prefix +
-                     "needs down:BYTES, up:BYTES, random:BYTES or time:MS, then optionally ,rst, "
+                     "needs down:BYTES, up:BYTES, random:BYTES (>= 257 unless armed) or time:MS, "
+                     "then optionally ,rst, "
                      ",times=K, ,resize=WxH, ,stop, ,armed and ,mixed (random:BYTES,armed only) "
                      "(cut_ws=down:100000,rst)");
       }

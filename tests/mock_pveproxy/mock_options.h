@@ -83,8 +83,10 @@ enum class TlsAlertPoint {
 };
 
 // Where and how cut_ws cuts a console WebSocket. WHERE is down:BYTES (after relaying BYTES toward
-// the client), up:BYTES (toward the VM), random:BYTES (down, at an offset drawn from 1..BYTES for
-// each console) or time:MS (MS after the console opened). A cut is a clean end (a WebSocket Close
+// the client), up:BYTES (toward the VM), random:BYTES (down, at an offset drawn for each console
+// from kRandomCutFirst..BYTES: past the RFB handshake, so the cut falls in the update stream, as
+// "inside a FramebufferUpdate" asks; armed, from 1..BYTES counted from the arming) or time:MS (MS
+// after the console opened). A cut is a clean end (a WebSocket Close
 // frame, then the connection closes) unless `rst` (a TCP reset). It strikes the first `times`
 // consoles (default 1; times=0: every console), so the reconnect that follows finds a healthy one.
 // What else happens to the guest at the moment of the cut: `resize=WxH` switches its fake VM screen
@@ -96,6 +98,11 @@ enum class TlsAlertPoint {
 // varies the cut with the console's ordinal k: k = 1, 2, 3, 4, 5, ... is cut down at a random
 // offset (1..BYTES) by RST, the same by a Close, up within the next 10 bytes by RST, the same by
 // a Close, and again.
+// The RFB handshake toward the client (version, security types, challenge, result, ServerInit
+// with the guest's name) is under 200 bytes from the fake VM and from QEMU: an unarmed random cut
+// is drawn from here on. A cut inside the handshake is another test (down:BYTES).
+constexpr uint64_t kRandomCutFirst = 257;
+
 struct CutSpec {
   enum class Where : uint8_t { down, up, random, time };
   Where where = Where::down;

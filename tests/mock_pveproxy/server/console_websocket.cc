@@ -75,7 +75,7 @@ ConsoleWebsocket::ConsoleWebsocket(std::unique_ptr<Transport> lower, ByteChain l
           rules.cut_up = cut->at;
           break;
         case CutSpec::Where::random:
-          rules.cut_down = 1 + random.next_u32() % cut->at;
+          rules.cut_down = kRandomCutFirst + random.next_u32() % (cut->at - kRandomCutFirst + 1);
           break;
         case CutSpec::Where::time:
           cut_after_ms_ = cut->at;

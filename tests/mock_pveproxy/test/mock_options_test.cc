@@ -78,6 +78,11 @@ TEST(ParseFault, CutWsTakesAResizeAndAStop) {
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->cut.resize_width, 0);
   EXPECT_FALSE(plain->cut.stop_guest);
+  // Unarmed, random draws past the RFB handshake (from kRandomCutFirst), so BYTES must reach it;
+  // armed, it counts from the arming.
+  EXPECT_TRUE(parse_fault("cut_ws=random:257").ok());
+  EXPECT_FALSE(parse_fault("cut_ws=random:256").ok());
+  EXPECT_TRUE(parse_fault("cut_ws=random:120,armed").ok());
   for (const char* bad :
        {"cut_ws=down:10,resize=800", "cut_ws=down:10,resize=0x600",
         "cut_ws=down:10,resize=9000x600", "cut_ws=down:10,resize=axb", "cut_ws=down:10,stopped"}) {
