@@ -480,10 +480,12 @@ TEST_F(ReconnectViewerTest, LibvncclientStaysConnectedToARealQemuThroughCuts) {
   }
 }
 
-// The same with a real QEMU behind the console (mock-pveproxy --qemu: SeaBIOS's 720x400 text
-// screen, its cursor blinking about twice a second, which is what carries the down cuts), each
-// cut followed by an exact comparison of libvncclient's framebuffer with QEMU's own screendump
-// (QMP, on SIGUSR1). Six cuts: down by RST and by a Close inside an update, up by RST and by a
+// The same with a real QEMU behind the console, running the echo guest (mock-pveproxy
+// --qemu-echo-guest: a 720x400 text screen without a cursor, which changes only when a key is
+// typed, and each SIGUSR2 types one over QMP). Each cut is followed by an exact comparison of
+// libvncclient's framebuffer with QEMU's own screendump (QMP, on SIGUSR1) that must also differ
+// from the last one checked: QEMU repainted what changed across the cut. Six cuts: down by RST
+// and by a Close inside an update (the echoed keys' updates carry them), up by RST and by a
 // Close inside a request, and again.
 TEST_F(ReconnectViewerTest, EachCutToARealQemuIsFollowedByQemusExactScreen) {
   if (find_executable("qemu-system-x86_64").empty()) {
@@ -491,13 +493,13 @@ TEST_F(ReconnectViewerTest, EachCutToARealQemuIsFollowedByQemusExactScreen) {
   }
   for (const char* encodings : {"tight", "zrle"}) {
     SCOPED_TRACE(encodings);
-    MockPveproxy m({"--qemu", "--vnc-password", kNodePassword, "--fake-vm-dump-dir", dir_->path(),
-                    "--fault", "cut_ws=random:120,armed,mixed,times=6"});
+    MockPveproxy m({"--qemu-echo-guest", "--vnc-password", kNodePassword, "--fake-vm-dump-dir",
+                    dir_->path(), "--fault", "cut_ws=random:120,armed,mixed,times=6"});
     ASSERT_TRUE(m.ok());
     // The viewer comes once QEMU has switched to its text mode: libvncclient 0.9.14 cannot
     // follow QEMU's own size change (it ignores ExtendedDesktopSize screen id 0; see
     // rfb_bridge_test's ConnectToAFreshQemuServesLibvncclientTheCurrentSize).
-    armed_cuts_each_checked(m, encodings, 6, false, "the node's screen is now 720x400");
+    armed_cuts_each_checked(m, encodings, 6, true, "the node's screen is now 720x400");
     m.process().close_stdin();
     m.process().wait(kPeerWaitMs);
   }

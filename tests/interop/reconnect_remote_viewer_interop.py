@@ -31,9 +31,11 @@ Modes:
           (--fault refuse_vncproxy=3: 0.25 + 0.5 + 1 s of backoff). The fake VM's key log must
           then be exactly: Super_R down, Super_R up (the bridge releases it on the new
           session), every typed key down and up in order. Nothing lost, nothing twice.
-  qemu    a real QEMU behind the console (mock --qemu, SeaBIOS's 720x400 text screen):
-          --fault cut_ws=random:120,armed,mixed,times=6, each cut followed by the window
-          showing exactly QEMU's own screendump (the mock asks QEMU for it on SIGUSR1).
+  qemu    a real QEMU behind the console, booting the echo guest (mock --qemu-echo-guest: a
+          720x400 text screen without a cursor that changes only when a key is typed; each
+          SIGUSR2 types one over QMP): --fault cut_ws=random:120,armed,mixed,times=6, each cut
+          followed by the window showing exactly QEMU's own screendump (the mock asks QEMU for
+          it on SIGUSR1), which must differ from the one the last cut ended with.
   dialog-check
           the window check itself: remote-viewer on a .vv whose port refuses shows its error
           dialog, and the check must report it (no pvebridge needed).
@@ -281,12 +283,13 @@ def run_cuts(session):
 
 def run_qemu(session):
     """The cuts with a real QEMU behind the console: its window compared with QEMU's own
-    screendump after each (QEMU's Tight, zlib streams and all; the blinking cursor carries the
-    down cuts). QEMU's screen is not stepped: a cut need not change it."""
+    screendump after each (QEMU's Tight, zlib streams and all). The echo guest's screen moves
+    only with the keys each step types, which also carry the down cuts, so each cut must end
+    with a picture the last one did not have."""
     # QEMU's QMP socket goes in the mock's runtime dir: a path of at most 107 bytes.
     mock_env = dict(session.env, XDG_RUNTIME_DIR=session.args.short_dir)
-    mock, dump_dir, bridge, events = start_bridge(session, ("--qemu", "--fault", FAULTS["qemu"]),
-                                                  mock_env)
+    mock, dump_dir, bridge, events = start_bridge(
+        session, ("--qemu-echo-guest", "--fault", FAULTS["qemu"]), mock_env)
     window = None
     while window is None:  # SeaBIOS's 720x400 text screen, in its header bar and border
         window = next((w for w in viewer_user.viewer_windows(session.display)
@@ -297,12 +300,12 @@ def run_qemu(session):
             time.sleep(_POLL_SECONDS)
     viewer = Viewer(session, bridge, events, window,
                     lambda: qemu_screen(session, mock, dump_dir))
-    viewer.await_screen(None, "first")
+    _, screen = viewer.await_screen(None, "first")
     log("remote-viewer's window 0x%x shows QEMU's screen exactly" % viewer.window.id)
     for i in range(1, QEMU_CUTS + 1):
         label = "cut-%02d" % i
         viewer.cut(mock, label)
-        viewer.await_screen(None, label)
+        _, screen = viewer.await_screen(screen, label)
     finish(session, viewer, QEMU_CUTS)
 
 

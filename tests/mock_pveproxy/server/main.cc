@@ -111,6 +111,7 @@ int run(int argc, char** argv) {
         config.qemu_binary.empty() ? "qemu-system-x86_64" : config.qemu_binary;
     qemu_options.binary = find_executable(wanted);
     qemu_options.spice_x509_dir = config.spice_x509_dir;
+    qemu_options.echo_guest = config.qemu_echo_guest;
     if (qemu_options.binary.empty()) {
       return fail(Error(Errc::io, wanted + " not found or not executable (Debian: apt-get install "
                                            "qemu-system-x86)"),
@@ -205,9 +206,11 @@ int run(int argc, char** argv) {
     if (qemu) qemu->dump_screens(config.fake_vm_dump_dir);
   });
   // Armed before the step, so the update that carries the new picture counts toward the cut.
+  // QEMUs running the echo guest step too: a key typed into each.
   SignalWatcher sigusr2(loop, SIGUSR2, [&](int) {
     server.arm_console_cuts();
     fake_vm_screens().step_all();
+    if (qemu) qemu->type_step();
   });
   int key_log = -1;
   if (!config.fake_vm_key_log.empty()) {

@@ -5,9 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/mock_pveproxy/server/qemu_echo_guest.h"
 #include "tests/mock_pveproxy/server/unix_stream_transport.h"
 
 namespace pvb::mock {
+
+namespace {
+constexpr const char* kEchoGuestDisk = "echo-guest.img";  // in the fleet's private directory
+}  // namespace
 
 // --- QemuConsole ---------------------------------------------------------------------------------
 
@@ -119,6 +124,9 @@ Result<std::unique_ptr<QemuFleet>> QemuFleet::create(Loop& loop, QemuFleetOption
                                                      LogFn log) {
   Result<PrivateDir> dir = PrivateDir::create("mock-pveproxy-qemu");
   if (!dir.ok()) return dir.error();
+  if (options.echo_guest) {
+    if (Error e = write_echo_guest(dir->path() + "/" + kEchoGuestDisk); e.failed()) return e;
+  }
   return std::unique_ptr<QemuFleet>(
       new QemuFleet(loop, std::move(options), std::move(log), std::move(*dir)));
 }
@@ -167,6 +175,7 @@ std::shared_ptr<QemuVm> QemuFleet::vm_for(uint32_t vmid, const std::string& name
     config.vmid = vmid;
     config.name = name;
     config.start_timeout_ms = options_.start_timeout_ms;
+    if (options_.echo_guest) config.boot_disk = dir_.path() + "/" + kEchoGuestDisk;
     if (!options_.spice_x509_dir.empty()) {
       config.spice_x509_dir = options_.spice_x509_dir;
       config.spice_port = free_tcp_port();
@@ -184,6 +193,20 @@ void QemuFleet::dump_screens(const std::string& dir) {
       if (e.failed()) log_("qemu/" + std::to_string(id) + ": screendump: " + e.message());
     });
   }
+}
+
+size_t QemuFleet::type_step() {
+  if (!options_.echo_guest) return 0;
+  const std::string key = echo_guest_key(keys_typed_++);
+  size_t sent = 0;
+  for (auto& [vmid, vm] : vms_) {
+    if (!vm->ready()) continue;  // one still starting boots after this key
+    ++sent;
+    vm->send_key(key, [this, id = vmid, key](const Error& e) {
+      if (e.failed()) log_("qemu/" + std::to_string(id) + ": send-key " + key + ": " + e.message());
+    });
+  }
+  return sent;
 }
 
 std::unique_ptr<Transport> QemuFleet::open_console(Loop& loop, const ConsoleGrant& grant,

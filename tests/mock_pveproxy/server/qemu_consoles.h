@@ -71,6 +71,8 @@ struct QemuFleetOptions {
   // Set: every QEMU also serves SPICE (-vga qxl, -spice tls-port=<a free port>) with the
   // certificates of this directory (ca-cert.pem, server-cert.pem, server-key.pem).
   std::string spice_x509_dir;
+  // Every QEMU boots the echo guest (qemu_echo_guest.h), whose screen changes only with a key.
+  bool echo_guest = false;
 };
 
 class QemuFleet final : public QemuConsoleSource {
@@ -96,6 +98,9 @@ class QemuFleet final : public QemuConsoleSource {
   // logged.
   void dump_screens(const std::string& dir);
   const std::string& dir() const { return dir_.path(); }
+  // With the echo guest: the next key ("a".."z", in turn) typed into every running QEMU, so each
+  // one's screen changes (SIGUSR2's step). Returns how many were sent; failures are logged.
+  size_t type_step();
 
  private:
   QemuFleet(Loop& loop, QemuFleetOptions options, LogFn log, PrivateDir dir);
@@ -106,6 +111,7 @@ class QemuFleet final : public QemuConsoleSource {
   PrivateDir dir_;
   std::map<uint32_t, std::shared_ptr<QemuVm>> vms_;
   size_t vms_made_ = 0;
+  uint64_t keys_typed_ = 0;
   bool installed_ = false;
 };
 

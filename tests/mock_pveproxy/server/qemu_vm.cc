@@ -50,23 +50,28 @@ std::string expire_arguments(const std::string& time, const char* protocol = "vn
 
 std::vector<std::string> qemu_command_line(const QemuVmConfig& c) {
   const std::string dir = c.dir + "/" + std::to_string(c.vmid);
-  return {c.binary,
-          "-name",
-          "guest=" + escape_commas(c.name),
-          "-display",
-          "none",
-          "-vnc",
-          "unix:" + escape_commas(dir + ".vnc") + ",password=on",
-          "-qmp",
-          "unix:" + escape_commas(dir + ".qmp") + ",server=on,wait=off",
-          "-nodefaults",
-          "-no-user-config",
-          "-vga",
-          c.spice_port != 0 ? "qxl" : "std",
-          "-m",
-          "32",
-          "-machine",
-          "accel=tcg"};
+  std::vector<std::string> argv = {c.binary,
+                                   "-name",
+                                   "guest=" + escape_commas(c.name),
+                                   "-display",
+                                   "none",
+                                   "-vnc",
+                                   "unix:" + escape_commas(dir + ".vnc") + ",password=on",
+                                   "-qmp",
+                                   "unix:" + escape_commas(dir + ".qmp") + ",server=on,wait=off",
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-vga",
+                                   c.spice_port != 0 ? "qxl" : "std",
+                                   "-m",
+                                   "32",
+                                   "-machine",
+                                   "accel=tcg"};
+  if (!c.boot_disk.empty()) {
+    argv.insert(argv.end(),
+                {"-drive", "file=" + escape_commas(c.boot_disk) + ",format=raw,if=ide,index=0"});
+  }
+  return argv;
 }
 
 std::vector<std::string> qemu_spice_arguments(const QemuVmConfig& c) {
@@ -275,6 +280,22 @@ void QemuVm::screendump(const std::string& path, DoneFn done) {
                   }
                   done(Error());
                 });
+}
+
+void QemuVm::send_key(const std::string& qcode, DoneFn done) {
+  if (state_ != State::ready) {
+    loop_.post([done = std::move(done), weak = alive_.weak()] {
+      if (!weak.expired()) done(Error(Errc::internal, "qemu: send-key before QMP ready"));
+    });
+    return;
+  }
+  JsonWriter w;
+  w.begin_object().key("keys").begin_array();
+  w.begin_object().key("type").value("qcode").key("data").value(qcode).end_object();
+  w.end_array().end_object();
+  qmp_->execute("send-key", w.take(), [done = std::move(done)](Result<std::string> r) {
+    done(r.ok() ? Error() : r.error());
+  });
 }
 
 void QemuVm::arm_spice_password(const std::string& password, const std::string& expire_time,

@@ -5,7 +5,8 @@
 //     -machine accel=tcg
 // No disk and no NIC: SeaBIOS shows its "No bootable device" screen, a non-blank picture, within
 // a second under TCG, and then idles (about 1% of a CPU). Not -no-reboot: SeaBIOS resets the
-// machine every 60 s to retry the boot, which must not end QEMU. VNC with password=on refuses
+// machine every 60 s to retry the boot, which must not end QEMU. With a boot_disk (the echo
+// guest, --qemu-echo-guest) it boots that instead. VNC with password=on refuses
 // every client until QMP set_password gives it one, which is what makes the console's one-shot
 // password meaningful.
 //
@@ -41,6 +42,8 @@ struct QemuVmConfig {
   // server-cert.pem and server-key.pem; 0: no SPICE (and -vga std instead of qxl).
   uint16_t spice_port = 0;
   std::string spice_x509_dir;
+  // Set: the guest boots this raw disk image (IDE) instead of finding none (qemu_echo_guest.h).
+  std::string boot_disk;
 };
 
 // QEMU's argv for `config` (argv[0] is the binary). Commas in the name and the paths are doubled,
@@ -77,6 +80,10 @@ class QemuVm {
   // PATH.part, renamed over `path` once it answered. `done` with the outcome; needs ready.
   void screendump(const std::string& path, DoneFn done);
 
+  // QMP send-key: one key pressed and released, as a keyboard would (`qcode`: "a", "ret").
+  // `done` with the outcome; needs ready.
+  void send_key(const std::string& qcode, DoneFn done);
+
   // For tests: any QMP command, once ready.
   QmpClient* qmp() { return qmp_.get(); }
   const QemuVmConfig& config() const { return config_; }
@@ -86,6 +93,7 @@ class QemuVm {
   pid_t pid() const { return pid_; }
   // QEMU could not start, or has ended: this VM is done (make a new one to start again).
   bool dead() const { return state_ == State::dead; }
+  bool ready() const { return state_ == State::ready; }
 
  private:
   enum class State { idle, starting, ready, dead };

@@ -16,7 +16,8 @@ const char* const kServerUsage =
     "                     [--fault NAME[=ARG]]... [--old-pveproxy]\n"
     "                     [--generation old|middle|new] [--pve-version V] [--vnc-password P]\n"
     "                     [--tls-backend openssl|mbedtls]\n"
-    "                     [--qemu] [--qemu-binary PATH] [--console-ports FIRST-LAST]\n"
+    "                     [--qemu] [--qemu-binary PATH] [--qemu-echo-guest]\n"
+    "                     [--console-ports FIRST-LAST]\n"
     "                     [--fake-vm-freeze-at TICK] [--fake-vm-tick-ms MS] [--fake-vm-dump-dir "
     "DIR]\n"
     "                     [--fake-vm-key-log PATH]\n"
@@ -77,6 +78,9 @@ const char* const kServerUsage =
     "                            guest, started at its first console, killed at exit) instead of\n"
     "                            the fake VM; lxc guests keep the fake VM\n"
     "  --qemu-binary PATH        that QEMU (implies --qemu; default: qemu-system-x86_64 in PATH)\n"
+    "  --qemu-echo-guest         each QEMU boots a tiny guest that echoes keys to its text\n"
+    "                            screen, which is otherwise still (implies --qemu; SIGUSR2 also\n"
+    "                            types the next of a..z into every QEMU)\n"
     "  --console-ports FIRST-LAST  hand out console ports from this range (default 5900-5999, a\n"
     "                            node's 100; the benchmark runs 1000 consoles with a wider one)\n"
     "  --fake-vm-freeze-at TICK  the fake VMs' screens stand still at TICK (SIGUSR2: next tick)\n"
@@ -220,9 +224,10 @@ Result<ParsedArgs> parse_server_args(int argc, const char* const* argv) {
       out.help = true;
       return out;
     }
-    if (arg == "--qemu") {
+    if (arg == "--qemu" || arg == "--qemu-echo-guest") {
       if (Error e = flag_only(); e.failed()) return e;
       c.qemu = true;
+      if (arg == "--qemu-echo-guest") c.qemu_echo_guest = true;
       continue;
     }
     if (arg == "--exit-on-stdin-eof" || arg == "--old-pveproxy" || arg == "--leaf-only") {

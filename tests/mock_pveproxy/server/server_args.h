@@ -36,6 +36,8 @@ struct ServerConfig {
   // PATH).
   bool qemu = false;
   std::string qemu_binary;
+  // --qemu-echo-guest (implies --qemu): each QEMU boots the echo guest; SIGUSR2 types a key.
+  bool qemu_echo_guest = false;
   // The fake VMs' screens (tests/fake_vm/fake_vm_screens.h): frozen at this tick; SIGUSR1 dumps
   // each guest's screen to DIR/<vmid>.ppm.
   std::optional<uint64_t> fake_vm_freeze_at;

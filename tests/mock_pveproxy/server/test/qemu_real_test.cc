@@ -2,7 +2,8 @@
 // each test skips when it is not installed): QemuVm starts it and speaks QMP, VNC refuses every
 // client until set_password, the password works, a wrong one does not, expire_password ends it;
 // failures to start name the reason; the destructor leaves no process behind. Then the whole
-// console in process: the mock's websocket relays our RFB client to QEMU through QemuFleet.
+// console in process: the mock's websocket relays our RFB client to QEMU through QemuFleet, also
+// with the echo guest booted.
 //
 // Every wait has a hang guard (a QEMU that never answers fails the test, it does not hang it).
 #include <gtest/gtest.h>
@@ -47,16 +48,33 @@ size_t distinct_colours(const RfbSnapshot& shot) {
 // machine, where one console's first picture came blank (ASan run, fresh-clone CI). Snapshots are
 // taken again, 100 ms apart, until one has a picture, an attempt fails, or 15 s pass. The caller
 // still asserts the picture, so a QEMU that never draws fails the test.
-Result<RfbSnapshot> once_drawn(Loop& loop, const std::function<Result<RfbSnapshot>()>& take) {
+Result<RfbSnapshot> snapshot_until(Loop& loop, const std::function<Result<RfbSnapshot>()>& take,
+                                   const std::function<bool(const RfbSnapshot&)>& wanted) {
   const uint64_t give_up = loop.now_ms() + 15000;
   for (;;) {
     Result<RfbSnapshot> shot = take();
-    if (!shot.ok() || distinct_colours(*shot) >= 2 || loop.now_ms() >= give_up) return shot;
+    if (!shot.ok() || wanted(*shot) || loop.now_ms() >= give_up) return shot;
     bool paused = false;
     Timer pause(loop);
     pause.start(100, [&] { paused = true; });
     loop.run_until([&] { return paused; });
   }
+}
+
+Result<RfbSnapshot> once_drawn(Loop& loop, const std::function<Result<RfbSnapshot>()>& take) {
+  return snapshot_until(loop, take, [](const RfbSnapshot& s) { return distinct_colours(s) >= 2; });
+}
+
+// Pixels that are not black in text rows [first_row, first_row + rows) of 16 pixels (VGA text
+// mode's 720x400 is 80x25 cells of 9x16); all rows by default.
+size_t lit_pixels(const RfbSnapshot& shot, int first_row = 0, int rows = 25) {
+  size_t lit = 0;
+  const size_t begin = size_t{16} * first_row * shot.width * 4;
+  const size_t end = std::min(shot.pixels.size(), size_t{16} * (first_row + rows) * shot.width * 4);
+  for (size_t p = begin; p + 4 <= end; p += 4) {
+    if ((shot.pixels[p] | shot.pixels[p + 1] | shot.pixels[p + 2]) != 0) ++lit;
+  }
+  return lit;
 }
 
 // Our RFB client straight on a VNC Unix socket: one full screen, or why not.
@@ -287,6 +305,45 @@ TEST_F(QemuFleetTest, QemuGuestsGetARealQemuStartedOnceAndLxcKeepsTheFakeVm) {
   EXPECT_EQ(container->name, "ct-web");  // the fake VM: vncterm's stand-in
   EXPECT_EQ(fleet->vms_made(), 2u);
   EXPECT_TRUE(h.log_contains("VNC password set in QEMU, expires +30"));
+}
+
+// The echo guest (--qemu-echo-guest): SeaBIOS boots it and it prints its banner on the third
+// text row, under SeaBIOS's two; then the screen stands still (no blinking cursor) until keys are
+// typed, and each key typed over QMP shows on the fourth row.
+TEST_F(QemuFleetTest, TheEchoGuestStandsStillAndShowsEachKeyTyped) {
+  Harness h;
+  QemuFleetOptions o;
+  o.binary = binary_;
+  o.echo_guest = true;
+  auto fleet = QemuFleet::create(h.loop, o, [&h](const std::string& l) { h.logs.push_back(l); });
+  ASSERT_TRUE(fleet.ok()) << fleet.error().message();
+  (*fleet)->install();
+  EXPECT_EQ((*fleet)->type_step(), 0u);  // no QEMU runs yet: nothing typed
+  auto take = [&] { return console_snapshot(h, 100); };
+  const int kBannerRow = 2, kKeysRow = 3;
+  Result<RfbSnapshot> booted = snapshot_until(h.loop, take, [&](const RfbSnapshot& s) {
+    return s.width == 720 && lit_pixels(s, kBannerRow, 1) > 500;
+  });
+  ASSERT_TRUE(booted.ok()) << booted.error().message();
+  ASSERT_GT(lit_pixels(*booted, kBannerRow, 1), 500u) << "the echo guest's banner never showed";
+  EXPECT_EQ(lit_pixels(*booted, kKeysRow, 1), 0u) << "a cursor or a key before any was typed";
+
+  bool paused = false;
+  Timer pause(h.loop);
+  pause.start(700, [&] { paused = true; });  // longer than a VGA cursor blink (about 270 ms)
+  ASSERT_TRUE(await(h.loop, [&] { return paused; }));
+  Result<RfbSnapshot> still = take();
+  ASSERT_TRUE(still.ok()) << still.error().message();
+  EXPECT_EQ(still->pixels, booted->pixels) << "the screen changed with nothing typed";
+
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*fleet)->type_step(), 1u);  // "abcde"
+  Result<RfbSnapshot> typed = snapshot_until(
+      h.loop, take, [&](const RfbSnapshot& s) { return lit_pixels(s, kKeysRow, 1) >= 100; });
+  ASSERT_TRUE(typed.ok()) << typed.error().message();
+  EXPECT_GE(lit_pixels(*typed, kKeysRow, 1), 100u) << "five keys typed, none shown";
+  EXPECT_EQ(lit_pixels(*typed, 0, kKeysRow), lit_pixels(*booted, 0, kKeysRow))
+      << "the rows above the keys changed";
+  EXPECT_FALSE(h.log_contains("send-key")) << "a key was refused";
 }
 
 TEST_F(QemuFleetTest, AnExpiredPasswordIsRefusedByQemu) {

@@ -1,13 +1,17 @@
 // The pieces of mock-pveproxy --qemu that need no QEMU: its command line and expiry times, the
-// flags, UnixStreamTransport and QmpClient against a scripted Unix socket server (every QMP
-// corner QEMU itself would rarely show: events between replies, errors, replies without an id,
-// a socket that appears late or never, a connection lost mid-command).
+// echo guest's disk, the flags, UnixStreamTransport and QmpClient against a scripted Unix socket
+// server (every QMP corner QEMU itself would rarely show: events between replies, errors, replies
+// without an id, a socket that appears late or never, a connection lost mid-command).
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <optional>
 #include <regex>
 
 #include "engine/core/platform.h"
+#include "tests/mock_pveproxy/server/qemu_echo_guest.h"
 #include "tests/mock_pveproxy/server/qemu_vm.h"
 #include "tests/mock_pveproxy/server/qmp_client.h"
 #include "tests/mock_pveproxy/server/server_args.h"
@@ -55,6 +59,47 @@ TEST(QemuCommandLine, IsAProxmoxDisplayWithoutDisks) {
   EXPECT_EQ(qemu_command_line(c), expected);
 }
 
+TEST(QemuCommandLine, ABootDiskIsTheFirstIdeDiskInRawFormat) {
+  QemuVmConfig c;
+  c.binary = "/usr/bin/qemu-system-x86_64";
+  c.dir = "/run/mock";
+  c.vmid = 100;
+  c.name = "web01";
+  c.boot_disk = "/run/mock,dir/echo-guest.img";
+  const std::vector<std::string> argv = qemu_command_line(c);
+  ASSERT_GE(argv.size(), 2u);
+  EXPECT_EQ(argv[argv.size() - 2], "-drive");
+  EXPECT_EQ(argv.back(), "file=/run/mock,,dir/echo-guest.img,format=raw,if=ide,index=0");
+}
+
+TEST(EchoGuest, IsOneBootableSectorWhoseCodeFindsItsBanner) {
+  const std::vector<uint8_t> sector = echo_guest_boot_sector();
+  ASSERT_EQ(sector.size(), 512u);
+  EXPECT_EQ(sector[510], 0x55);  // what SeaBIOS checks before it boots a disk
+  EXPECT_EQ(sector[511], 0xAA);
+  // mov si, imm16 (0xBE) loads the banner's address, 0x7C00 + its offset in the sector.
+  const auto mov_si = std::find(sector.begin(), sector.end(), 0xBE);
+  ASSERT_NE(mov_si, sector.end());
+  const size_t banner = (mov_si[1] | mov_si[2] << 8) - 0x7C00;
+  const std::string text(reinterpret_cast<const char*>(sector.data()) + banner);
+  EXPECT_EQ(text, "pvebridge echo guest: each key typed shows here\r\n");
+  EXPECT_EQ(echo_guest_key(0), "a");
+  EXPECT_EQ(echo_guest_key(25), "z");
+  EXPECT_EQ(echo_guest_key(26), "a");
+}
+
+TEST(EchoGuest, IsWrittenPrivately) {
+  Result<PrivateDir> d = PrivateDir::create("echo-guest");
+  ASSERT_TRUE(d.ok());
+  const std::string path = d->path() + "/disk.img";
+  ASSERT_TRUE(write_echo_guest(path).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 512);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(write_echo_guest(d->path() + "/missing/disk.img").code(), Errc::io);
+}
+
 TEST(QemuCommandLine, ExpireTimeIsRelativeLikeProxmoxOrNow) {
   EXPECT_EQ(qmp_expire_time(1030, 1000), "+30");
   EXPECT_EQ(qmp_expire_time(1000, 1000), "+0");  // valid until the clock moves past it
@@ -88,6 +133,18 @@ TEST(QemuFlags, QemuAndQemuBinary) {
   }
   EXPECT_NE(std::string(kServerUsage).find("--qemu "), std::string::npos);
   EXPECT_NE(std::string(kServerUsage).find("--qemu-binary PATH"), std::string::npos);
+}
+
+TEST(QemuFlags, EchoGuestImpliesQemu) {
+  EXPECT_FALSE(parse({"--qemu"})->config.qemu_echo_guest);
+  Result<ParsedArgs> a = parse({"--qemu-echo-guest"});
+  ASSERT_TRUE(a.ok()) << a.error().message();
+  EXPECT_TRUE(a->config.qemu);
+  EXPECT_TRUE(a->config.qemu_echo_guest);
+  Result<ParsedArgs> bad = parse({"--qemu-echo-guest=yes"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Errc::usage);
+  EXPECT_NE(std::string(kServerUsage).find("--qemu-echo-guest"), std::string::npos);
 }
 
 // --- UnixStreamTransport -------------------------------------------------------------------------
