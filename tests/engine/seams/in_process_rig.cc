@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/proxmox/spice_reply.h"
 #include "transports/testing/mem_pipe.h"
 
 namespace pvb::seams {
@@ -17,20 +18,30 @@ class FakeListener final : public Listener {
   FakeListeners::Listening& l_;
 };
 
+// A pipe whose far end is gone before it starts: the connection is lost at once.
+std::unique_ptr<Transport> lost_connection(Loop& loop) {
+  auto [near, far] = make_mem_pipe(loop);
+  far->close(CloseMode::Abort);
+  return std::move(near);
+}
+
 }  // namespace
 
 InProcessCluster::InProcessCluster(mock::MockOptions options)
     : mock_(std::move(options)),
+      spiceproxy_(mock::SpiceProxyServer::unbound(
+          mock_.loop, *mock_.api, nullptr,
+          [this](const std::string& line) { mock_.logs.push_back(line); })),
       dialer_(
-          mock_.loop, [this](const ApiHost& h) { return connect(h); }, mock_.random) {}
+          mock_.loop, [this](const ApiHost& h) { return connect(h); }, mock_.random,
+          [this](const ApiHost& h) { return open_stream(h); }) {}
+
+InProcessCluster::~InProcessCluster() = default;
 
 std::unique_ptr<Transport> InProcessCluster::connect(const ApiHost& host) {
   ++connections;
   if (std::find(unreachable.begin(), unreachable.end(), host.host) != unreachable.end()) {
-    // A pipe whose far end is gone before it starts: the connection is lost at once.
-    auto [near, far] = make_mem_pipe(mock_.loop);
-    far->close(CloseMode::Abort);
-    return std::move(near);
+    return lost_connection(mock_.loop);
   }
   if (fault_for) {
     if (std::optional<FaultPlan> plan = fault_for(connections)) {
@@ -38,6 +49,17 @@ std::unique_ptr<Transport> InProcessCluster::connect(const ApiHost& host) {
     }
   }
   return mock_.open_connection();
+}
+
+std::unique_ptr<Transport> InProcessCluster::open_stream(const ApiHost& host) {
+  ++streams;
+  if (host.port != kSpiceProxyPort ||
+      std::find(unreachable.begin(), unreachable.end(), host.host) != unreachable.end()) {
+    return lost_connection(mock_.loop);
+  }
+  auto [near, far] = make_mem_pipe(mock_.loop);
+  spiceproxy_->accept(std::move(far));
+  return std::move(near);
 }
 
 std::unique_ptr<ProxmoxClient> InProcessCluster::password_client() {

@@ -12,6 +12,7 @@
 
 #include "engine/io/listener.h"
 #include "engine/proxmox/proxmox_client.h"
+#include "tests/mock_pveproxy/server/spice_proxy.h"
 #include "tests/mock_pveproxy/server/test/harness.h"
 #include "transports/stack/stack_dialer.h"
 #include "transports/testing/fault_injector.h"
@@ -19,12 +20,17 @@
 namespace pvb::seams {
 
 // Every host dials into the same in-process mock, except those listed in `unreachable`, whose
-// connections fail (as an unreachable node does) before a byte is exchanged.
+// connections fail (as an unreachable node does) before a byte is exchanged. Plain streams
+// (Dialer::open_stream) to port 3128 reach the mock's spiceproxy, which echoes what follows its
+// 200 (no QEMU); to any other port they fail like an unreachable host.
 class InProcessCluster {
  public:
   // `options`: the mock's timers, faults and fixed VNC password.
   explicit InProcessCluster(mock::MockOptions options = {});
+  ~InProcessCluster();
   mock::test::Harness& mock() { return mock_; }
+  mock::SpiceProxyServer& spiceproxy() { return *spiceproxy_; }
+  size_t streams = 0;  // plain streams the dialer made
   Loop& loop() { return mock_.loop; }
   Dialer& dialer() { return dialer_; }
   std::vector<std::string> unreachable;
@@ -40,8 +46,10 @@ class InProcessCluster {
 
  private:
   std::unique_ptr<Transport> connect(const ApiHost& host);
+  std::unique_ptr<Transport> open_stream(const ApiHost& host);
 
   mock::test::Harness mock_;
+  std::unique_ptr<mock::SpiceProxyServer> spiceproxy_;
   StackDialer dialer_;
 };
 

@@ -8,7 +8,7 @@ namespace pvb::mock {
 
 class SpiceProxyServer::Connection : public TransportSink {
  public:
-  Connection(SpiceProxyServer& server, std::unique_ptr<TcpTransport> t)
+  Connection(SpiceProxyServer& server, std::unique_ptr<Transport> t)
       : server_(server), t_(std::move(t)) {}
   ~Connection() override {
     pump_.reset();
@@ -137,7 +137,7 @@ class SpiceProxyServer::Connection : public TransportSink {
   }
 
   SpiceProxyServer& server_;
-  std::unique_ptr<TcpTransport> t_;
+  std::unique_ptr<Transport> t_;
   State state_ = State::head;
   std::string head_;
   std::string version_ = "HTTP/1.0";
@@ -166,6 +166,11 @@ Result<std::unique_ptr<SpiceProxyServer>> SpiceProxyServer::listen(Loop& loop, M
   return s;
 }
 
+std::unique_ptr<SpiceProxyServer> SpiceProxyServer::unbound(Loop& loop, MockApi& api,
+                                                            QemuFleet* qemu, LogFn log) {
+  return std::unique_ptr<SpiceProxyServer>(new SpiceProxyServer(loop, api, qemu, std::move(log)));
+}
+
 SpiceProxyServer::~SpiceProxyServer() {
   close();
   connections_.clear();
@@ -175,7 +180,7 @@ void SpiceProxyServer::close() {
   if (listener_) listener_->close();
 }
 
-void SpiceProxyServer::accept(std::unique_ptr<TcpTransport> t) {
+void SpiceProxyServer::accept(std::unique_ptr<Transport> t) {
   connections_.push_back(std::make_unique<Connection>(*this, std::move(t)));
   connections_.back()->start();
 }
