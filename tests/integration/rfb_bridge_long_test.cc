@@ -26,7 +26,10 @@ TEST(RfbBridgeLong, AViewerThatStarts45SecondsLateStillGetsQemusScreen) {
   }
   auto d = PrivateDir::create("pvb-rfb-long");
   ASSERT_TRUE(d.ok());
-  MockPveproxy m({"--qemu"});
+  // The echo guest: SeaBIOS's default "No bootable device" screen resets the machine 60 s after
+  // it failed to boot, which a slow run's late viewer could meet (a blank moment); this guest
+  // boots and stays.
+  MockPveproxy m({"--qemu-echo-guest"});
   ASSERT_TRUE(m.ok());
   auto bridge = start_pvebridge({"connect", "web01", "--json", "--no-viewer", "--host",
                                  m.info().host(), "--fingerprint", m.info().fingerprint},
