@@ -108,6 +108,14 @@ void ChildProcess::pump_pipes(int timeout_ms) {
   }
 }
 
+void ChildProcess::read_available() {
+  size_t before;
+  do {
+    before = lines_.size() + err_.size() + out_buf_.size();
+    pump_pipes(0);
+  } while (lines_.size() + err_.size() + out_buf_.size() != before);
+}
+
 std::optional<std::string> ChildProcess::read_line(int timeout_ms) {
   int64_t deadline = now_ms() + timeout_ms;
   while (consumed_ >= lines_.size()) {

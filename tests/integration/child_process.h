@@ -27,6 +27,9 @@ class ChildProcess {
   std::optional<std::string> read_line(int timeout_ms = 10000);
   // Reads stdout lines until one contains `needle`; all lines read are kept in stdout_lines().
   std::optional<std::string> wait_for_line(const std::string& needle, int timeout_ms = 10000);
+  // Reads whatever stdout and stderr hold now, without waiting and without consuming lines for
+  // wait_for_line: stdout_lines() is then everything the child has printed so far.
+  void read_available();
   void write_stdin(const std::string& data);
   void close_stdin();
   void signal(int signum);

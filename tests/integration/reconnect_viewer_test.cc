@@ -26,6 +26,7 @@
 #include "engine/core/platform.h"
 #include "tests/integration/mock_fixture.h"
 #include "tests/integration/rfb_peers.h"
+#include "tests/integration/vga_text_reader.h"
 
 namespace pvb::testing {
 namespace {
@@ -387,7 +388,9 @@ TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingAllArriveAfterTheHeldKeyIs
     ASSERT_EQ(arm_until_cut(m, *bridge, 0), 1u) << bridge->stderr_text();
     viewer->signal(SIGUSR2);
     ASSERT_TRUE(wait_for_stderr(*viewer, "typed 10 keys")) << viewer->stderr_text();
-    // What makes this test strict: every key went out while the bridge was between consoles.
+    // What makes this test strict: every key went out while the bridge was between consoles
+    // (every event it has printed so far read, not only those a wait has come across).
+    bridge->read_available();
     ASSERT_EQ(count("reconnected"), 0u) << "the reconnect was over before the typing\n"
                                         << bridge->stderr_text();
     ASSERT_TRUE(bridge->wait_for_line("\"reconnected\"", kPeerWaitMs)) << bridge->stderr_text();
@@ -503,6 +506,125 @@ TEST_F(ReconnectViewerTest, EachCutToARealQemuIsFollowedByQemusExactScreen) {
     m.process().close_stdin();
     m.process().wait(kPeerWaitMs);
   }
+}
+
+// The strict keys test against a real QEMU running the echo guest: the keys must show on its
+// screen, in order, once each. The console is cut; once the bridge has said `reconnecting`, the
+// viewer types "pvebridge" while the reconnect waits out three refused vncproxy calls; the kept
+// keys then go to QEMU's new VNC connection (QEMU turns them into PS/2 scancodes, SeaBIOS into
+// characters, the guest echoes them). The row under the banner must then read the letters the
+// cut's steps typed over QMP (one per SIGUSR2: "a", then "b", ...) followed by "pvebridge",
+// read with the banner's own glyphs (VgaTextReader). A held key is not part of it: QEMU lifts a
+// client's keys itself when its VNC connection ends. Down by a Close and up by an RST.
+TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingShowOnARealQemuInOrder) {
+  if (find_executable("qemu-system-x86_64").empty()) {
+    GTEST_SKIP() << "qemu-system-x86_64 is not installed (Debian: qemu-system-x86)";
+  }
+  const std::string typed = "pvebridge";
+  for (const char* cut : {"cut_ws=down:1,armed", "cut_ws=up:1,armed,rst"}) {
+    SCOPED_TRACE(cut);
+    MockPveproxy m({"--qemu-echo-guest", "--vnc-password", kNodePassword, "--fake-vm-dump-dir",
+                    dir_->path(), "--fault", cut, "--fault", "refuse_vncproxy=3"});
+    ASSERT_TRUE(m.ok());
+    Bridge b = start_bridge(m);
+    ASSERT_NE(b.port, 0);
+    auto& bridge = b.process;
+    ASSERT_TRUE(wait_for_stderr(*bridge, "the node's screen is now 720x400"))
+        << bridge->stderr_text();
+    // The guest has booted once its banner can be read off QEMU's screen.
+    std::optional<VgaTextReader> reader;
+    ASSERT_TRUE(wait_until(
+        [&] {
+          const Picture p = try_vm_screen(m, 2000);
+          reader = VgaTextReader::from_banner(p.width, p.height, p.pixels);
+          return reader.has_value();
+        },
+        kPeerWaitMs))
+        << "the echo guest's banner never showed";
+    const std::string seen_file = path("viewer.ppm");
+    auto viewer = start_vnc_check(dir_->path(), b.port, b.password,
+                                  {"--encodings", "tight", "--seconds", "600", "--type", typed,
+                                   "--type-on-signal", "--out", seen_file});
+    ASSERT_TRUE(viewer && viewer->started());
+    // The viewer types only once it has had a whole update: the cut must not come before.
+    ASSERT_TRUE(wait_until(
+        [&] {
+          const Picture vm = try_vm_screen(m, 2000);
+          std::remove(seen_file.c_str());
+          viewer->signal(SIGUSR1);
+          if (vm.width == 0 || !wait_until([&] { return file_exists(seen_file); }, 5000)) {
+            return false;
+          }
+          return read_picture(seen_file).pixels == vm.pixels;
+        },
+        kPeerWaitMs))
+        << "the viewer never showed QEMU's screen\n"
+        << bridge->stderr_text();
+
+    auto count = [&](const char* event) { return event_count(*bridge, event); };
+    ASSERT_EQ(arm_until_cut(m, *bridge, 0), 1u) << bridge->stderr_text();
+    viewer->signal(SIGUSR2);
+    ASSERT_TRUE(wait_for_stderr(*viewer, "typed 9 keys")) << viewer->stderr_text();
+    bridge->read_available();
+    ASSERT_EQ(count("reconnected"), 0u) << "the reconnect was over before the typing\n"
+                                        << bridge->stderr_text();
+    ASSERT_TRUE(bridge->wait_for_line("\"reconnected\"", kPeerWaitMs)) << bridge->stderr_text();
+
+    std::string shown;
+    wait_until(
+        [&] {
+          const Picture p = try_vm_screen(m, 2000);
+          shown = reader->row_text(p.pixels, reader->banner_row() + 1);
+          return shown.size() > typed.size() && shown.find(typed) != std::string::npos;
+        },
+        kPeerWaitMs);
+    // The steps' letters (at least the one that struck the cut), then every typed key once.
+    const size_t steps = shown.size() > typed.size() ? shown.size() - typed.size() : 0;
+    EXPECT_GE(steps, 1u) << shown;
+    EXPECT_EQ(shown, std::string("abcde").substr(0, std::min<size_t>(steps, 5)) + typed)
+        << "QEMU's row under the banner";
+    EXPECT_EQ(viewer->wait(0), std::nullopt) << "the viewer stayed connected";
+    viewer->signal(SIGTERM);
+    viewer->wait(kPeerWaitMs);
+    EXPECT_EQ(bridge->wait(kPeerWaitMs).value_or(-1), 0) << bridge->stderr_text();
+    EXPECT_EQ(json_get(event_line(bridge->stdout_lines(), "closed"), "reconnects"), "1");
+    m.process().close_stdin();
+    m.process().wait(kPeerWaitMs);
+  }
+}
+
+// The reader itself, on a synthetic screen: each letter a distinct pattern, the banner on row 2.
+TEST(VgaTextReader, ReadsARowWithTheBannersGlyphs) {
+  const int width = 720, height = 400;
+  std::string rgb(size_t{3} * width * height, '\0');
+  auto draw = [&](int row, int column, char c) {
+    if (c == ' ') return;
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 9; ++x) {
+        const size_t at = (size_t(row * 16 + y) * width + column * 9 + x) * 3;
+        rgb[at] = static_cast<char>(c);  // a pattern per letter: its code, then its row
+        rgb[at + 1] = static_cast<char>(y + x);
+      }
+    }
+  };
+  auto write = [&](int row, const std::string& text) {
+    for (size_t i = 0; i < text.size(); ++i) draw(row, static_cast<int>(i), text[i]);
+  };
+  EXPECT_FALSE(VgaTextReader::from_banner(width, height, rgb).has_value()) << "a blank screen";
+  write(0, "SeaBIOS (version 1.16.2)");
+  write(2, kEchoGuestBanner);
+  write(3, "abpvebridge");
+  write(4, "xyz");
+  std::optional<VgaTextReader> r = VgaTextReader::from_banner(width, height, rgb);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->banner_row(), 2);
+  EXPECT_EQ(r->row_text(rgb, 2), kEchoGuestBanner);
+  EXPECT_EQ(r->row_text(rgb, 3), "abpvebridge");
+  EXPECT_EQ(r->row_text(rgb, 4), "?y?") << "letters the banner lacks";
+  EXPECT_EQ(r->row_text(rgb, 5), "");
+  // Two letters drawn alike in the banner: it is no dictionary.
+  draw(2, 1, 'p');  // "ppebridge ..."
+  EXPECT_FALSE(VgaTextReader::from_banner(width, height, rgb).has_value());
 }
 
 }  // namespace
