@@ -331,7 +331,7 @@ TEST_F(ConnectTest, FailsOverToTheNextHost) {
 TEST_F(ConnectTest, TlsVerification) {
   MockPveproxy m;
   ASSERT_TRUE(m.ok());
-  std::string wrong = "00:" + m.info().fingerprint.substr(3);
+  const std::string wrong = m.info().other_fingerprint();
   auto pin =
       run_pvebridge({"list", "--host", m.info().host(), "--fingerprint", wrong}, token_env(m));
   EXPECT_EQ(pin.exit_code, 4) << pin.err;

@@ -27,6 +27,11 @@ struct MockInfo {
   // With --also-listen: every listening port, `port` first (else empty).
   std::vector<int> ports;
   std::string host() const { return "127.0.0.1:" + std::to_string(port); }
+  // A pin that is not this certificate's: its fingerprint with another first byte. (Each mock
+  // makes a new certificate: a fixed byte in its place would be the real one in 1 run of 256.)
+  std::string other_fingerprint() const {
+    return (fingerprint.compare(0, 2, "00") == 0 ? "01" : "00") + fingerprint.substr(2);
+  }
   std::string host(size_t listener) const {
     return "127.0.0.1:" + std::to_string(listener < ports.size() ? ports[listener] : port);
   }
