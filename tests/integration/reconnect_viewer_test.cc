@@ -86,6 +86,33 @@ class ReconnectViewerTest : public ::testing::Test {
     return read_picture(ppm);
   }
 
+  // Polls until the viewer's framebuffer (pvb-vnc-check writes it to `seen_file` on SIGUSR1)
+  // equals guest 100's screen, and returns that screen; width 0 when not within timeout_ms. A
+  // screen equal to *not_this is asked for again: it was dumped before the step that changes it
+  // (a SIGUSR1 pending with the SIGUSR2 is handled first), so no check passes on an old picture.
+  Picture viewer_shows_vm(MockPveproxy& m, ChildProcess& viewer, const std::string& seen_file,
+                          const Picture* not_this, int timeout_ms) {
+    Picture shown;
+    wait_until(
+        [&] {
+          const Picture vm = try_vm_screen(m, 2000);
+          if (not_this != nullptr && vm.pixels == not_this->pixels) return false;
+          std::remove(seen_file.c_str());
+          viewer.signal(SIGUSR1);
+          if (vm.width == 0 || !wait_until([&] { return file_exists(seen_file); }, 5000)) {
+            return false;
+          }
+          const Picture seen = read_picture(seen_file);
+          if (seen.width != vm.width || seen.height != vm.height || seen.pixels != vm.pixels) {
+            return false;
+          }
+          shown = vm;
+          return true;
+        },
+        timeout_ms);
+    return shown;
+  }
+
   struct Session {
     int bridge_exit = -1;
     int viewer_exit = -1;
@@ -159,7 +186,8 @@ class ReconnectViewerTest : public ::testing::Test {
   // SIGUSR1 dump: the fake VM's, or QEMU's screendump) before the next cut. The viewer must stay
   // connected through all of them; the bridge must end 0 and count them.
   // `before_viewer`: a line of the bridge's stderr to wait for before the viewer starts.
-  // `screen_changes_each_cut`: the guest's screen steps with every arming (a fake VM; not QEMU).
+  // `screen_changes_each_cut`: the guest's screen steps with every arming (a fake VM, or QEMU's
+  // echo guest; not SeaBIOS's own screen).
   void armed_cuts_each_checked(MockPveproxy& m, const std::string& encodings, size_t cuts,
                                bool screen_changes_each_cut,
                                const std::string& before_viewer = "") {
@@ -177,29 +205,15 @@ class ReconnectViewerTest : public ::testing::Test {
     ASSERT_TRUE(bridge->wait_for_line("\"client_connected\"", kPeerWaitMs))
         << bridge->stderr_text();
 
-    // The viewer's framebuffer comes to equal the guest's screen (polled: another process). A
-    // fake VM's screen has changed since the last check (the cut came after a step): a dump still
-    // equal to it was taken before the step (a SIGUSR1 pending with the SIGUSR2 is handled
-    // first) and is asked again, so no check passes on the old picture.
+    // The viewer's framebuffer comes to equal the guest's screen, a new one after each cut when
+    // the screen steps with every arming.
     Picture last_checked;
     auto viewer_catches_up = [&] {
-      return wait_until(
-          [&] {
-            const Picture vm = try_vm_screen(m, 2000);
-            if (screen_changes_each_cut && vm.pixels == last_checked.pixels) return false;
-            std::remove(seen_file.c_str());
-            viewer->signal(SIGUSR1);
-            if (vm.width == 0 || !wait_until([&] { return file_exists(seen_file); }, 5000)) {
-              return false;
-            }
-            const Picture seen = read_picture(seen_file);
-            if (seen.width != vm.width || seen.height != vm.height || seen.pixels != vm.pixels) {
-              return false;
-            }
-            last_checked = vm;
-            return true;
-          },
-          15000);
+      Picture shown = viewer_shows_vm(m, *viewer, seen_file,
+                                      screen_changes_each_cut ? &last_checked : nullptr, 15000);
+      if (shown.width == 0) return false;
+      last_checked = std::move(shown);
+      return true;
     };
     auto count = [&](const char* event) { return event_count(*bridge, event); };
 
@@ -547,17 +561,7 @@ TEST_F(ReconnectViewerTest, KeysTypedWhileReconnectingShowOnARealQemuInOrder) {
                                    "--type-on-signal", "--out", seen_file});
     ASSERT_TRUE(viewer && viewer->started());
     // The viewer types only once it has had a whole update: the cut must not come before.
-    ASSERT_TRUE(wait_until(
-        [&] {
-          const Picture vm = try_vm_screen(m, 2000);
-          std::remove(seen_file.c_str());
-          viewer->signal(SIGUSR1);
-          if (vm.width == 0 || !wait_until([&] { return file_exists(seen_file); }, 5000)) {
-            return false;
-          }
-          return read_picture(seen_file).pixels == vm.pixels;
-        },
-        kPeerWaitMs))
+    ASSERT_NE(viewer_shows_vm(m, *viewer, seen_file, nullptr, kPeerWaitMs).width, 0)
         << "the viewer never showed QEMU's screen\n"
         << bridge->stderr_text();
 
