@@ -3,7 +3,6 @@
 // a viewer that arrives before the upstream is ready, and a node that refuses the ticket. The
 // node is the mock pveproxy on MemPipes with its fake VM (an RFB server of its own, which checks
 // the node's password); local clients are MemPipe ends driven by the test RFB client.
-#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -54,17 +53,9 @@ struct Events : ConsoleObserver {
   std::function<void()> when_closed;
 };
 
-// The password the .vv file hands the viewer, read the way remote-viewer reads it (GKeyFile).
+// The password the .vv file hands the viewer.
 std::string vv_password(const std::string& path) {
-  GKeyFile* kf = g_key_file_new();
-  std::string password;
-  if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
-    gchar* p = g_key_file_get_string(kf, "virt-viewer", "password", nullptr);
-    if (p != nullptr) password = p;
-    g_free(p);
-  }
-  g_key_file_free(kf);
-  return password;
+  return vv_value(path, "password");
 }
 
 mock::MockOptions node_options(std::vector<std::string> faults = {}) {

@@ -2,7 +2,6 @@
 // mock pveproxy on MemPipes (its fake VM speaks real RFB), the local side through a fake
 // ListenerFactory whose client is a MemPipe end driven by the test RFB client. No socket, no
 // viewer process.
-#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -34,17 +33,9 @@ struct Events : ConsoleObserver {
   void on_closed(int, const SessionEnd& e) override { end = e; }
 };
 
-// The password the .vv file hands the viewer, read the way remote-viewer reads it (GKeyFile).
+// The password the .vv file hands the viewer.
 std::string vv_password(const std::string& path) {
-  GKeyFile* kf = g_key_file_new();
-  std::string password;
-  if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
-    gchar* p = g_key_file_get_string(kf, "virt-viewer", "password", nullptr);
-    if (p != nullptr) password = p;
-    g_free(p);
-  }
-  g_key_file_free(kf);
-  return password;
+  return vv_value(path, "password");
 }
 
 class ConsoleSessionInProcess : public ::testing::Test {

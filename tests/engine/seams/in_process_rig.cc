@@ -1,5 +1,7 @@
 #include "tests/engine/seams/in_process_rig.h"
 
+#include <glib.h>
+
 #include <algorithm>
 
 #include "engine/proxmox/spice_reply.h"
@@ -88,6 +90,18 @@ Result<std::unique_ptr<Listener>> FakeListeners::listen(const std::string& host,
   l->on_accept = std::move(on_accept);
   listening_.push_back(std::move(l));
   return std::unique_ptr<Listener>(std::make_unique<FakeListener>(*listening_.back()));
+}
+
+std::string vv_value(const std::string& path, const char* key) {
+  GKeyFile* kf = g_key_file_new();
+  std::string value;
+  if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
+    gchar* v = g_key_file_get_string(kf, "virt-viewer", key, nullptr);
+    if (v != nullptr) value = v;
+    g_free(v);
+  }
+  g_key_file_free(kf);
+  return value;
 }
 
 bool run_until(Loop& loop, const std::function<bool()>& pred) {

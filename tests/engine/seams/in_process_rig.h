@@ -71,6 +71,10 @@ class FakeListeners final : public ListenerFactory {
   std::vector<std::unique_ptr<Listening>> listening_;
 };
 
+// One [virt-viewer] key of a .vv file ("" when absent), read the way remote-viewer reads it
+// (GKeyFile).
+std::string vv_value(const std::string& path, const char* key);
+
 // Runs `loop` until pred() (bounded by the loop running out of work).
 bool run_until(Loop& loop, const std::function<bool()>& pred);
 

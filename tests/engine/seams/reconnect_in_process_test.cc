@@ -2,7 +2,6 @@
 // mock pveproxy and its fake VM on MemPipes, the cut by a FaultInjector on the connection that
 // carries the console, the viewer the test RFB client (Raw): its parser must stay in step through
 // the cut, the session must resume on a new ticket, and end when it cannot.
-#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -50,16 +49,9 @@ struct Events : ConsoleObserver {
   }
 };
 
+// The password the .vv file hands the viewer.
 std::string vv_password(const std::string& path) {
-  GKeyFile* kf = g_key_file_new();
-  std::string password;
-  if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
-    gchar* p = g_key_file_get_string(kf, "virt-viewer", "password", nullptr);
-    if (p != nullptr) password = p;
-    g_free(p);
-  }
-  g_key_file_free(kf);
-  return password;
+  return vv_value(path, "password");
 }
 
 // A full 640x480 Raw screen is 1.2 MB: a cut at this offset of the first connection (the API's,

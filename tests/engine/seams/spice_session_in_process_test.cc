@@ -4,7 +4,6 @@
 // is the test, handing MemPipe ends to a fake ListenerFactory and speaking remote-viewer's
 // HTTP CONNECT. Every step of the session is seen: the display check, the proxy probe, the
 // spiceproxy call, the private .vv, the channels and the ends.
-#include <glib.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,19 +38,6 @@ struct Events : ConsoleObserver {
     return false;
   }
 };
-
-// One [virt-viewer] key of a .vv file, read the way remote-viewer reads it (GKeyFile).
-std::string vv_value(const std::string& path, const char* key) {
-  GKeyFile* kf = g_key_file_new();
-  std::string value;
-  if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
-    gchar* v = g_key_file_get_string(kf, "virt-viewer", key, nullptr);
-    if (v != nullptr) value = v;
-    g_free(v);
-  }
-  g_key_file_free(kf);
-  return value;
-}
 
 Guest guest(const char* node, uint32_t vmid) {
   Guest g;
